@@ -1,0 +1,5 @@
+"""``python -m convcost`` runs the CLI."""
+
+from convcost.cli import main
+
+main()

@@ -1,0 +1,185 @@
+"""Report data: one frozen row per layer call, totals derived from the rows, never stored.
+
+A :class:`LayerCost` is a leaf row (nested models are flattened into their layers, with a path
+such as ``outer/inner/conv``). A row holds one or more :class:`Piece`s, each of one *kind*, so
+that a ``SeparableConv2D`` contributes its depthwise and its pointwise part to the right groups.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+KINDS = ("standard", "depthwise", "pointwise", "fully_connected", "other")
+
+Shape = tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class Piece:
+    """The cost of one part of a layer, of one kind (see :data:`KINDS`)."""
+
+    kind: str
+    params: int = 0
+    macs: int = 0
+    other_flops: int = 0
+
+
+@dataclass(frozen=True)
+class LayerCost:
+    """One call of one layer: shapes (without batch), counted pieces, and Keras' own count.
+
+    ``params`` is what the rule counted, on the first call of a layer only (weights are shared
+    between calls). For an unsupported layer it is Keras' count, since no rule could check it.
+    """
+
+    path: str
+    name: str
+    type: str
+    input_shapes: tuple[Shape, ...]
+    output_shape: Shape
+    pieces: tuple[Piece, ...]
+    keras_params: int
+    trainable_params: int
+    non_trainable_params: int
+    supported: bool = True
+    call_index: int = 0
+    note: str = ""
+
+    @property
+    def params(self) -> int:
+        if not self.supported:
+            return self.keras_params
+        return sum(p.params for p in self.pieces)
+
+    @property
+    def macs(self) -> int:
+        return sum(p.macs for p in self.pieces)
+
+    @property
+    def other_flops(self) -> int:
+        return sum(p.other_flops for p in self.pieces)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs + self.other_flops
+
+    @property
+    def kind(self) -> str:
+        """The kind of the row's largest piece by MACs ('other' when it has none)."""
+        if not self.pieces:
+            return "other"
+        return max(self.pieces, key=lambda p: p.macs).kind
+
+    @property
+    def params_match(self) -> bool:
+        """Whether the rule's params equal ``layer.count_params()`` (repeat calls count 0)."""
+        return self.params == self.keras_params
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/")
+
+
+@dataclass(frozen=True)
+class Group:
+    """Rows grouped by kind or by Keras class, with shares of the model total."""
+
+    key: str
+    params: int
+    macs: int
+    flops: int
+    layers: int
+    params_share: float
+    macs_share: float
+
+
+@dataclass(frozen=True)
+class Report:
+    """The cost of a whole model: its leaf rows, and Keras' own parameter count."""
+
+    model: str
+    input_shape: Shape
+    layers: tuple[LayerCost, ...]
+    keras_count_params: int
+    backend: str = ""
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def params(self) -> int:
+        return sum(row.params for row in self.layers)
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(row.trainable_params for row in self.layers)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(row.non_trainable_params for row in self.layers)
+
+    @property
+    def macs(self) -> int:
+        return sum(row.macs for row in self.layers)
+
+    @property
+    def other_flops(self) -> int:
+        return sum(row.other_flops for row in self.layers)
+
+    @property
+    def flops(self) -> int:
+        return 2 * self.macs + self.other_flops
+
+    @property
+    def unsupported(self) -> dict[str, int]:
+        """Layer classes with no rule, and how many calls of each were seen."""
+        counts: dict[str, int] = {}
+        for row in self.layers:
+            if not row.supported:
+                counts[row.type] = counts.get(row.type, 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def params_match(self) -> bool:
+        """Whether the counted params equal ``model.count_params()`` (``model.summary()``)."""
+        return self.params == self.keras_count_params
+
+    @property
+    def mismatched_layers(self) -> tuple[LayerCost, ...]:
+        return tuple(row for row in self.layers if row.supported and not row.params_match)
+
+    def groups(self, by: str = "kind") -> tuple[Group, ...]:
+        """Totals per kind (pieces split by kind; all of :data:`KINDS`) or per Keras class."""
+        if by == "kind":
+            buckets = {kind: [0, 0, 0, set()] for kind in KINDS}
+            for index, row in enumerate(self.layers):
+                for piece in row.pieces:
+                    _accumulate(buckets[piece.kind], piece.params, piece.macs,
+                                2 * piece.macs + piece.other_flops, index)
+                if not row.supported:
+                    _accumulate(buckets["other"], row.params, 0, 0, index)
+        elif by == "type":
+            buckets = {}
+            for index, row in enumerate(self.layers):
+                bucket = buckets.setdefault(row.type, [0, 0, 0, set()])
+                _accumulate(bucket, row.params, row.macs, row.flops, index)
+        else:
+            from convcost.errors import ConvcostError
+
+            raise ConvcostError(f"Unknown grouping; use 'kind' or 'type'. Received: {by!r}.")
+        return tuple(self._group(key, bucket) for key, bucket in buckets.items())
+
+    def _group(self, key: str, bucket: list) -> Group:
+        params, macs, flops, rows = bucket
+        return Group(key, params, macs, flops, len(rows),
+                     _share(params, self.params), _share(macs, self.macs))
+
+
+def _accumulate(bucket: list, params: int, macs: int, flops: int, row: int) -> None:
+    bucket[0] += params
+    bucket[1] += macs
+    bucket[2] += flops
+    bucket[3].add(row)
+
+
+def _share(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+

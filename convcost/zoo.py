@@ -1,0 +1,255 @@
+"""Reference nets by name: the article's three MNIST nets and every ``keras.applications`` model.
+
+The registry is plain data, so listing it (``convcost zoo``) needs no TensorFlow; Keras is
+imported only when a model is built. Applications are built with ``weights=None``: nothing is
+downloaded.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.errors import ConvcostError
+
+MNIST_SHAPE = (28, 28, 1)
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """A model convcost can build by name, and the options it takes."""
+
+    name: str
+    summary: str
+    input_shape: tuple[int, int, int]
+    classes: int
+    takes_alpha: bool
+    keras_name: str = ""  # the keras.applications constructor; empty for the article's nets
+
+    @property
+    def source(self) -> str:
+        return f"keras.applications.{self.keras_name}" if self.keras_name else "article"
+
+
+_ARTICLE = [
+    ZooEntry("naive", "4 standard 3x3 convs (the article's baseline)", MNIST_SHAPE, 10, True),
+    ZooEntry("v1", "naive with depthwise separable convs (MobileNet v1 style)", MNIST_SHAPE, 10,
+             True),
+    ZooEntry("v2", "stacked inverted-residual bottlenecks (MobileNet v2 style)", MNIST_SHAPE, 10,
+             True),
+]
+
+# (name, keras constructor, default resolution, takes alpha)
+_APPLICATIONS = [
+    ("convnext_tiny", "ConvNeXtTiny", 224, False),
+    ("convnext_small", "ConvNeXtSmall", 224, False),
+    ("convnext_base", "ConvNeXtBase", 224, False),
+    ("convnext_large", "ConvNeXtLarge", 224, False),
+    ("convnext_xlarge", "ConvNeXtXLarge", 224, False),
+    ("densenet121", "DenseNet121", 224, False),
+    ("densenet169", "DenseNet169", 224, False),
+    ("densenet201", "DenseNet201", 224, False),
+    ("efficientnet_b0", "EfficientNetB0", 224, False),
+    ("efficientnet_b1", "EfficientNetB1", 240, False),
+    ("efficientnet_b2", "EfficientNetB2", 260, False),
+    ("efficientnet_b3", "EfficientNetB3", 300, False),
+    ("efficientnet_b4", "EfficientNetB4", 380, False),
+    ("efficientnet_b5", "EfficientNetB5", 456, False),
+    ("efficientnet_b6", "EfficientNetB6", 528, False),
+    ("efficientnet_b7", "EfficientNetB7", 600, False),
+    ("efficientnet_v2_b0", "EfficientNetV2B0", 224, False),
+    ("efficientnet_v2_b1", "EfficientNetV2B1", 240, False),
+    ("efficientnet_v2_b2", "EfficientNetV2B2", 260, False),
+    ("efficientnet_v2_b3", "EfficientNetV2B3", 300, False),
+    ("efficientnet_v2_s", "EfficientNetV2S", 384, False),
+    ("efficientnet_v2_m", "EfficientNetV2M", 480, False),
+    ("efficientnet_v2_l", "EfficientNetV2L", 480, False),
+    ("inception_resnet_v2", "InceptionResNetV2", 299, False),
+    ("inception_v3", "InceptionV3", 299, False),
+    ("mobilenet", "MobileNet", 224, True),
+    ("mobilenet_v2", "MobileNetV2", 224, True),
+    ("mobilenet_v3_large", "MobileNetV3Large", 224, True),
+    ("mobilenet_v3_small", "MobileNetV3Small", 224, True),
+    ("nasnet_large", "NASNetLarge", 331, False),
+    ("nasnet_mobile", "NASNetMobile", 224, False),
+    ("resnet50", "ResNet50", 224, False),
+    ("resnet101", "ResNet101", 224, False),
+    ("resnet152", "ResNet152", 224, False),
+    ("resnet50_v2", "ResNet50V2", 224, False),
+    ("resnet101_v2", "ResNet101V2", 224, False),
+    ("resnet152_v2", "ResNet152V2", 224, False),
+    ("vgg16", "VGG16", 224, False),
+    ("vgg19", "VGG19", 224, False),
+    ("xception", "Xception", 299, False),
+]
+
+ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ARTICLE} | {
+    name: ZooEntry(name, f"keras.applications.{keras_name}", (size, size, 3), 1000, alpha,
+                   keras_name)
+    for name, keras_name, size, alpha in _APPLICATIONS
+}
+
+
+def entry(name: str) -> ZooEntry:
+    """The zoo entry called ``name`` (case-insensitive); a close-name hint when unknown."""
+    key = name.strip().lower().replace("-", "_")
+    if key in ZOO:
+        return ZOO[key]
+    close = difflib.get_close_matches(key, list(ZOO), n=3, cutoff=0.6)
+    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else (
+        " Run 'convcost zoo' for the list.")
+    raise ConvcostError(f"Unknown model name. Received: {name!r}.{hint}")
+
+
+def build(name: str, *, input_shape: tuple[int, ...] | None = None, classes: int | None = None,
+          alpha: float | None = None, include_top: bool = True) -> Any:
+    """Build the zoo model ``name`` (a fresh ``keras.Model``; applications with no weights).
+
+    Args:
+        name: a zoo name, e.g. ``"v1"`` or ``"mobilenet_v2"``.
+        input_shape: ``(H, W, C)``; default: the model's own (28x28x1, or 224x224x3 ...).
+        classes: number of output classes; default 10 (article nets) or 1000.
+        alpha: width multiplier, for the models that take one.
+        include_top: keep the classifier (``False``: features only).
+    """
+    spec = entry(name)
+    shape = tuple(input_shape) if input_shape is not None else spec.input_shape
+    n_classes = spec.classes if classes is None else classes
+    _check_options(spec, shape, n_classes, alpha)
+    if spec.keras_name:
+        return _application(spec, shape, n_classes, alpha, include_top)
+    return _ARTICLE_BUILDERS[spec.name](shape, n_classes, 1.0 if alpha is None else alpha,
+                                        include_top)
+
+
+def _check_options(spec: ZooEntry, shape: tuple[int, ...], classes: int,
+                   alpha: float | None) -> None:
+    if len(shape) != 3 or any(int(d) <= 0 for d in shape):
+        raise ConvcostError(f"input_shape must be three positive sizes H, W, C. Received: {shape}.")
+    if classes <= 0:
+        raise ConvcostError(f"classes must be a positive integer. Received: classes={classes}.")
+    if alpha is not None and not spec.takes_alpha:
+        raise ConvcostError(f"Model {spec.name!r} takes no width multiplier. Received: "
+                            f"alpha={alpha}.")
+    if alpha is not None and alpha <= 0:
+        raise ConvcostError(f"alpha must be positive. Received: alpha={alpha}.")
+
+
+def _application(spec: ZooEntry, shape: tuple[int, ...], classes: int, alpha: float | None,
+                 include_top: bool) -> Any:
+    import keras
+
+    constructor = getattr(keras.applications, spec.keras_name)
+    kwargs: dict[str, Any] = dict(weights=None, input_shape=shape, classes=classes,
+                                  include_top=include_top)
+    if alpha is not None:
+        kwargs["alpha"] = alpha
+    try:
+        return constructor(**kwargs)
+    except ValueError as error:
+        message = " ".join(str(error).split())
+        raise ConvcostError(f"keras.applications.{spec.keras_name} refused the options: "
+                            f"{message} Received: input_shape={shape}, alpha={alpha}.") from None
+
+
+# --- the article's nets ----------------------------------------------------------------------
+
+
+def scale_width(channels: int, alpha: float) -> int:
+    """Channels under width multiplier ``alpha``, rounded as Keras' MobileNet does (int, >= 1)."""
+    return max(1, int(channels * alpha))
+
+
+def _head(x: Any, classes: int, alpha: float, batch_norm: bool) -> Any:
+    from keras import layers
+
+    x = layers.GlobalAveragePooling2D(name="gap")(x)
+    if batch_norm:
+        x = layers.BatchNormalization(name="bn_1")(x)
+    x = layers.Dense(scale_width(128, alpha), activation="relu", name="fc1")(x)
+    if batch_norm:
+        x = layers.BatchNormalization(name="bn_2")(x)
+    return layers.Dense(classes, activation="softmax", name="output")(x)
+
+
+_CONVS = [(64, 1), (128, 1), (128, 2)]  # (filters, stride) of the convs after the first
+
+
+def naive(input_shape: tuple[int, ...] = MNIST_SHAPE, classes: int = 10, alpha: float = 1.0,
+          include_top: bool = True) -> Any:
+    """The article's naive net: four standard 3x3 convs, GAP, BN, Dense(128), BN, Dense(k)."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape, name="input")
+    x = layers.Conv2D(scale_width(32, alpha), 3, strides=2, padding="same", activation="relu",
+                      name="conv_1")(inputs)
+    for index, (filters, stride) in enumerate(_CONVS, start=2):
+        x = layers.Conv2D(scale_width(filters, alpha), 3, strides=stride, padding="same",
+                          activation="relu", name=f"conv_{index}")(x)
+    outputs = _head(x, classes, alpha, batch_norm=True) if include_top else x
+    return keras.Model(inputs, outputs, name="naive")
+
+
+def v1(input_shape: tuple[int, ...] = MNIST_SHAPE, classes: int = 10, alpha: float = 1.0,
+       include_top: bool = True) -> Any:
+    """The article's MobileNet v1 net: naive with each 3x3 conv after the first made separable."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=input_shape, name="input")
+    x = layers.Conv2D(scale_width(32, alpha), 3, strides=2, padding="same", activation="relu",
+                      name="conv_1")(inputs)
+    for index, (filters, stride) in enumerate(_CONVS, start=2):
+        x = layers.DepthwiseConv2D(3, strides=stride, padding="same", activation="relu",
+                                   name=f"dw_{index}")(x)
+        x = layers.Conv2D(scale_width(filters, alpha), 1, padding="same", activation="relu",
+                          name=f"pw_{index}")(x)
+    outputs = _head(x, classes, alpha, batch_norm=True) if include_top else x
+    return keras.Model(inputs, outputs, name="v1")
+
+
+def bottleneck(x: Any, filters: int, t: int, name: str) -> Any:
+    """The article's ``_bottleneck``: 1x1 expand to ``filters * t`` + ReLU6, 3x3 depthwise +
+    ReLU6, linear 1x1 to ``filters``; a 1x1 conv on the shortcut when channels differ; add.
+
+    As published, the expansion is ``t`` times the block's *output* channels (the paper's
+    block expands its *input* channels); both are ``t * d`` inside a stage.
+    """
+    from keras import layers
+
+    shortcut = x
+    y = layers.Conv2D(filters * t, 1, padding="same", name=f"{name}_expand")(x)
+    y = layers.ReLU(6.0, name=f"{name}_expand_relu6")(y)
+    y = layers.DepthwiseConv2D(3, padding="same", name=f"{name}_dw")(y)
+    y = layers.ReLU(6.0, name=f"{name}_dw_relu6")(y)
+    y = layers.Conv2D(filters, 1, padding="same", name=f"{name}_project")(y)
+    if x.shape[-1] != filters:
+        shortcut = layers.Conv2D(filters, 1, padding="same", name=f"{name}_shortcut")(x)
+    return layers.Add(name=f"{name}_add")([y, shortcut])
+
+
+def v2(input_shape: tuple[int, ...] = MNIST_SHAPE, classes: int = 10, alpha: float = 1.0,
+       include_top: bool = True) -> Any:
+    """The article's MobileNet v2 net: conv, 4 bottlenecks (t=6) with 2 max-pools, GAP, 2 dense."""
+    import keras
+    from keras import layers
+
+    def width(channels: int) -> int:
+        return scale_width(channels, alpha)
+
+    inputs = keras.Input(shape=input_shape, name="input")
+    x = layers.Conv2D(width(32), 3, padding="same", name="conv_1")(inputs)
+    x = bottleneck(x, width(8), 6, "block_1")
+    x = layers.MaxPooling2D(2, name="pool_1")(x)
+    x = bottleneck(x, width(16), 6, "block_2")
+    x = bottleneck(x, width(16), 6, "block_3")
+    x = layers.MaxPooling2D(2, name="pool_2")(x)
+    x = bottleneck(x, width(32), 6, "block_4")
+    outputs = _head(x, classes, alpha, batch_norm=False) if include_top else x
+    return keras.Model(inputs, outputs, name="v2")
+
+
+_ARTICLE_BUILDERS: dict[str, Callable[..., Any]] = {"naive": naive, "v1": v1, "v2": v2}
