@@ -97,7 +97,9 @@ def conv(
     )
 
 
-def pointwise(c_in: Number, c_out: Number, out_size: Sequence[Number], *, bias: bool = True) -> Cost:
+def pointwise(
+    c_in: Number, c_out: Number, out_size: Sequence[Number], *, bias: bool = True
+) -> Cost:
     """1x1 convolution: M*N params and M*N*D_W*D_H MACs (plus bias)."""
     return conv((1,) * len(out_size), c_in, c_out, out_size, bias=bias)
 

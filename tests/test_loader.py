@@ -24,7 +24,7 @@ def test_zoo_names_and_files_are_told_apart(tmp_path):
 
 
 def test_h5_files_load(tmp_path):
-    path, model = _saved(tmp_path, ".h5")
+    path, _ = _saved(tmp_path, ".h5")
     assert load_model(path).count_params() == 15
 
 

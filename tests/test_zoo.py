@@ -114,6 +114,7 @@ def test_zoo_listing_needs_no_tensorflow():
     import subprocess
     import sys
 
-    code = "import sys, convcost.zoo as z; assert len(z.ZOO) == 43; print('tensorflow' in sys.modules)"
+    code = ("import sys, convcost.zoo as z; assert len(z.ZOO) == 43; "
+            "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
