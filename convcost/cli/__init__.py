@@ -10,5 +10,6 @@ from convcost.cli.app import app, main
 
 # Command modules (one line each; the import registers the commands).
 from convcost.cli import zoo_cmd  # noqa: E402, F401  isort: skip
+from convcost.cli import theory  # noqa: E402, F401  isort: skip
 
 __all__ = ["app", "main"]
