@@ -10,6 +10,7 @@ from convcost.cli.app import app, main
 
 # Command modules (one line each; the import registers the commands).
 from convcost.cli import zoo_cmd  # noqa: E402, F401  isort: skip
+from convcost.cli import perf  # noqa: E402, F401  isort: skip
 from convcost.cli import theory  # noqa: E402, F401  isort: skip
 
 __all__ = ["app", "main"]

@@ -1,0 +1,372 @@
+"""Measured per-layer latency: each leaf layer timed alone, next to its counts and roofline bound.
+
+How a layer is timed: a random input of the shapes it sees in the model (per-sample shapes from
+the :class:`~convcost.report.Report`, times the batch; a list for multi-input layers such as
+``Add``) is made once; the call ``layer(x, training=False)`` is wrapped in the backend's
+compiled function (``tf.function`` on TensorFlow, ``jax.jit`` on JAX, plain on torch); it is run
+``warmup`` times (the first run traces), then ``repeats`` times, and the *median* is kept. The
+whole model is timed the same way, on the same batch, so the sum of the layer times can be set
+against it. Every compiled call also pays a fixed dispatch cost, which the whole model pays only
+once; it is measured with a compiled function doing one scalar add and reported alongside.
+
+Layers that are views (:data:`convcost.memory.VIEW_TYPES`: reshape, flatten, inference-time
+dropout) are not timed: alone they would measure only that dispatch cost, and inside the model
+they cost nothing. Nested models are timed leaf by leaf, using the report's paths.
+
+Per-kind numbers group whole rows by the row's kind (its largest piece), so that MAC share and
+time share are over the same rows; a ``SeparableConv2D`` counts as pointwise here.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.errors import ConvcostError
+from convcost.memory import DTYPE_BYTES, LayerTraffic, Memory, check_batch, memory
+from convcost.report import KINDS, Report, Shape
+from convcost.roofline import GIGA, Bound, DeviceProfile, bound
+
+
+@dataclass(frozen=True)
+class LayerTiming:
+    """One layer call: its traffic (and row), the measured median, and the roofline bound.
+
+    Attributes:
+        traffic: elements moved (its ``row`` is the report row).
+        flops: FLOPs of one batch.
+        bytes: bytes moved by one batch.
+        bound: the roofline bound for one batch.
+        seconds: median measured time of one batch; None when not timed (see ``note``).
+        note: why a layer was not timed, or empty.
+    """
+
+    traffic: LayerTraffic
+    flops: int
+    bytes: int
+    bound: Bound
+    seconds: float | None
+    note: str = ""
+
+    @property
+    def path(self) -> str:
+        return self.traffic.row.path
+
+    @property
+    def kind(self) -> str:
+        return self.traffic.row.kind
+
+    @property
+    def gflops_per_s(self) -> float | None:
+        """Achieved GFLOP/s (FLOPs of the batch over the measured time)."""
+        return self.flops / self.seconds / GIGA if self.seconds else None
+
+    @property
+    def roofline_fraction(self) -> float | None:
+        """Bound over measured time: 1.0 means the layer runs at its roofline."""
+        return self.bound.seconds / self.seconds if self.seconds else None
+
+
+@dataclass(frozen=True)
+class KindTiming:
+    """Rows of one kind together: counts, time, and their shares of the model's totals."""
+
+    kind: str
+    layers: int
+    macs: int
+    flops: int
+    seconds: float
+    bound_seconds: float
+    macs_share: float
+    time_share: float
+
+    @property
+    def gflops_per_s(self) -> float | None:
+        return self.flops / self.seconds / GIGA if self.seconds else None
+
+    @property
+    def roofline_fraction(self) -> float | None:
+        return self.bound_seconds / self.seconds if self.seconds else None
+
+
+@dataclass(frozen=True)
+class LatencyReport:
+    """Measured latency of every layer call and of the whole model, at one batch size."""
+
+    report: Report
+    memory: Memory
+    device: DeviceProfile
+    layers: tuple[LayerTiming, ...]
+    model_seconds: float
+    call_overhead_seconds: float
+    repeats: int
+    warmup: int
+    backend: str
+
+    @property
+    def batch(self) -> int:
+        return self.memory.batch
+
+    @property
+    def macs(self) -> int:
+        """MACs of one batch."""
+        return self.batch * self.report.macs
+
+    @property
+    def flops(self) -> int:
+        return sum(layer.flops for layer in self.layers)
+
+    @property
+    def bytes(self) -> int:
+        return sum(layer.bytes for layer in self.layers)
+
+    @property
+    def layer_seconds(self) -> float:
+        """The sum of the timed layers' medians."""
+        return sum(layer.seconds or 0.0 for layer in self.layers)
+
+    @property
+    def timed_layers(self) -> int:
+        return sum(1 for layer in self.layers if layer.seconds is not None)
+
+    @property
+    def predicted_seconds(self) -> float:
+        """The roofline prediction: the sum of the layers' bounds."""
+        return sum(layer.bound.seconds for layer in self.layers)
+
+    @property
+    def gflops_per_s(self) -> float:
+        """The whole model's achieved GFLOP/s (its FLOPs over its measured forward time)."""
+        return self.flops / self.model_seconds / GIGA if self.model_seconds else 0.0
+
+    def kinds(self) -> tuple[KindTiming, ...]:
+        """One entry per kind in :data:`convcost.report.KINDS` (rows grouped by ``row.kind``)."""
+        total_macs, total_time = self.macs, self.layer_seconds
+        result = []
+        for kind in KINDS:
+            rows = [layer for layer in self.layers if layer.kind == kind]
+            macs = sum(self.batch * layer.traffic.row.macs for layer in rows)
+            seconds = sum(layer.seconds or 0.0 for layer in rows)
+            result.append(KindTiming(
+                kind, len(rows), macs, sum(layer.flops for layer in rows), seconds,
+                sum(layer.bound.seconds for layer in rows),
+                macs / total_macs if total_macs else 0.0,
+                seconds / total_time if total_time else 0.0))
+        return tuple(result)
+
+
+def profile(model: Any, device: DeviceProfile, *, report: Report | None = None,
+            batch: int = 32, repeats: int = 10, warmup: int = 2, seed: int = 0) -> LatencyReport:
+    """Time every leaf layer of ``model`` alone, and the whole model, on random inputs.
+
+    Args:
+        model: a built Keras model (the one ``report`` was made from).
+        device: peak FLOP/s and bandwidth for the roofline bounds.
+        report: its cost report; default ``convcost.analyze(model)``.
+        batch: samples per call; activations scale with it, weights do not.
+        repeats: timed runs per layer (the median is kept).
+        warmup: untimed runs first (the first one traces and compiles).
+        seed: seed of the random inputs.
+    """
+    import keras
+    import numpy as np
+
+    _check_counts(batch, repeats, warmup)
+    if report is None:
+        from convcost.walker import analyze
+
+        report = analyze(model)
+    picture = memory(report, batch=batch, dtype=_dtype_of(model))
+    rng = np.random.default_rng(seed)
+    timer = _Timer(repeats, warmup)
+    layers = tuple(_time_row(model, layer, picture, device, timer, rng) for layer in picture.layers)
+    whole = timer.median(_forward(model), [_random((None, *report.input_shape), batch, rng)])
+    overhead = timer.median(lambda x: keras.ops.add(x, 1.0), [np.zeros((1,), np.float32)])
+    return LatencyReport(report, picture, device, layers, whole, overhead, repeats, warmup,
+                         keras.backend.backend())
+
+
+def _check_counts(batch: int, repeats: int, warmup: int) -> None:
+    check_batch(batch)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ConvcostError(f"repeats must be a positive integer. Received: {repeats!r}.")
+    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
+        raise ConvcostError(f"warmup must be a non-negative integer. Received: {warmup!r}.")
+
+
+def _dtype_of(model: Any) -> str:
+    dtype = str(getattr(model, "compute_dtype", "float32"))
+    return dtype if dtype in DTYPE_BYTES else "float32"
+
+
+def _time_row(model: Any, traffic: LayerTraffic, picture: Memory, device: DeviceProfile,
+              timer: _Timer, rng: Any) -> LayerTiming:
+    moved = picture.layer_bytes(traffic)
+    flops = traffic.flops(picture.batch)
+    limit = bound(flops, moved, device)
+    row = traffic.row
+    if traffic.is_view:
+        return LayerTiming(traffic, flops, moved, limit, None, "view: not timed")
+    layer = _operation_at(model, row.path)
+    if layer is None:
+        return LayerTiming(traffic, flops, moved, limit, None, "not found in model: not timed")
+    inputs = [_random((None, *shape), picture.batch, rng) for shape in row.input_shapes]
+    try:
+        seconds = timer.median(_layer_call(layer, len(inputs)), inputs)
+    except Exception as error:  # a layer that cannot run alone is reported, not fatal
+        reason = " ".join(str(error).split())[:120]
+        return LayerTiming(traffic, flops, moved, limit, None, f"cannot run alone: {reason}")
+    return LayerTiming(traffic, flops, moved, limit, seconds)
+
+
+def _operation_at(model: Any, path: str) -> Any:
+    """The layer (or Keras operation) at ``outer/inner/name``, or None."""
+    current = model
+    for part in path.split("/"):
+        found = [op for op in _operations(current) if op.name == part]
+        if not found:
+            return None
+        current = found[0]
+    return current
+
+
+def _operations(container: Any) -> Sequence[Any]:
+    return getattr(container, "operations", None) or getattr(container, "layers", [])
+
+
+def _layer_call(layer: Any, inputs: int) -> Callable[..., Any]:
+    import keras
+
+    kwargs = {"training": False} if isinstance(layer, keras.layers.Layer) else {}
+    if inputs == 1:
+        return lambda x: layer(x, **kwargs)
+    return lambda *xs: layer(list(xs), **kwargs)
+
+
+def _forward(model: Any) -> Callable[..., Any]:
+    return lambda x: model(x, training=False)
+
+
+def _random(shape: Shape, batch: int, rng: Any) -> Any:
+    """A float32 array of uniform values in [-1, 1), shape ``(batch, *shape[1:])``."""
+    import numpy as np
+
+    size = (batch, *(int(d) for d in shape[1:]))  # type: ignore[arg-type]
+    return rng.random(size, dtype=np.float32) * 2 - 1
+
+
+class _Timer:
+    """Median wall time of a compiled call, after warm-up, synchronising the device."""
+
+    def __init__(self, repeats: int, warmup: int) -> None:
+        self.repeats = repeats
+        self.warmup = warmup
+
+    def median(self, fn: Callable[..., Any], arrays: list[Any]) -> float:
+        import keras
+
+        args = [keras.ops.convert_to_tensor(a) for a in arrays]
+        compiled = compile_function(fn)
+        for _ in range(max(1, self.warmup)):
+            synchronize(compiled(*args))
+        times = []
+        for _ in range(self.repeats):
+            start = time.perf_counter()
+            synchronize(compiled(*args))
+            times.append(time.perf_counter() - start)
+        return statistics.median(times)
+
+
+def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` compiled by the Keras backend: tf.function (no XLA), jax.jit, or as is (torch)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(fn, autograph=False)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
+def synchronize(result: Any) -> None:
+    """Wait until ``result`` is computed (asynchronous devices return before they finish)."""
+    import keras
+
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        jax.block_until_ready(result)
+    elif backend == "tensorflow" and _has_gpu():
+        import tensorflow as tf
+
+        tf.test.experimental.sync_devices()
+    elif backend == "torch":
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+
+
+_GPU: list[bool] = []
+
+
+def _has_gpu() -> bool:
+    if not _GPU:
+        import tensorflow as tf
+
+        _GPU.append(bool(tf.config.list_logical_devices("GPU")))
+    return _GPU[0]
+
+
+# --- serialisation ---------------------------------------------------------------------------
+
+
+def to_dict(latency: LatencyReport) -> dict[str, Any]:
+    """A JSON-ready dict: exact integer counts per batch, times in seconds, shares in [0, 1]."""
+    batch, dtype = latency.batch, latency.memory.dtype
+    return {
+        "model": latency.report.model, "backend": latency.backend, "batch_size": batch,
+        "dtype": dtype, "repeats": latency.repeats, "warmup": latency.warmup,
+        "device": latency.device.to_json(),
+        "layers": [_layer_dict(layer, batch, dtype) for layer in latency.layers],
+        "kinds": [_kind_dict(kind) for kind in latency.kinds()],
+        "totals": {
+            "batch_macs": latency.macs, "batch_flops": latency.flops,
+            "batch_bytes": latency.bytes, "layer_seconds": latency.layer_seconds,
+            "timed_layers": latency.timed_layers, "model_seconds": latency.model_seconds,
+            "call_overhead_seconds": latency.call_overhead_seconds,
+            "predicted_seconds": latency.predicted_seconds,
+            "gflops_per_s": latency.gflops_per_s,
+        },
+    }
+
+
+def _layer_dict(layer: LayerTiming, batch: int, dtype: str) -> dict[str, Any]:
+    row = layer.traffic.row
+    return {
+        "path": row.path, "name": row.name, "type": row.type, "kind": row.kind,
+        "batch_macs": batch * row.macs, "batch_flops": layer.flops, "batch_bytes": layer.bytes,
+        "intensity": layer.traffic.intensity(batch, dtype),
+        "macs_per_element": layer.traffic.macs_per_element(batch),
+        "seconds": layer.seconds, "gflops_per_s": layer.gflops_per_s,
+        "bound_seconds": layer.bound.seconds, "bound": layer.bound.limit,
+        "roofline_fraction": layer.roofline_fraction, "note": layer.note,
+    }
+
+
+def _kind_dict(kind: KindTiming) -> dict[str, Any]:
+    return {
+        "kind": kind.kind, "layers": kind.layers, "batch_macs": kind.macs,
+        "batch_flops": kind.flops, "seconds": kind.seconds, "bound_seconds": kind.bound_seconds,
+        "macs_share": kind.macs_share, "time_share": kind.time_share,
+        "gflops_per_s": kind.gflops_per_s, "roofline_fraction": kind.roofline_fraction,
+    }

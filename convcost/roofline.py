@@ -1,0 +1,335 @@
+"""Device profiles (peak FLOP/s, memory bandwidth), a probe that measures them, roofline bounds.
+
+The roofline model: a layer that does ``F`` FLOPs and moves ``B`` bytes cannot take less than
+``max(F / peak, B / bandwidth)`` seconds. It is *compute-bound* when the first term is larger,
+i.e. when its intensity ``F / B`` is above the device's ridge point ``peak / bandwidth``, and
+*memory-bound* otherwise. The model's predicted time is the sum of its layers' bounds (layers
+run one after the other).
+
+:func:`probe` measures this machine with NumPy (no TensorFlow import): the best of a few float32
+``n x n`` matmuls (``2n³`` FLOPs) for the peak, and the best of a few copies of a large array
+(bytes = read + write) for the bandwidth. Both are what a program reaches, not datasheet numbers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import platform
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from convcost.errors import ConvcostError
+
+if TYPE_CHECKING:
+    from convcost.memory import Memory
+
+GIGA = 1e9
+
+
+@dataclass(frozen=True)
+class DeviceProfile:
+    """What a device reaches: peak FLOP/s and memory bandwidth in bytes/s.
+
+    Attributes:
+        peak_flops: FLOPs per second (e.g. ``50e9``).
+        bandwidth: bytes per second (e.g. ``20e9``).
+        name: a label (host name and CPU, or "user").
+        source: how it was obtained: "probe", "user", or the file it was read from.
+        details: how it was measured (sizes, repeats, date); free-form, JSON-serialisable.
+    """
+
+    peak_flops: float
+    bandwidth: float
+    name: str = "user"
+    source: str = "user"
+    details: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        for label, value in (("peak FLOP/s", self.peak_flops), ("bandwidth", self.bandwidth)):
+            if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
+                raise ConvcostError(f"The device {label} must be a positive number. "
+                                    f"Received: {value!r}.")
+
+    @property
+    def ridge(self) -> float:
+        """The ridge point, FLOPs per byte: above it a layer is compute-bound."""
+        return self.peak_flops / self.bandwidth
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON object with the numbers in FLOP/s and bytes/s (and GFLOP/s, GB/s for people)."""
+        data = asdict(self)
+        data["peak_gflops"] = self.peak_flops / GIGA
+        data["bandwidth_gbs"] = self.bandwidth / GIGA
+        data["ridge_flops_per_byte"] = self.ridge
+        return data
+
+
+def from_user(peak_gflops: float, bandwidth_gbs: float) -> DeviceProfile:
+    """A profile from numbers a user typed, in GFLOP/s and GB/s (10⁹ bytes per second).
+
+    Args:
+        peak_gflops: peak compute, GFLOP/s; must be positive.
+        bandwidth_gbs: memory bandwidth, GB/s; must be positive.
+    """
+    for option, value in (("--peak-gflops", peak_gflops), ("--bandwidth-gbs", bandwidth_gbs)):
+        if not math.isfinite(value) or value <= 0:
+            raise ConvcostError(f"{option} must be a positive number. Received: {value}.")
+    return DeviceProfile(peak_gflops * GIGA, bandwidth_gbs * GIGA, name="user", source="user")
+
+
+# --- bounds ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The roofline lower bound on one layer's time, in seconds, and what limits it."""
+
+    compute_s: float
+    memory_s: float
+
+    @property
+    def seconds(self) -> float:
+        return max(self.compute_s, self.memory_s)
+
+    @property
+    def limit(self) -> str:
+        """``"compute"`` or ``"memory"`` (a tie counts as compute: the FLOPs are the work)."""
+        return "compute" if self.compute_s >= self.memory_s else "memory"
+
+
+def bound(flops: int, moved_bytes: int, device: DeviceProfile) -> Bound:
+    """Roofline bound of work that does ``flops`` FLOPs and moves ``moved_bytes`` bytes.
+
+    Args:
+        flops: floating-point operations (``2 * MACs + other FLOPs``).
+        moved_bytes: bytes read and written.
+        device: the device's peak FLOP/s and bandwidth.
+    """
+    return Bound(flops / device.peak_flops, moved_bytes / device.bandwidth)
+
+
+def attainable_flops(intensity: float, device: DeviceProfile) -> float:
+    """The roof at ``intensity`` FLOPs/byte: ``min(peak, bandwidth * intensity)`` FLOP/s."""
+    return min(device.peak_flops, device.bandwidth * intensity)
+
+
+def layer_bounds(picture: Memory, device: DeviceProfile) -> tuple[Bound, ...]:
+    """The bound of every layer of a :class:`~convcost.memory.Memory` (its batch and dtype).
+
+    Args:
+        picture: the model's traffic at one batch size and dtype.
+        device: the device's peak FLOP/s and bandwidth.
+    """
+    return tuple(bound(layer.flops(picture.batch), picture.layer_bytes(layer), device)
+                 for layer in picture.layers)
+
+
+def predicted_seconds(bounds: tuple[Bound, ...]) -> float:
+    """The model's predicted time: the sum of its layers' bounds (they run one by one)."""
+    return sum(b.seconds for b in bounds)
+
+
+# --- probe -----------------------------------------------------------------------------------
+
+
+def probe(*, matmul_size: int = 2048, copy_mb: int = 256, repeats: int = 5) -> DeviceProfile:
+    """Measure this machine's float32 matmul FLOP/s and copy bandwidth with NumPy.
+
+    Each is the best (fastest) of ``repeats`` runs after one warm-up run: a peak is what the
+    machine *can* reach, and the best run is the least disturbed by other processes.
+
+    Args:
+        matmul_size: ``n`` of the ``n x n`` float32 matmul (``2n³`` FLOPs).
+        copy_mb: size of the copied array in MiB (bytes moved = 2 x size: read + write).
+        repeats: timed runs of each.
+    """
+    import numpy as np
+
+    for label, value in (("matmul_size", matmul_size), ("copy_mb", copy_mb),
+                         ("repeats", repeats)):
+        if value < 1:
+            raise ConvcostError(f"{label} must be a positive integer. Received: {value}.")
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((matmul_size, matmul_size), dtype=np.float32)
+    b = rng.standard_normal((matmul_size, matmul_size), dtype=np.float32)
+    matmul_s = _best_time(lambda: np.matmul(a, b), repeats)
+    src = np.ones(copy_mb * 2**20 // 4, dtype=np.float32)
+    dst = np.empty_like(src)
+    copy_s = _best_time(lambda: np.copyto(dst, src), repeats)
+    details = {"method": "numpy float32 matmul; numpy copyto", "matmul_size": matmul_size,
+               "copy_bytes": int(src.nbytes), "repeats": repeats,
+               "matmul_seconds": matmul_s, "copy_seconds": copy_s,
+               "numpy": np.__version__, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return DeviceProfile(2 * matmul_size**3 / matmul_s, 2 * src.nbytes / copy_s,
+                         name=_machine_name(), source="probe", details=details)
+
+
+def _best_time(work: Callable[[], object], repeats: int) -> float:
+    work()  # warm-up: page faults, thread pool start-up
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - start)
+    return max(best, 1e-12)
+
+
+def _machine_name() -> str:
+    cpu = platform.processor() or platform.machine()
+    return f"{platform.node()} ({cpu}, {os.cpu_count()} CPUs)"
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+def default_profile_path() -> Path:
+    """``$XDG_CONFIG_HOME/convcost/device.json``, by default ``~/.config/convcost/device.json``."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "convcost" / "device.json"
+
+
+def save_profile(profile: DeviceProfile, path: str | Path) -> Path:
+    """Write ``profile`` as JSON, atomically (temp file in the same folder, then replace)."""
+    target = Path(path).expanduser()
+    text = json.dumps(profile.to_json(), indent=2) + "\n"
+    write_atomic(target, text)
+    return target
+
+
+def write_atomic(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` so that readers see the old file or the whole new one."""
+    with atomic_path(target) as temp:
+        temp.write_text(text, encoding="utf-8")
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """A temporary path beside ``target``; on success it replaces ``target``, else it is removed.
+
+    Write the file to the yielded path (e.g. ``savefig(temp)``); nothing half-written is ever
+    left at ``target``. An OSError becomes a one-line ConvcostError.
+    """
+    target = Path(target).expanduser()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                        suffix=target.suffix or ".tmp")
+        os.close(handle)
+        os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
+    except OSError as error:
+        raise _write_error(error, target) from None
+    temp = Path(name)
+    try:
+        yield temp
+        os.replace(temp, target)
+    except OSError as error:
+        raise _write_error(error, target) from None
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _write_error(error: OSError, target: Path) -> ConvcostError:
+    return ConvcostError(f"Cannot write the file: {error.strerror or error}. "
+                         f"Received: {str(target)!r}.")
+
+
+def load_profile(path: str | Path) -> DeviceProfile:
+    """Read a profile written by :func:`save_profile` (or by hand: the two numbers suffice).
+
+    The file needs ``peak_flops`` (FLOP/s) and ``bandwidth`` (bytes/s), or ``peak_gflops`` and
+    ``bandwidth_gbs``. A missing, unreadable or malformed file is a one-line ConvcostError.
+    """
+    file = Path(path).expanduser()
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConvcostError(f"Device profile not found; run 'convcost probe' to make one. "
+                            f"Received: {str(file)!r}.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        reason = " ".join(str(error).split())
+        raise ConvcostError(f"The device profile is not valid JSON ({reason}). "
+                            f"Received: {str(file)!r}.") from None
+    return _profile_from(data, file)
+
+
+def _profile_from(data: Any, file: Path) -> DeviceProfile:
+    if not isinstance(data, dict):
+        raise ConvcostError(f"The device profile must be a JSON object. Received: "
+                            f"{type(data).__name__} in {str(file)!r}.")
+    peak = _number(data, "peak_flops", "peak_gflops", file)
+    bandwidth = _number(data, "bandwidth", "bandwidth_gbs", file)
+    details = data.get("details") if isinstance(data.get("details"), dict) else None
+    return DeviceProfile(peak, bandwidth, name=str(data.get("name", "file")),
+                         source=str(file), details=details)
+
+
+def _number(data: dict[str, Any], key: str, giga_key: str, file: Path) -> float:
+    value = data.get(key)
+    scale = 1.0
+    if value is None and data.get(giga_key) is not None:
+        value, scale = data[giga_key], GIGA
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
+            or value <= 0:
+        raise ConvcostError(f"The device profile needs a positive number {key!r} (or "
+                            f"{giga_key!r}). Received: {value!r} in {str(file)!r}.")
+    return float(value) * scale
+
+
+def resolve(*, peak_gflops: float | None = None, bandwidth_gbs: float | None = None,
+            profile_file: str | Path | None = None, required: bool = True) -> DeviceProfile | None:
+    """The profile a command should use: a file, the saved default, or the user's numbers.
+
+    Numbers typed by the user override the same number from a file. Without a file, two typed
+    numbers make a profile; otherwise the saved default (``convcost probe``) is used.
+
+    Args:
+        peak_gflops: ``--peak-gflops``, or None.
+        bandwidth_gbs: ``--bandwidth-gbs``, or None.
+        profile_file: ``--device-profile``, or None.
+        required: whether having no profile at all is an error (else None is returned).
+    """
+    for option, value in (("--peak-gflops", peak_gflops), ("--bandwidth-gbs", bandwidth_gbs)):
+        if value is not None and (not math.isfinite(value) or value <= 0):
+            raise ConvcostError(f"{option} must be a positive number. Received: {value}.")
+    if profile_file is None and peak_gflops is not None and bandwidth_gbs is not None:
+        return from_user(peak_gflops, bandwidth_gbs)
+    base = _base_profile(profile_file)
+    if base is None:
+        if required:
+            raise ConvcostError(
+                "No device profile: run 'convcost probe', or pass --device-profile FILE, or both "
+                f"--peak-gflops and --bandwidth-gbs. Received: peak_gflops={peak_gflops}, "
+                f"bandwidth_gbs={bandwidth_gbs}, no saved profile at "
+                f"{str(default_profile_path())!r}.")
+        return None
+    return _override(base, peak_gflops, bandwidth_gbs)
+
+
+def _base_profile(profile_file: str | Path | None) -> DeviceProfile | None:
+    if profile_file is not None:
+        return load_profile(profile_file)
+    default = default_profile_path()
+    return load_profile(default) if default.exists() else None
+
+
+def _override(base: DeviceProfile, peak_gflops: float | None,
+              bandwidth_gbs: float | None) -> DeviceProfile:
+    if peak_gflops is None and bandwidth_gbs is None:
+        return base
+    peak = base.peak_flops if peak_gflops is None else peak_gflops * GIGA
+    bandwidth = base.bandwidth if bandwidth_gbs is None else bandwidth_gbs * GIGA
+    return DeviceProfile(peak, bandwidth, name=base.name, source=f"{base.source} + user",
+                         details=base.details)
