@@ -6,9 +6,11 @@ i.e. when its intensity ``F / B`` is above the device's ridge point ``peak / ban
 *memory-bound* otherwise. The model's predicted time is the sum of its layers' bounds (layers
 run one after the other).
 
-:func:`probe` measures this machine with NumPy (no TensorFlow import): the best of a few float32
-``n x n`` matmuls (``2n³`` FLOPs) for the peak, and the best of a few copies of a large array
-(bytes = read + write) for the bandwidth. Both are what a program reaches, not datasheet numbers.
+:func:`probe` measures this machine: the best of a few float32 ``n x n`` matmuls (``2n³`` FLOPs)
+run by the Keras backend (or NumPy) for the peak, and the best of a few NumPy copies of a large
+array (bytes = read + write) for the bandwidth. Both are what a program reaches, not datasheet
+numbers, and the peak is only as good as the library measured: NumPy's matmul can be well
+below what the backend's convolutions reach, hence the default ``method="keras"``.
 """
 
 from __future__ import annotations
@@ -139,8 +141,12 @@ def predicted_seconds(bounds: tuple[Bound, ...]) -> float:
 # --- probe -----------------------------------------------------------------------------------
 
 
-def probe(*, matmul_size: int = 2048, copy_mb: int = 256, repeats: int = 5) -> DeviceProfile:
-    """Measure this machine's float32 matmul FLOP/s and copy bandwidth with NumPy.
+PROBE_METHODS = ("keras", "numpy")
+
+
+def probe(*, matmul_size: int = 2048, copy_mb: int = 256, repeats: int = 5,
+          method: str = "keras") -> DeviceProfile:
+    """Measure this machine's float32 matmul FLOP/s and memory copy bandwidth.
 
     Each is the best (fastest) of ``repeats`` runs after one warm-up run: a peak is what the
     machine *can* reach, and the best run is the least disturbed by other processes.
@@ -149,6 +155,10 @@ def probe(*, matmul_size: int = 2048, copy_mb: int = 256, repeats: int = 5) -> D
         matmul_size: ``n`` of the ``n x n`` float32 matmul (``2n³`` FLOPs).
         copy_mb: size of the copied array in MiB (bytes moved = 2 x size: read + write).
         repeats: timed runs of each.
+        method: ``"keras"`` times ``keras.ops.matmul`` compiled by the Keras backend, the
+            library the layers themselves run on; ``"numpy"`` avoids importing TensorFlow
+            but may understate the peak the layers can reach.
+            The copy is always a NumPy ``copyto``.
     """
     import numpy as np
 
@@ -156,19 +166,35 @@ def probe(*, matmul_size: int = 2048, copy_mb: int = 256, repeats: int = 5) -> D
                          ("repeats", repeats)):
         if value < 1:
             raise ConvcostError(f"{label} must be a positive integer. Received: {value}.")
+    if method not in PROBE_METHODS:
+        raise ConvcostError(f"Unknown probe method; use keras or numpy. Received: {method!r}.")
     rng = np.random.default_rng(0)
-    a = rng.standard_normal((matmul_size, matmul_size), dtype=np.float32)
-    b = rng.standard_normal((matmul_size, matmul_size), dtype=np.float32)
-    matmul_s = _best_time(lambda: np.matmul(a, b), repeats)
+    a, b = (rng.standard_normal((matmul_size, matmul_size), dtype=np.float32) for _ in "ab")
+    matmul_s = _best_time(_matmul(a, b, method), repeats)
     src = np.ones(copy_mb * 2**20 // 4, dtype=np.float32)
     dst = np.empty_like(src)
     copy_s = _best_time(lambda: np.copyto(dst, src), repeats)
-    details = {"method": "numpy float32 matmul; numpy copyto", "matmul_size": matmul_size,
+    details = {"method": f"{method} float32 matmul; numpy copyto", "matmul_size": matmul_size,
                "copy_bytes": int(src.nbytes), "repeats": repeats,
                "matmul_seconds": matmul_s, "copy_seconds": copy_s,
-               "numpy": np.__version__, "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+               "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     return DeviceProfile(2 * matmul_size**3 / matmul_s, 2 * src.nbytes / copy_s,
                          name=_machine_name(), source="probe", details=details)
+
+
+def _matmul(a: Any, b: Any, method: str) -> Callable[[], object]:
+    """A no-argument function that multiplies ``a`` by ``b`` and waits for the result."""
+    if method == "numpy":
+        import numpy as np
+
+        return lambda: np.matmul(a, b)
+    import keras
+
+    from convcost.profiling import compile_function, synchronize
+
+    x, y = keras.ops.convert_to_tensor(a), keras.ops.convert_to_tensor(b)
+    compiled = compile_function(keras.ops.matmul)
+    return lambda: synchronize(compiled(x, y))
 
 
 def _best_time(work: Callable[[], object], repeats: int) -> float:

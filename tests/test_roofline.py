@@ -77,10 +77,12 @@ def test_user_numbers_are_giga():
     assert (device.peak_flops, device.bandwidth, device.ridge) == (50e9, 20e9, 2.5)
 
 
-def test_probe_measures_positive_numbers_and_saves_them(tmp_path):
-    device = roofline.probe(matmul_size=64, copy_mb=1, repeats=2)
+@pytest.mark.parametrize("method", ["keras", "numpy"])
+def test_probe_measures_positive_numbers_and_saves_them(tmp_path, method):
+    device = roofline.probe(matmul_size=64, copy_mb=1, repeats=2, method=method)
     assert device.peak_flops > 0 and device.bandwidth > 0 and device.source == "probe"
     assert device.details is not None and device.details["copy_bytes"] == 2**20
+    assert device.details["method"].startswith(method)
     target = roofline.save_profile(device, tmp_path / "sub" / "device.json")
     data = json.loads(target.read_text())
     assert data["peak_flops"] == device.peak_flops and data["bandwidth"] == device.bandwidth
@@ -90,10 +92,14 @@ def test_probe_measures_positive_numbers_and_saves_them(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["device.json"]  # no temp file left
 
 
-def test_probe_rejects_bad_sizes():
-    with pytest.raises(ConvcostError, match="matmul_size must be a positive integer. "
-                                            "Received: 0"):
-        roofline.probe(matmul_size=0)
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"matmul_size": 0}, "matmul_size must be a positive integer. Received: 0"),
+    ({"copy_mb": -1}, "copy_mb must be a positive integer. Received: -1"),
+    ({"method": "blas"}, "Unknown probe method; use keras or numpy. Received: 'blas'"),
+])
+def test_probe_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ConvcostError, match=message):
+        roofline.probe(**kwargs)
 
 
 def test_profile_in_giga_units_is_accepted(tmp_path):

@@ -1,6 +1,6 @@
 """``convcost probe`` (measure this machine) and ``convcost profile`` (time each layer).
 
-Neither imports TensorFlow at import time; ``probe`` never imports it at all (NumPy only).
+Neither imports TensorFlow at import time; ``probe --method numpy`` never imports it at all.
 """
 
 from __future__ import annotations
@@ -32,14 +32,18 @@ def probe_command(
     matmul_size: Annotated[int, typer.Option(help="n of the n x n float32 matmul.")] = 2048,
     copy_mb: Annotated[int, typer.Option(help="MiB of the copied array.")] = 256,
     repeats: Annotated[int, typer.Option(help="Timed runs of each (the best is kept).")] = 5,
+    method: Annotated[str, typer.Option(
+        help="Matmul run by the Keras backend (keras: what the layers run on) or numpy.")] = (
+        "keras"),
 ) -> None:
     """Measure this machine's peak FLOP/s (matmul) and memory bandwidth (copy); save as JSON."""
     from convcost import roofline
 
-    device = roofline.probe(matmul_size=matmul_size, copy_mb=copy_mb, repeats=repeats)
+    device = roofline.probe(matmul_size=matmul_size, copy_mb=copy_mb, repeats=repeats,
+                            method=method)
     target = roofline.save_profile(device, output or roofline.default_profile_path())
     typer.echo(f"peak      {device.peak_flops / roofline.GIGA:10.1f} GFLOP/s  "
-               f"(float32 {matmul_size}x{matmul_size} matmul, best of {repeats})")
+               f"({method} float32 {matmul_size}x{matmul_size} matmul, best of {repeats})")
     typer.echo(f"bandwidth {device.bandwidth / roofline.GIGA:10.1f} GB/s     "
                f"(copy of {copy_mb} MiB, read + write, best of {repeats})")
     typer.echo(f"ridge     {device.ridge:10.2f} FLOP/byte")
