@@ -12,5 +12,6 @@ from convcost.cli.app import app, main
 from convcost.cli import zoo_cmd  # noqa: E402, F401  isort: skip
 from convcost.cli import perf  # noqa: E402, F401  isort: skip
 from convcost.cli import theory  # noqa: E402, F401  isort: skip
+from convcost.cli import rewrite  # noqa: E402, F401  isort: skip
 
 __all__ = ["app", "main"]
