@@ -22,8 +22,8 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -359,3 +359,110 @@ def _override(base: DeviceProfile, peak_gflops: float | None,
     bandwidth = base.bandwidth if bandwidth_gbs is None else bandwidth_gbs * GIGA
     return DeviceProfile(peak, bandwidth, name=base.name, source=f"{base.source} + user",
                          details=base.details)
+
+
+# --- extra columns for 'convcost analyze' ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnalyzeColumns:
+    """What ``analyze --memory`` / ``--roofline`` add to a report's rows, totals and summary.
+
+    Per-row and total fields are per sample (batch 1), like analyze's own counts; the batch
+    (``--batch-size``) only adds ``per_batch`` fields, where weights are read once per batch.
+
+    Attributes:
+        memory: the report's traffic per sample, in the chosen dtype.
+        device: the device for roofline bounds, or None without ``--roofline``.
+        show_memory: whether the memory fields are shown (``--memory``).
+    """
+
+    memory: Memory
+    device: DeviceProfile | None = None
+    show_memory: bool = True
+
+    def row_fields(self, rows: Sequence[Any]) -> list[dict[str, Any]]:
+        """One dict per displayed row; a row with ``folded = n`` sums the next n layer calls."""
+        layers = iter(self.memory.layers)
+        result = []
+        for row in rows:
+            chunk = [next(layers) for _ in range(max(1, getattr(row, "folded", 0)))]
+            result.append(self._fields(chunk))
+        return result
+
+    def _fields(self, chunk: Sequence[Any]) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        moved = sum(self.memory.layer_bytes(layer) for layer in chunk)
+        flops = sum(layer.flops() for layer in chunk)
+        if self.show_memory:
+            elements = sum(layer.elements() for layer in chunk)
+            fields["bytes"] = moved
+            fields["intensity"] = flops / moved if moved else 0.0
+            fields["macs_per_element"] = (sum(layer.row.macs for layer in chunk) / elements
+                                          if elements else 0.0)
+            fields["activation_bytes"] = self.memory.activation_bytes(chunk[-1])
+        if self.device is not None:
+            limit = bound(flops, moved, self.device)
+            fields["bound"] = limit.limit
+            fields["bound_seconds"] = limit.seconds
+        return fields
+
+    def total_fields(self, batch: int = 1) -> dict[str, Any]:
+        """Model totals for a batch (1: per sample)."""
+        picture = self.memory if batch == 1 else replace(self.memory, batch=batch)
+        fields: dict[str, Any] = {}
+        if self.show_memory:
+            fields.update(bytes=picture.bytes, weight_bytes=picture.weight_bytes,
+                          intensity=picture.intensity,
+                          peak_activation_bytes=picture.peak_bytes)
+        if self.device is not None:
+            fields["predicted_seconds"] = predicted_seconds(layer_bounds(picture, self.device))
+        return fields
+
+    def headers(self) -> list[str]:
+        names = ["bytes", "FLOP/B", "output bytes"] if self.show_memory else []
+        return names + (["bound", "bound µs"] if self.device is not None else [])
+
+    def cells(self, fields: dict[str, Any]) -> list[str]:
+        """Table cells of one row's fields (exact bytes, ratios to 2 decimals)."""
+        cells = []
+        if self.show_memory:
+            cells += [f"{fields['bytes']:,}", f"{fields['intensity']:.2f}",
+                      f"{fields['activation_bytes']:,}"]
+        if self.device is not None:
+            cells += [fields["bound"], f"{fields['bound_seconds'] * 1e6:.1f}"]
+        return cells
+
+    def total_cells(self) -> list[str]:
+        totals = self.total_fields()
+        cells = []
+        if self.show_memory:
+            cells += [f"{totals['bytes']:,}", f"{totals['intensity']:.2f}", ""]
+        if self.device is not None:
+            cells += ["", f"{totals['predicted_seconds'] * 1e6:.1f}"]
+        return cells
+
+    def lines(self, batch: int | None = None) -> list[str]:
+        """Summary lines: traffic, intensity, peak memory, prediction; per batch when given."""
+        lines = []
+        for size in (1,) if batch in (None, 1) else (1, batch):
+            lines.append(self._line(size))
+        if self.device is not None:
+            d = self.device
+            lines.append(f"device: {d.peak_flops / GIGA:.1f} GFLOP/s, {d.bandwidth / GIGA:.1f} "
+                         f"GB/s, ridge {d.ridge:.2f} FLOP/B ({d.source})")
+        return lines
+
+    def _line(self, batch: int) -> str:
+        totals = self.total_fields(batch)
+        label = "per sample" if batch == 1 else f"per batch of {batch}"
+        parts = []
+        if self.show_memory:
+            peak = self.memory.peak_layer
+            parts.append(f"{totals['bytes']:,} bytes moved ({self.memory.dtype}; weights "
+                         f"{totals['weight_bytes']:,}), {totals['intensity']:.2f} FLOP/B, peak "
+                         f"activation memory {totals['peak_activation_bytes']:,} bytes"
+                         + (f" at {peak.row.path}" if peak is not None else ""))
+        if self.device is not None:
+            parts.append(f"roofline time {totals['predicted_seconds'] * 1e3:.3f} ms")
+        return f"{label}: " + " · ".join(parts)

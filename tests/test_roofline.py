@@ -148,3 +148,40 @@ def test_failed_write_leaves_nothing_behind(tmp_path):
         roofline.write_atomic(target, "text")
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
     assert list(target.iterdir()) == []
+
+
+def test_analyze_columns_rows_totals_and_folding():
+    from types import SimpleNamespace
+
+    import keras
+    from keras import layers
+
+    from convcost.memory import memory
+    from convcost.walker import analyze
+
+    inputs = keras.Input(shape=(256,))
+    hidden = layers.Dense(256, use_bias=False, name="a")(inputs)
+    report = analyze(keras.Model(inputs, layers.Dense(256, use_bias=False, name="b")(hidden)))
+    columns = roofline.AnalyzeColumns(memory(report), DEVICE)
+    # per sample, each Dense: bytes 4 * (256 + 256 + 65536) = 264,192; FLOPs 2 * 65,536
+    # memory-bound: 264192 / 10e9 = 26.4192 µs > 131072 / 100e9 = 1.31072 µs
+    plain = columns.row_fields([SimpleNamespace(folded=0), SimpleNamespace(folded=0)])
+    assert [f["bytes"] for f in plain] == [264192, 264192]
+    assert plain[0]["intensity"] == pytest.approx(131072 / 264192)
+    assert plain[0]["macs_per_element"] == pytest.approx(65536 / 66048)
+    assert plain[0]["activation_bytes"] == 4 * 256
+    assert plain[0]["bound"] == "memory"
+    assert plain[0]["bound_seconds"] == pytest.approx(26.4192e-6)
+    (folded,) = columns.row_fields([SimpleNamespace(folded=2)])  # both calls in one row
+    assert folded["bytes"] == 2 * 264192 and folded["bound_seconds"] == pytest.approx(52.8384e-6)
+    totals = columns.total_fields()
+    assert totals["bytes"] == 2 * 264192 and totals["weight_bytes"] == 2 * 4 * 65536
+    assert totals["peak_activation_bytes"] == 4 * 512
+    assert totals["predicted_seconds"] == pytest.approx(52.8384e-6)
+    # batch 1000: weights once, activations x1000 -> compute-bound, as hand-computed above
+    assert columns.total_fields(1000)["predicted_seconds"] == pytest.approx(2.62144e-3)
+    assert columns.headers() == ["bytes", "FLOP/B", "output bytes", "bound", "bound µs"]
+    assert columns.cells(plain[0]) == ["264,192", "0.50", "1,024", "memory", "26.4"]
+    memory_only = roofline.AnalyzeColumns(memory(report))
+    assert "bound" not in memory_only.row_fields([SimpleNamespace(folded=0)] * 2)[0]
+    assert len(memory_only.lines(batch=8)) == 2  # per sample, per batch
