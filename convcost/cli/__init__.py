@@ -13,5 +13,6 @@ from convcost.cli import zoo_cmd  # noqa: E402, F401  isort: skip
 from convcost.cli import perf  # noqa: E402, F401  isort: skip
 from convcost.cli import theory  # noqa: E402, F401  isort: skip
 from convcost.cli import rewrite  # noqa: E402, F401  isort: skip
+from convcost.cli import analyze  # noqa: E402, F401  isort: skip
 
 __all__ = ["app", "main"]

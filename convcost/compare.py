@@ -1,0 +1,236 @@
+"""Compare models: the layers they share unchanged, and the cost of the part that differs.
+
+Pure logic on :class:`~convcost.report.Report` objects plus one :class:`LayerSignature` per
+layer path (class name, ``get_config()`` without ``name``, and for convolutions the kernel and
+filters). Signatures are computed where the Keras model is at hand (the CLI, see
+:func:`convcost.cli.analyze.layer_signatures`); nothing here walks a model or imports Keras.
+
+A row of the first model (A) and a row of another (B) are *shared unchanged* when their class,
+config and input/output shapes are equal. Rows are matched by path first, then by
+config and shapes alone (a renamed but identical layer still counts as shared). What is left
+on each side is the *differing part*. For every standard k x k convolution in A's differing
+part the formula of the MobileNet paper predicts what a depthwise separable replacement costs:
+
+    separable / standard = 1/N + 1/D_K**2      (N output channels, D_K**2 kernel positions)
+
+exactly for weights and mult-adds. Keras also stores a bias per output channel: a standard
+conv has N of them, its replacement M + N (depthwise and pointwise each have one), so the
+measured params ratio is a little above the prediction; mult-adds carry no bias, so there the
+prediction is exact when each conv was replaced by a depthwise k x k conv (same stride) and a
+1x1 conv.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from convcost.errors import ConvcostError
+from convcost.report import LayerCost, Report
+
+BIAS_NOTE = (
+    "The formula 1/N + 1/D_K² counts weights only. Keras adds one bias per output channel: "
+    "N for a standard conv, M + N for its depthwise + pointwise replacement, so the measured "
+    "params ratio is slightly above the prediction. Mult-adds have no bias term: there the "
+    "prediction is exact when each k×k conv became a k×k depthwise (same stride) + 1×1 conv."
+)
+
+
+@dataclass(frozen=True)
+class LayerSignature:
+    """What identifies a layer apart from its name: class, config, and conv geometry.
+
+    Args:
+        type: the Keras class name.
+        config: a canonical string of ``get_config()`` without ``name`` (``None`` when the
+            layer has no config; such a layer never matches).
+        kernel: the kernel size of a convolution, else ``None``.
+        filters: the output channels of a convolution, else ``None``.
+        groups: the groups of a convolution (1 for an ordinary one).
+    """
+
+    type: str
+    config: str | None
+    kernel: tuple[int, ...] | None = None
+    filters: int | None = None
+    groups: int = 1
+
+
+Signatures = Mapping[str, LayerSignature]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The formula's prediction for one standard conv of A's differing part."""
+
+    path: str
+    kernel: tuple[int, ...]
+    filters: int
+    params: int
+    macs: int
+
+    @property
+    def ratio(self) -> float:
+        """separable / standard = 1/N + 1/D_K² (D_K² = all kernel positions)."""
+        positions = 1
+        for size in self.kernel:
+            positions *= size
+        return float(Fraction(1, self.filters) + Fraction(1, positions))
+
+
+@dataclass(frozen=True)
+class Side:
+    """The differing rows of one model and their summed cost."""
+
+    paths: tuple[str, ...]
+    params: int
+    macs: int
+    flops: int
+
+
+@dataclass(frozen=True)
+class PairComparison:
+    """Model ``other`` against the first model ``base``: shared layers, differing part."""
+
+    base: str
+    other: str
+    shared: tuple[tuple[str, str], ...]
+    base_part: Side
+    other_part: Side
+    predictions: tuple[Prediction, ...]
+
+    @property
+    def params_ratio(self) -> float | None:
+        """Measured other/base params on the differing part (``None`` if base has none)."""
+        return _ratio(self.other_part.params, self.base_part.params)
+
+    @property
+    def macs_ratio(self) -> float | None:
+        return _ratio(self.other_part.macs, self.base_part.macs)
+
+    @property
+    def predicted_params_ratio(self) -> float | None:
+        """1/N + 1/D_K² averaged over A's standard convs, weighted by their params."""
+        return _weighted(self.predictions, "params")
+
+    @property
+    def predicted_macs_ratio(self) -> float | None:
+        """1/N + 1/D_K² averaged over A's standard convs, weighted by their MACs."""
+        return _weighted(self.predictions, "macs")
+
+    @property
+    def covered_params(self) -> int:
+        """Params of A's differing part that the prediction covers (its standard convs)."""
+        return sum(p.params for p in self.predictions)
+
+    @property
+    def covered_macs(self) -> int:
+        return sum(p.macs for p in self.predictions)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Several models against the first: their reports and one pair per other model."""
+
+    reports: tuple[Report, ...]
+    pairs: tuple[PairComparison, ...]
+
+
+def compare(reports: Sequence[Report], signatures: Sequence[Signatures]) -> Comparison:
+    """Compare every report with the first one.
+
+    Args:
+        reports: two or more reports; the first is the baseline.
+        signatures: for each report, its layers' signatures by path (row paths of the report).
+    """
+    if len(reports) < 2:
+        raise ConvcostError(f"compare needs at least two models. Received: {len(reports)}.")
+    if len(signatures) != len(reports):
+        raise ConvcostError(f"One set of layer signatures per model is needed. Received: "
+                            f"{len(signatures)} for {len(reports)} models.")
+    base, base_sigs = reports[0], signatures[0]
+    pairs = tuple(compare_pair(base, base_sigs, report, sigs)
+                  for report, sigs in zip(reports[1:], signatures[1:]))
+    return Comparison(tuple(reports), pairs)
+
+
+def compare_pair(base: Report, base_sigs: Signatures, other: Report,
+                 other_sigs: Signatures) -> PairComparison:
+    """Match ``base``'s rows with ``other``'s, then cost and predict the differing part."""
+    matches = match_rows(base, base_sigs, other, other_sigs)
+    matched_base = {i for i, _ in matches}
+    matched_other = {j for _, j in matches}
+    base_rows = [row for i, row in enumerate(base.layers) if i not in matched_base]
+    other_rows = [row for j, row in enumerate(other.layers) if j not in matched_other]
+    return PairComparison(
+        base=base.model, other=other.model,
+        shared=tuple((base.layers[i].path, other.layers[j].path) for i, j in sorted(matches)),
+        base_part=_side(base_rows), other_part=_side(other_rows),
+        predictions=tuple(p for row in base_rows
+                          if (p := predict(row, base_sigs.get(row.path))) is not None),
+    )
+
+
+def match_rows(base: Report, base_sigs: Signatures, other: Report,
+               other_sigs: Signatures) -> list[tuple[int, int]]:
+    """Pairs (base row index, other row index) of rows shared unchanged; each row used once.
+
+    A row matches a row of the same path first; failing that, the first free row with the same
+    class, config and shapes.
+    """
+    free: dict[tuple, list[int]] = {}
+    by_path: dict[str, list[int]] = {}
+    for j, row in enumerate(other.layers):
+        key = _key(row, other_sigs)
+        if key is not None:
+            free.setdefault(key, []).append(j)
+            by_path.setdefault(row.path, []).append(j)
+    matches: list[tuple[int, int]] = []
+    pending: list[tuple[int, tuple]] = []
+    for i, row in enumerate(base.layers):
+        key = _key(row, base_sigs)
+        if key is None:
+            continue
+        same_name = [j for j in by_path.get(row.path, []) if j in free.get(key, [])]
+        if same_name:
+            free[key].remove(same_name[0])
+            matches.append((i, same_name[0]))
+        else:
+            pending.append((i, key))
+    for i, key in pending:  # fallback: same config and shapes under another name
+        if free.get(key):
+            matches.append((i, free[key].pop(0)))
+    return matches
+
+
+def predict(row: LayerCost, signature: LayerSignature | None) -> Prediction | None:
+    """The formula's prediction for ``row`` if it is a standard k×k conv (k > 1, no groups)."""
+    if signature is None or signature.kernel is None or signature.filters is None:
+        return None
+    if row.kind != "standard" or signature.groups != 1 or all(k == 1 for k in signature.kernel):
+        return None
+    return Prediction(row.path, signature.kernel, signature.filters, row.params, row.macs)
+
+
+def _key(row: LayerCost, signatures: Signatures) -> tuple | None:
+    signature = signatures.get(row.path)
+    if signature is None or signature.config is None:
+        return None
+    return (signature.type, signature.config, row.input_shapes, row.output_shape)
+
+
+def _side(rows: Sequence[LayerCost]) -> Side:
+    return Side(tuple(row.path for row in rows), sum(row.params for row in rows),
+                sum(row.macs for row in rows), sum(row.flops for row in rows))
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _weighted(predictions: Sequence[Prediction], weight: str) -> float | None:
+    total = sum(getattr(p, weight) for p in predictions)
+    if not total:
+        return None
+    return sum(getattr(p, weight) * p.ratio for p in predictions) / total
