@@ -114,6 +114,18 @@ def _doubler_class():
     return Doubler
 
 
+def _scaled_dense_class():
+    """A Dense subclass with one extra weight: the Dense rule misses it (a real mismatch)."""
+    import keras
+
+    class ScaledDense(keras.layers.Dense):
+        def build(self, input_shape):
+            super().build(input_shape)
+            self.scale = self.add_weight(shape=(), name="scale")
+
+    return ScaledDense
+
+
 # --- the article's figures -------------------------------------------------------------------
 
 
@@ -377,6 +389,31 @@ def test_strict_exits_2_on_unsupported_layer(files, tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_params_mismatch_is_shown_and_strict_exits_2(monkeypatch) -> None:
+    """ScaledDense(3) on 4 inputs: Keras holds 4*3 + 3 + 1 = 16 params, the Dense rule 15.
+
+    Keras cannot save this layer's extra weight to a file, so the model is handed to the CLI
+    in memory, in place of what the loader would build.
+    """
+    import keras
+
+    import convcost.loader
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, _scaled_dense_class()(3, name="odd")(inputs), name="odd_model")
+    monkeypatch.setattr(convcost.loader, "obtain", lambda spec: model)
+    data = ok_json("analyze", "v1")
+    assert data["model"] == "odd_model"
+    assert data["check"]["keras_count_params"] == 16 and data["check"]["match"] is False
+    assert data["check"]["mismatched_layers"] == [{"path": "odd", "params": 15,
+                                                   "keras_params": 16}]
+    assert "params MISMATCH: counted 15, model.summary() 16 ✗ — layers: odd" in ok(
+        "analyze", "v1")
+    result = invoke("analyze", "v1", "--strict")
+    assert_one_line_error(result, 2, r"params check failed: counted 15 vs count_params\(\) 16 "
+                                     r"\(layers: odd\)")
+
+
 def test_strict_passes_a_supported_model() -> None:
     assert invoke("analyze", "v1", "--strict", "--format", "json").exit_code == 0
 
@@ -389,6 +426,9 @@ def test_output_writes_exactly_one_file(tmp_path) -> None:
     assert ok("analyze", "v1", "--format", "json", "--output", str(out)) == ""
     assert json.loads(out.read_text())["totals"]["params"] == 48_330
     assert [p.name for p in tmp_path.iterdir()] == ["v1.json"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # not mkstemp's 0600
 
 
 @pytest.mark.parametrize("where", ["missing/out.json", "a_file/out.json", "."])

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -205,12 +206,22 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
+        os.chmod(temp, _file_mode(path))  # mkstemp makes 0600; give the usual mode
         os.replace(temp, path)
     except OSError as error:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise ConvcostError(f"Cannot write the output file: {error.strerror or error}. "
                             f"Received: {str(path)!r}.") from None
+
+
+def _file_mode(path: Path) -> int:
+    """The mode of the file being replaced, else 0666 less the umask (as open() would)."""
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def emit(text: str, output: Path | None) -> None:
