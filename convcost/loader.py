@@ -30,8 +30,10 @@ class ModelSpec:
 
 
 def looks_like_path(source: str) -> bool:
-    """A path has a model suffix, a separator, or exists; anything else is a zoo name."""
-    return source.lower().endswith(MODEL_SUFFIXES) or os.sep in source or Path(source).exists()
+    """A model suffix or a separator makes a path; then a zoo name wins over a same-named file."""
+    if source.lower().endswith(MODEL_SUFFIXES) or os.sep in source:
+        return True
+    return source.strip().lower().replace("-", "_") not in zoo.ZOO and Path(source).exists()
 
 
 def obtain(spec: ModelSpec) -> Any:

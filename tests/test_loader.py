@@ -66,3 +66,12 @@ def test_zoo_options_are_refused_for_files(tmp_path, option):
     path, _ = _saved(tmp_path)
     with pytest.raises(ConvcostError, match="zoo models only"):
         obtain(ModelSpec(str(path), **option))
+
+
+def test_a_zoo_name_wins_over_a_same_named_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "naive").mkdir()
+    assert not ModelSpec("naive").is_file
+    assert ModelSpec("./naive").is_file
+    (tmp_path / "mine").write_text("x")
+    assert ModelSpec("mine").is_file
