@@ -2,9 +2,10 @@
 
 Two kinds of generated content:
 
-* **Whole pages, fast** (no TensorFlow): ``docs/theory/formulas.md`` from
-  :data:`convcost.symbolic.DERIVATIONS`, and ``docs/reference/cli.md`` from the CLI's own Click
-  command tree. ``tests/test_docs.py`` regenerates them in memory and fails when the files on
+* **Whole pages, fast**: ``docs/theory/formulas.md`` from
+  :data:`convcost.symbolic.DERIVATIONS`, ``docs/reference/cli.md`` from the CLI's own Click
+  command tree (neither imports TensorFlow), and ``docs/reference/layers.md`` from the rule
+  table of :mod:`convcost.rules` (imports Keras). ``tests/test_docs.py`` regenerates them in memory and fails when the files on
   disk differ (stale).
 * **Blocks inside hand-written pages, slow** (they run commands that build models): a block
   between ``<!-- gen KIND: ARGUMENT -->`` and ``<!-- end gen -->`` is replaced by the output
@@ -15,9 +16,10 @@ Two kinds of generated content:
 
 Usage::
 
-    python scripts/gen_docs.py             # rewrite the fast pages
+    python scripts/gen_docs.py             # rewrite the generated pages (seconds)
     python scripts/gen_docs.py --check     # exit 1 if a fast page is stale; write nothing
     python scripts/gen_docs.py --results   # also re-run every block in docs/ (a few minutes)
+    python scripts/gen_docs.py --results docs/comparison.md   # only that page's blocks
 """
 
 from __future__ import annotations
@@ -229,11 +231,85 @@ def _plain(text: str) -> str:
         return text
 
 
+# --- supported layers from convcost.rules -------------------------------------------------------
+
+
+def layers_page() -> str:
+    """Every class with a cost rule, grouped by rule with its docstring; the zero-cost list; the
+    built-in classes without a rule on purpose. Imports Keras (a few seconds)."""
+    import inspect
+
+    from convcost import rules
+
+    by_rule: dict[Any, list[type]] = {}
+    for cls, rule in rules.layer_cost.registry.items():
+        if cls is not object and cls not in rules.ZERO_COST:
+            by_rule.setdefault(rule, []).append(cls)
+    rows = [[", ".join(f"`{_class_name(c)}`" for c in sorted(classes, key=_class_name)),
+             _docstring_md(inspect.getdoc(rule) or "(no docstring)")]
+            for rule, classes in by_rule.items()]
+    zero = ", ".join(f"`{_class_name(c)}`" for c in rules.ZERO_COST)
+    skipped = [[f"`{name}`", escape_md(reason)]
+               for name, reason in getattr(rules, "NOT_APPLICABLE", {}).items()]
+    parts = [
+        GENERATED_NOTE.format(source="convcost.rules"),
+        "",
+        "# Supported layers",
+        "",
+        "Generated from the rule table of `convcost/rules.py`: each row is one rule, the classes "
+        "it serves (subclasses use their parent's rule) and its docstring. All counts are per "
+        "sample; the [conventions](../conventions.md) explain MACs, other FLOPs and params. A "
+        "class that is not on this page is reported as *unsupported* — its params come from "
+        "Keras, its cost is unknown, and the report says so; you can "
+        "[add a rule](python-api.md#your-own-layer).",
+        "",
+        "## Layers and operations with a rule",
+        "",
+        table(["classes", "what is counted"], rows),
+        "",
+        "## Zero cost on purpose",
+        "",
+        "These move or copy data, or are the identity at inference (dropout, noise, random "
+        "augmentation). Each still gets a row in a report, with 0 MACs and 0 FLOPs.",
+        "",
+        zero,
+        "",
+    ]
+    if skipped:
+        parts += ["## No rule, on purpose", "",
+                  "Built-in classes that cannot be costed; a model using them gets an "
+                  "*unsupported* row, never a silent zero.", "",
+                  table(["class", "why"], skipped), ""]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _docstring_md(doc: str) -> str:
+    """A docstring on one line: ````code```` spans as Markdown code, the rest escaped."""
+    text = " ".join(" ".join(line.strip() for line in doc.split("\n")).split())
+    pieces = re.split(r"``(.+?)``", text)
+    return "".join(f"`{piece}`" if index % 2 else escape_md(piece)
+                   for index, piece in enumerate(pieces))
+
+
+def _class_name(cls: type) -> str:
+    """``Conv2D`` for Keras layers, ``ops.numpy.Add`` for keras.ops, else ``module.Name``."""
+    module = cls.__module__
+    if module.startswith("keras.src.layers"):
+        return cls.__name__
+    if module.startswith("keras.src.ops."):
+        return f"ops.{module.rsplit('.', 1)[-1]}.{cls.__name__}"
+    return f"{module.replace('keras.src.', 'keras.')}.{cls.__name__}"
+
+
 # --- pages, fast -------------------------------------------------------------------------------
 
 
-PAGES: dict[Path, Callable[[], str]] = {FORMULAS_PAGE: formulas_page, CLI_PAGE: cli_page}
-"""Whole pages generated from code; fast (no TensorFlow), checked for staleness by the tests."""
+LAYERS_PAGE = DOCS / "reference" / "layers.md"
+
+PAGES: dict[Path, Callable[[], str]] = {
+    FORMULAS_PAGE: formulas_page, CLI_PAGE: cli_page, LAYERS_PAGE: layers_page}
+"""Whole pages generated from code, checked for staleness by the tests (only the layers page
+imports Keras)."""
 
 
 def stale_pages() -> list[Path]:
@@ -287,7 +363,8 @@ def run_json(command: str) -> Any:
 
 def run_block(command: str) -> str:
     """The command and its output, as a console block."""
-    return code_block(f"$ {command}\n{run(command)}") + "\n"
+    output = "\n".join(line.rstrip() for line in run(command).splitlines())
+    return code_block(f"$ {command}\n{output}") + "\n"
 
 
 def stamp_block(_: str = "") -> str:
@@ -459,7 +536,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: regenerate (default), ``--check`` or ``--results``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a page is stale")
-    parser.add_argument("--results", action="store_true", help="also re-run the command blocks")
+    parser.add_argument("--results", nargs="*", metavar="PAGE", default=None,
+                        help="also re-run the command blocks (of the given pages; all if none)")
     args = parser.parse_args(argv)
     if args.check:
         stale = stale_pages()
@@ -468,8 +546,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1 if stale else 0
     for path in write_pages():
         print(f"wrote {path.relative_to(REPO)}")
-    if args.results:
-        for path in sorted(DOCS.rglob("*.md")):
+    if args.results is not None:
+        pages = [Path(p).resolve() for p in args.results] or sorted(DOCS.rglob("*.md"))
+        for path in pages:
             if blocks(path.read_text(encoding="utf-8")) and refresh_blocks(path):
                 print(f"wrote {path.relative_to(REPO)}")
     return 0
