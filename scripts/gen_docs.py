@@ -5,8 +5,8 @@ Two kinds of generated content:
 * **Whole pages, fast**: ``docs/theory/formulas.md`` from
   :data:`convcost.symbolic.DERIVATIONS`, ``docs/reference/cli.md`` from the CLI's own Click
   command tree (neither imports TensorFlow), and ``docs/reference/layers.md`` from the rule
-  table of :mod:`convcost.rules` (imports Keras). ``tests/test_docs.py`` regenerates them in memory and fails when the files on
-  disk differ (stale).
+  table of :mod:`convcost.rules` (imports Keras). ``tests/test_docs.py`` regenerates them in
+  memory and fails when the files on disk differ (stale).
 * **Blocks inside hand-written pages, slow** (they run commands that build models): a block
   between ``<!-- gen KIND: ARGUMENT -->`` and ``<!-- end gen -->`` is replaced by the output
   of a generator, so every number sits beside the command that produced it. Kinds: ``run``
