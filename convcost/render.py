@@ -28,6 +28,13 @@ ever added, never renamed or removed within a version)::
                   "params_share", "macs_share"}]
     }
 
+With ``--memory`` each layer gains ``bytes``, ``intensity`` (FLOP/byte), ``macs_per_element``,
+``activation_bytes``, and ``totals`` gains ``bytes``, ``weight_bytes``, ``intensity``,
+``peak_activation_bytes`` (per sample; ``per_batch`` gains them for the batch, weights read
+once); with ``--roofline`` layers gain ``bound`` ("compute" | "memory") and ``bound_seconds``,
+``totals``/``per_batch`` gain ``predicted_seconds``, and ``device`` is added at the top level.
+``dtype`` (top level) names the element type the bytes assume. See :mod:`convcost.memory`.
+
 MACs are multiply-accumulates, FLOPs = 2·MACs + other FLOPs (element-wise work), all per
 sample (``per_batch`` multiplies by the batch size; params do not scale). Shares are fractions
 of 1. With ``--depth N`` a row deeper than N (path ``a/b/c`` has depth 2) is folded into the
@@ -73,6 +80,7 @@ class RenderOptions:
         depth: fold rows deeper than this into their parent path's aggregate row.
         width: console width of the rich table.
         color: emit ANSI colors (rich table only).
+        columns: memory/roofline columns (:class:`convcost.roofline.AnalyzeColumns`), or None.
     """
 
     group_by: str = "layer"
@@ -81,6 +89,7 @@ class RenderOptions:
     depth: int | None = None
     width: int = 120
     color: bool = False
+    columns: Any = None
 
 
 @dataclass(frozen=True)
@@ -247,6 +256,8 @@ def report_dict(report: Report, options: RenderOptions | None = None) -> dict[st
     if options.depth is not None:
         data["depth"] = options.depth
     data["layers"] = [_row_dict(row) for row in rows(report, options.depth)]
+    if options.columns is not None:
+        _add_columns(data, report, options)
     data["unsupported"] = list(report.unsupported)
     data["unsupported_counts"] = report.unsupported
     data["check"] = _check_dict(report)
@@ -254,6 +265,19 @@ def report_dict(report: Report, options: RenderOptions | None = None) -> dict[st
         data["group_by"] = options.group_by
         data["groups"] = _groups_list(report, options.group_by)
     return data
+
+
+def _add_columns(data: dict[str, Any], report: Report, options: RenderOptions) -> None:
+    """Add the --memory/--roofline keys to the layers, totals and per_batch (none changed)."""
+    columns = options.columns
+    for layer, fields in zip(data["layers"], columns.row_fields(rows(report, options.depth))):
+        layer.update(fields)
+    data["totals"].update(columns.total_fields())
+    if options.batch_size is not None:
+        data["per_batch"].update(columns.total_fields(options.batch_size))
+    data["dtype"] = columns.memory.dtype
+    if columns.device is not None:
+        data["device"] = columns.device.to_json()
 
 
 def to_json(report: Report, options: RenderOptions | None = None) -> str:
@@ -305,12 +329,14 @@ def to_csv(report: Report, options: RenderOptions | None = None) -> str:
         return out.getvalue()
     header = ["path", "name", "type", "kind", "output_shape", "params", "keras_params", "macs",
               "flops", "other_flops", "supported", "folded_layers"]
-    writer.writerow(header)
-    for row in rows(report, options.depth):
+    shown = rows(report, options.depth)
+    extra = options.columns.row_fields(shown) if options.columns else [{} for _ in shown]
+    writer.writerow(header + list(extra[0] if extra else {}))
+    for row, fields in zip(shown, extra):
         writer.writerow([row.path, row.name, row.type, row.kind,
                          "x".join(str(d) for d in row.output_shape), row.params,
                          row.keras_params, row.macs, row.flops, row.other_flops,
-                         str(row.supported).lower(), row.folded])
+                         str(row.supported).lower(), row.folded, *fields.values()])
     return out.getvalue()
 
 
@@ -333,8 +359,12 @@ def layer_grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
     if options.flops:
         headers.append("FLOPs")
     headers.append("MACs %")
+    columns = options.columns
+    headers += columns.headers() if columns else []
+    shown = rows(report, options.depth)
+    extra = columns.row_fields(shown) if columns else [{} for _ in shown]
     body = []
-    for row in rows(report, options.depth):
+    for row, fields in zip(shown, extra):
         share = _share(row.macs, report.macs)
         type_text = f"{row.folded} layers" if row.folded else row.type
         line = [row.path, type_text, shape_text(row.output_shape), exact(row.params),
@@ -342,13 +372,14 @@ def layer_grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
         if options.flops:
             line.append(exact(row.flops))
         line.append(f"{bar(share)} {100 * share:5.1f}%" if bars else f"{100 * share:.1f}%")
-        body.append(line)
+        body.append(line + (columns.cells(fields) if columns else []))
     total = ["total", "", "", exact(report.params), exact(report.macs)]
     if options.flops:
         total.append(exact(report.flops))
     total.append("100.0%" if report.macs else "0.0%")
-    return Grid(headers, [False, False, False, True, True, *([True] if options.flops else []),
-                          True], body, total)
+    total += columns.total_cells() if columns else []
+    numeric = [False, False, False, True, True, *([True] if options.flops else []), True]
+    return Grid(headers, numeric + [True] * (len(headers) - len(numeric)), body, total)
 
 
 def group_grid(report: Report, options: RenderOptions) -> Grid:
@@ -394,6 +425,8 @@ def totals_lines(report: Report, options: RenderOptions) -> list[str]:
         lines.append(f"per batch of {n}: {human(n * report.macs)} MACs · "
                      f"{human(n * report.flops)} FLOPs ({exact(n * report.macs)} MACs, "
                      f"{exact(n * report.flops)} FLOPs)")
+    if options.columns is not None:
+        lines += options.columns.lines(options.batch_size)
     return lines
 
 

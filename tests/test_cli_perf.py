@@ -125,3 +125,74 @@ def test_probe_bad_size(tmp_path):
                                "--matmul-size", "0"]),
            "matmul_size must be a positive integer. Received: 0")
     assert not (tmp_path / "d.json").exists()
+
+
+# --- analyze --memory / --roofline -------------------------------------------------------------
+
+ROOF = ["--peak-gflops", "100", "--bandwidth-gbs", "20"]
+
+
+def _analyze_json(*args):
+    result = _ok(runner.invoke(app, ["analyze", "v1", "--format", "json", *args]))
+    return json.loads(result.stdout)
+
+
+def test_analyze_memory_and_roofline_only_add_keys():
+    plain = _analyze_json()
+    extended = _analyze_json("--memory", "--roofline", *ROOF)
+    for before, after in zip(plain["layers"], extended["layers"], strict=True):
+        assert {k: after[k] for k in before} == before
+        assert set(after) - set(before) == {"bytes", "intensity", "macs_per_element",
+                                            "activation_bytes", "bound", "bound_seconds"}
+    assert {k: extended["totals"][k] for k in plain["totals"]} == plain["totals"]
+    assert extended["dtype"] == "float32" and extended["device"]["ridge_flops_per_byte"] == 5.0
+
+
+def test_analyze_memory_and_roofline_hand_numbers():
+    data = _analyze_json("--memory", "--roofline", *ROOF, "--batch-size", "128")
+    layers = {row["path"]: row for row in data["layers"]}
+    # dw_2: 3x3 depthwise with bias on 14x14x32: 6272 in + 6272 out + 288 + 32 weights
+    assert layers["dw_2"]["bytes"] == 4 * (6272 + 6272 + 320) == 51456
+    # pw_2: 1x1 conv 32 -> 64 with bias on 14x14: 6272 in + 12544 out + 2048 + 64 weights
+    assert layers["pw_2"]["bytes"] == 4 * (6272 + 12544 + 2112) == 83712
+    assert layers["pw_2"]["activation_bytes"] == 4 * 12544
+    # dw_2 FLOPs: 2 * 56448 MACs + 6272 bias + 6272 ReLU = 125440 -> 1.2544 µs at 100 GFLOP/s;
+    # 51456 bytes at 20 GB/s = 2.5728 µs: memory-bound
+    assert layers["dw_2"]["flops"] == 125440
+    assert layers["dw_2"]["bound"] == "memory"
+    assert layers["dw_2"]["bound_seconds"] == pytest.approx(2.5728e-6)
+    assert layers["dw_2"]["intensity"] == pytest.approx(125440 / 51456)
+    totals, per_batch = data["totals"], data["per_batch"]
+    assert totals["bytes"] == sum(row["bytes"] for row in data["layers"])
+    assert totals["predicted_seconds"] == pytest.approx(
+        sum(row["bound_seconds"] for row in data["layers"]))
+    # a batch reads the weights once and every activation 128 times
+    activations = totals["bytes"] - totals["weight_bytes"]
+    assert per_batch["bytes"] == 128 * activations + totals["weight_bytes"]
+    assert per_batch["peak_activation_bytes"] == 128 * totals["peak_activation_bytes"]
+
+
+def test_analyze_memory_table_and_dtype():
+    result = _ok(runner.invoke(app, ["analyze", "v1", "--memory", "--dtype", "float16"],
+                               env={"COLUMNS": "160", "NO_COLOR": "1"}))
+    assert "FLOP/B" in result.stdout and "bytes moved (float16" in result.stdout
+    assert "peak activation memory" in result.stdout and "bound" not in result.stdout
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--memory", "--dtype", "int8"], "Unknown dtype; use one of float32, float16, bfloat16. "
+                                      "Received: 'int8'"),
+    (["--roofline", "--device-profile", "{corrupt}"], "The device profile is not valid JSON"),
+    (["--peak-gflops", "-1", "--bandwidth-gbs", "3"], "--peak-gflops must be a positive number"),
+])
+def test_analyze_memory_errors(tmp_path, args, message):
+    corrupt = tmp_path / "corrupt.json"
+    corrupt.write_text("{peak")
+    args = [a.format(corrupt=corrupt) for a in args]
+    _fails(runner.invoke(app, ["analyze", "v1", *args]), message)
+
+
+def test_analyze_roofline_without_any_profile(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    _fails(runner.invoke(app, ["analyze", "v1", "--roofline"]),
+           "No device profile: run 'convcost probe'")

@@ -9,6 +9,7 @@ computed here, where the Keras model is at hand.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -289,6 +290,21 @@ def analyze_command(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 2 on an unsupported layer or a failed params check.")] = False,
     unsafe: Unsafe = False,
+    memory: Annotated[bool, typer.Option(
+        "--memory", help="Bytes moved (inputs + outputs + weights), FLOP/byte, output and "
+                         "peak activation memory.")] = False,
+    roofline: Annotated[bool, typer.Option(
+        "--roofline", help="Roofline bound per layer (compute/memory) and predicted time; "
+                           "needs a device profile.")] = False,
+    dtype: Annotated[str, typer.Option(help="float32, float16 or bfloat16 (bytes per "
+                                            "element).")] = "float32",
+    peak_gflops: Annotated[float | None, typer.Option(
+        help="Device peak GFLOP/s (implies --roofline).", show_default=False)] = None,
+    bandwidth_gbs: Annotated[float | None, typer.Option(
+        help="Device bandwidth GB/s (implies --roofline).", show_default=False)] = None,
+    device_profile: Annotated[Path | None, typer.Option(
+        help="Device profile JSON from 'convcost probe' (implies --roofline; default: the "
+             "saved one).", show_default=False)] = None,
 ) -> None:
     """Params, MACs and FLOPs of every layer of MODEL, checked against Keras' own count."""
     from convcost import render
@@ -297,12 +313,35 @@ def analyze_command(
                                    console_width(output), use_color(output))
     _check_analyze_options(fmt, options)
     check_output_dir(output)
+    device = _device_for(roofline, peak_gflops, bandwidth_gbs, device_profile, dtype)
     source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
                          unsafe=unsafe)
     _, report = analyze_source(source)
     if strict:
         strict_findings(report)
+    if memory or device is not None:
+        options = dataclasses.replace(options, columns=_columns(report, memory, device, dtype))
     emit(render.render(report, fmt, options), output)
+
+
+def _device_for(roofline: bool, peak_gflops: float | None, bandwidth_gbs: float | None,
+                profile_file: Path | None, dtype: str) -> Any:
+    """Check --dtype and resolve the device profile (before the slow part); None: no roofline."""
+    from convcost import roofline as rl
+    from convcost.memory import dtype_bytes
+
+    dtype_bytes(dtype)
+    if not (roofline or peak_gflops is not None or bandwidth_gbs is not None or profile_file):
+        return None
+    return rl.resolve(peak_gflops=peak_gflops, bandwidth_gbs=bandwidth_gbs,
+                      profile_file=profile_file)
+
+
+def _columns(report: Any, memory: bool, device: Any, dtype: str) -> Any:
+    from convcost.memory import memory as traffic
+    from convcost.roofline import AnalyzeColumns
+
+    return AnalyzeColumns(traffic(report, dtype=dtype), device, show_memory=memory)
 
 
 def _check_analyze_options(fmt: str, options: Any) -> None:
