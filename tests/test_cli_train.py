@@ -1,0 +1,118 @@
+"""``convcost train`` and ``convcost bench`` through the CLI: outputs, interruption, errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from convcost import experiment
+from convcost.cli import app
+
+runner = CliRunner()
+
+
+def _fails(result, code: int, match: str) -> None:
+    assert result.exit_code == code, result.output
+    # the progress display may stand above it; the error itself is one line, and the last
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in result.output, result.output
+    assert result.stderr.strip().splitlines()[-1] == errors[0]
+    assert re.search(match, errors[0]), errors[0]
+
+
+def test_train_subset_with_preset_overrides(mnist_path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = runner.invoke(app, [
+        "train", "v1", "--data", str(mnist_path), "--preset", "article", "--epochs", "2",
+        "--batch-size", "64", "--subset", "256", "--test-subset", "128", "--no-peak",
+        "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in out.iterdir()} == {"epochs.csv", "epochs.json", "summary.json",
+                                               "summary.md", "convergence.png", "speed.png"}
+    config = json.loads((out / "summary.json").read_text())["config"]
+    # the preset's optimizer and rate stay; the explicit options win over its 8 and 10
+    assert (config["optimizer"], config["learning_rate"]) == ("rmsprop", 1e-3)
+    assert (config["batch_size"], config["epochs"], config["subset"]) == (64, 2, 256)
+    assert "48.33 K" in result.stdout  # v1's params in the printed summary
+
+
+def test_interrupted_run_keeps_epoch_one(mnist_path: Path, tmp_path: Path, monkeypatch) -> None:
+    original = experiment.EpochTimer.on_epoch_end
+
+    def interrupt_after_first(self, epoch, logs=None):
+        original(self, epoch, logs)
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(experiment.EpochTimer, "on_epoch_end", interrupt_after_first)
+    out = tmp_path / "cut"
+    result = runner.invoke(app, ["train", "v1", "--data", str(mnist_path), "--epochs", "3",
+                                 "--batch-size", "64", "--subset", "128", "--test-subset", "64",
+                                 "--out", str(out)])
+    _fails(result, 130, r"Interrupted; the 1 finished epoch\(s\) are in .*epochs.csv")
+    with open(out / "epochs.csv", newline="") as handle:
+        assert [(r["model"], r["epoch"]) for r in csv.DictReader(handle)] == [("v1", "1")]
+    assert not (out / "summary.md").exists()
+
+
+def test_bench_json(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["bench", "naive", "v1", "--batch-size", "4", "--repeats", "3",
+                                 "--warmup", "1", "--peak-size", "256", "--peak-repeats", "3",
+                                 "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    naive, v1 = payload["models"]
+    assert (naive["macs"], v1["macs"]) == (25_362_816, 3_109_760)
+    assert v1["predicted_speedup"] == pytest.approx(25_362_816 / 3_109_760)
+    assert v1["measured_speedup"] == pytest.approx(naive["median_s"] / v1["median_s"])
+    assert payload["peak"]["flops"] == 2 * 256**3
+    assert v1["share_of_peak"] == pytest.approx(v1["achieved_gflops"] / payload["peak"]["gflops"])
+    assert len(v1["seconds"]) == 3 and payload["machine"]["backend"] == "tensorflow"
+
+
+def test_bench_table() -> None:
+    result = runner.invoke(app, ["bench", "v1", "--batch-size", "2", "--repeats", "2",
+                                 "--warmup", "1", "--peak-size", "128", "--peak-repeats", "2"])
+    assert result.exit_code == 0, result.output
+    assert "3.11 M" in result.stdout and "GFLOP/s" in result.stdout  # v1's MACs
+
+
+@pytest.mark.parametrize(("args", "match"), [
+    (["train", "mobilnet_v9"], r"Unknown model name. Received: 'mobilnet_v9'"),
+    (["bench", "v1", "nive"], r"Unknown model name. Received: 'nive'. Did you mean 'naive'"),
+    (["train", "v1", "--data", "/nonexistent/mnist.npz"], r"MNIST path does not exist"),
+    (["train", "v1", "--optimizer", "adagrad"], r"optimizer must be one of"),
+    (["bench", "v1", "--repeats", "0"], r"repeats must be an integer >= 1"),
+])
+def test_errors(args: list[str], match: str, tmp_path: Path) -> None:
+    _fails(runner.invoke(app, [*args, "--out", str(tmp_path)] if args[0] == "train" else args),
+           1, match)
+    assert not any(tmp_path.iterdir())  # nothing half-written
+
+
+def test_gpu_requested_without_gpu(mnist_path: Path, tmp_path: Path) -> None:
+    import keras
+
+    if keras.distribution.list_devices("gpu"):
+        pytest.skip("this machine has a GPU")
+    result = runner.invoke(app, ["train", "v1", "--data", str(mnist_path), "--device", "gpu",
+                                 "--subset", "64", "--out", str(tmp_path / "gpu")])
+    _fails(result, 1, r"--device gpu was asked for, but TensorFlow sees no GPU")
+    assert not (tmp_path / "gpu").exists()
+
+
+def test_no_data_and_no_network(tmp_path: Path, monkeypatch) -> None:
+    import keras
+
+    def offline():
+        raise OSError("URL fetch failure: [Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.delenv("CONVCOST_MNIST", raising=False)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    result = runner.invoke(app, ["train", "v1", "--out", str(tmp_path / "x")])
+    _fails(result, 1, r"pass --data PATH .* or set CONVCOST_MNIST")
