@@ -5,6 +5,14 @@ order ``Functional`` runs them in), so a layer called twice gives two rows and a
 is entered and reported leaf by leaf with a path like ``outer/inner/conv``. Shapes come from
 the graph as built; where the input shape is overridden, each node's output shape is recomputed
 with ``compute_output_spec`` (symbolic, no weights created, the model is not changed).
+
+Models and layers without a static graph (a subclassed ``keras.Model``, or a custom layer with
+no rule that owns sub-layers) are *traced*: called once on symbolic tensors (batch ``None``,
+nothing allocated) with each sub-layer's ``call`` temporarily wrapped to record its input and
+output shapes (:mod:`convcost.tracing`); each recorded call is then costed like a graph node.
+Arithmetic written directly in such a ``call()`` (``x + y`` between sub-layers) is invisible
+to the trace, and the report says so in its notes. Analysis is symbolic throughout: no
+activation tensor is ever allocated, whatever its size.
 """
 
 from __future__ import annotations
@@ -14,9 +22,10 @@ from collections.abc import Iterable, Sequence
 
 import keras
 
+from convcost import tracing
 from convcost.errors import ConvcostError
 from convcost.report import LayerCost, Piece, Report, Shape
-from convcost.rules import Call, NoRule, layer_cost
+from convcost.rules import Call, Dims, NoRule, has_rule, layer_cost
 
 
 def analyze(model: keras.Model, *, input_shape: Sequence[int] | None = None,
@@ -24,28 +33,68 @@ def analyze(model: keras.Model, *, input_shape: Sequence[int] | None = None,
     """Count params, MACs and other FLOPs of every layer call of ``model``, per sample.
 
     Args:
-        model: a Sequential or functional Keras model (nested models are walked into).
-            A Sequential model without an input needs ``input_shape``; it is then built,
-            as its first call would build it.
+        model: a Sequential, functional or subclassed Keras model (nested models are walked
+            into). A Sequential or subclassed model that has never been built needs
+            ``input_shape``; it is then built, as its first call would build it.
         input_shape: the shape of one sample, without batch, e.g. ``(224, 224, 3)``;
             overrides the model's own input shape where its layers allow it.
         name: the name shown in the report (default: ``model.name``).
     """
-    graph = _graph_of(model, input_shape)
-    shapes = _input_shapes(graph, input_shape)
     walk = _Walk()
-    walk.run(graph, shapes, prefix="")
+    if _static(model):
+        graph = _graph_of(model, input_shape)
+        shapes = _input_shapes(graph, input_shape)
+        walk.run(graph, shapes, prefix="")
+    else:
+        shapes = [(None, *_subclassed_shape(model, input_shape))]
+        walk.trace(model, [keras.KerasTensor(shapes[0])], {}, prefix="")
     return Report(
         model=name or model.name,
         input_shape=tuple(shapes[0][1:]),
         layers=tuple(walk.rows),
         keras_count_params=int(model.count_params()),
         backend=keras.backend.backend(),
+        notes=tuple(walk.notes),
     )
+
+
+def _static(model: keras.Model) -> bool:
+    """Whether the model has a graph to walk (Sequential or functional)."""
+    return isinstance(model, keras.Sequential) or hasattr(model, "_nodes_by_depth")
+
+
+def _subclassed_shape(model: keras.Model, input_shape: Sequence[int] | None) -> Shape:
+    """The per-sample input shape of a subclassed model: given, or the one it was built with."""
+    if input_shape is not None:
+        shape: Shape = tuple(int(d) for d in input_shape)
+        if not model.built:  # build it as its first call would: one call on a zero sample
+            _build_by_calling(model, shape)
+        return shape
+    config = model.get_build_config() if model.built else None
+    built = config.get("input_shape") if config else None
+    if built is None or not isinstance(built, (tuple, list)) or len(built) < 2:
+        raise ConvcostError(
+            "A subclassed model is analysed by tracing one call, and this one has no known "
+            "input shape; build or call it first, or pass input_shape=(H, W, C) (CLI: "
+            f"--input-shape H,W,C). Received: {type(model).__name__} {model.name!r}, "
+            f"{'built with ' + repr(config) if model.built else 'never built'}."
+        )
+    return tuple(built[1:])
+
+
+def _build_by_calling(model: keras.Model, shape: Shape) -> None:
+    try:
+        model(keras.ops.zeros((1, *shape)), training=False)
+    except Exception as error:
+        raise ConvcostError(f"Could not build the subclassed model by calling it on one zero "
+                            f"sample: {_one_line(error)} Received: input_shape "
+                            f"{_fmt(shape)}.") from None
 
 
 def _graph_of(model: keras.Model, input_shape: Sequence[int] | None) -> keras.Model:
     """The functional graph behind ``model`` (a Sequential's inner ``Functional``)."""
+    if isinstance(model, keras.Sequential) and not model.layers:
+        raise ConvcostError(f"The Sequential model has no layers. Received: {model.name!r}.")
     if isinstance(model, keras.Sequential):
         if not model.built or getattr(model, "_functional", None) is None:
             if input_shape is None:
@@ -55,11 +104,6 @@ def _graph_of(model: keras.Model, input_shape: Sequence[int] | None) -> keras.Mo
                 )
             model.build((None, *input_shape))
         return model._functional
-    if not hasattr(model, "_nodes_by_depth"):
-        raise ConvcostError(
-            "The model has no static graph (a subclassed keras.Model); build it as a functional "
-            f"model, or wrap it: keras.Model(inp, model(inp)). Received: {type(model).__name__}."
-        )
     return model
 
 
@@ -82,11 +126,13 @@ def _input_shapes(graph: keras.Model, input_shape: Sequence[int] | None) -> list
 
 
 class _Walk:
-    """One traversal: the rows so far and the layers already seen (shared weights)."""
+    """One traversal: the rows so far, the layers already seen (shared weights), the notes."""
 
     def __init__(self) -> None:
         self.rows: list[LayerCost] = []
         self.seen: set[int] = set()
+        self.calls: dict[int, int] = {}
+        self.notes: list[str] = []
 
     def run(self, graph: keras.Model, input_shapes: list[Shape], prefix: str) -> list[Shape]:
         specs = {id(x): _spec(shape, x) for x, shape in zip(graph.inputs, input_shapes)}
@@ -102,17 +148,67 @@ class _Walk:
         inner = _inner_graph(op)
         if inner is not None:
             return self.run(inner, in_shapes, prefix + op.name + "/")
+        if tracing.is_container(op, has_rule):
+            tensors = {id(t): x for t, x in zip(node.input_tensors, inputs)}
+            args, kwargs = node.arguments.fill_in(tensors)
+            return self.trace(op, args, kwargs, prefix + op.name + "/")
         recorded = [tuple(t.shape) for t in node.input_tensors]
         if in_shapes == recorded:
             out_shapes = [tuple(t.shape) for t in node.outputs]
         else:
             out_shapes = _recompute(node, inputs)
-        self.rows.append(self._row(op, prefix, in_shapes, out_shapes))
+        if _unknown(out_shapes) and not _unknown(in_shapes):
+            out_shapes = _recompute(node, inputs, by_call=True)
+        self.rows.append(self._row(op, prefix + op.name, in_shapes, out_shapes))
         return out_shapes
 
-    def _row(self, op, prefix: str, in_shapes: list[Shape], out_shapes: list[Shape]) -> LayerCost:
+    def trace(self, op, args: Sequence, kwargs: dict, prefix: str) -> list[Shape]:
+        """Cost a container without a static graph by recording one symbolic call of it."""
+        from keras.src.backend import compute_output_spec  # the scratch-graph tracer Keras uses
+
+        with tracing.recording(op, has_rule) as records:
+            try:
+                spec = compute_output_spec(lambda *a, **k: op(*a, **k), *args, **kwargs)
+            except ConvcostError:
+                raise
+            except Exception as error:
+                raise ConvcostError(
+                    f"Could not trace {op.name!r} ({type(op).__name__}) on a symbolic input: "
+                    f"{_one_line(error)} Received: input shapes "
+                    f"{[_fmt(tuple(x.shape)) for x in keras.tree.flatten(args)]}."
+                ) from None
+        for record in records:
+            if record.leaf:
+                self.rows.append(self._row(record.layer, prefix + record.path,
+                                           list(record.inputs), list(record.outputs)))
+            else:
+                self._container(record, prefix)
+        return [tuple(x.shape) for x in keras.tree.flatten(spec)]
+
+    def _container(self, record: tracing.CallRecord, prefix: str) -> None:
+        """A note for a traced container; a row for weights it holds outside its sub-layers."""
+        layer = record.layer
+        where = (prefix + record.path).rstrip("/") or layer.name
+        note = (f"{where} ({type(layer).__name__}) has no static graph: counted through its "
+                "sub-layer calls; arithmetic written directly in its call() is not counted.")
+        if not _static(layer) and note not in self.notes:
+            self.notes.append(note)
+        own = _own_params(layer)
+        if own and id(layer) not in self.seen:
+            self.seen.add(id(layer))
+            self.rows.append(LayerCost(
+                path=where, name=layer.name, type=type(layer).__name__,
+                input_shapes=tuple(_per_sample(s, layer) for s in record.inputs),
+                output_shape=_per_sample(record.outputs[0], layer) if record.outputs else (),
+                pieces=(), keras_params=own, trainable_params=0, non_trainable_params=0,
+                supported=False, note="weights of its own, used in call(): not counted",
+            ))
+
+    def _row(self, op, path: str, in_shapes: list[Shape], out_shapes: list[Shape]) -> LayerCost:
         first_call = id(op) not in self.seen
         self.seen.add(id(op))
+        call_index = self.calls.get(id(op), 0)
+        self.calls[id(op)] = call_index + 1
         call = Call(tuple(_per_sample(s, op) for s in in_shapes),
                     tuple(_per_sample(s, op) for s in out_shapes))
         pieces, supported, note = _cost(op, call)
@@ -120,11 +216,11 @@ class _Walk:
             pieces = tuple(dataclasses.replace(p, params=0) for p in pieces)
         trainable, frozen, total = _keras_counts(op) if first_call else (0, 0, 0)
         return LayerCost(
-            path=prefix + op.name, name=op.name, type=type(op).__name__,
+            path=path, name=op.name, type=type(op).__name__,
             input_shapes=call.inputs, output_shape=call.output, pieces=pieces,
             keras_params=total, trainable_params=trainable,
             non_trainable_params=frozen, supported=supported,
-            call_index=0 if first_call else 1, note=note,
+            call_index=call_index, note=note,
         )
 
 
@@ -140,6 +236,18 @@ def _cost(op, call: Call) -> tuple[tuple[Piece, ...], bool, str]:
             f"The cost rule for layer {op.name!r} ({type(op).__name__}) failed: {error}. "
             f"Received: input shapes {[_fmt(s) for s in call.inputs]}."
         ) from None
+
+
+def _own_params(layer) -> int:
+    """Weights a container holds itself, outside all its sub-layers."""
+    inner = {id(w) for sub in tracing.sub_layers(layer) if isinstance(sub, keras.layers.Layer)
+             for w in sub.weights}
+    return sum(_size(w.shape) for w in layer.weights if id(w) not in inner)
+
+
+def _one_line(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return text[:300] + ("..." if len(text) > 300 else "")
 
 
 def _nodes_in_order(graph: keras.Model) -> Iterable:
@@ -162,27 +270,40 @@ def _spec(shape: Shape, like) -> keras.KerasTensor:
     return keras.KerasTensor(shape, dtype=like.dtype)
 
 
-def _recompute(node, inputs: list) -> list[Shape]:
+def _unknown(shapes: list[Shape]) -> bool:
+    """Whether any shape has an unknown size beyond the batch dimension."""
+    return any(d is None for shape in shapes for d in shape[1:])
+
+
+def _recompute(node, inputs: list, by_call: bool = False) -> list[Shape]:
+    """Output shapes of ``node`` on new inputs: Keras' shape rule, or (``by_call``) running
+    the layer on symbolic tensors, which resolves sizes the shape rule leaves unknown."""
+    from keras.src.backend import compute_output_spec
+
     tensors = {id(t): x for t, x in zip(node.input_tensors, inputs)}
     args, kwargs = node.arguments.fill_in(tensors)
+    op = node.operation
     try:
-        spec = node.operation.compute_output_spec(*args, **kwargs)
+        if by_call:
+            spec = compute_output_spec(lambda *a, **k: op(*a, **k), *args, **kwargs)
+        else:
+            spec = op.compute_output_spec(*args, **kwargs)
     except Exception as error:
         raise ConvcostError(
-            f"Layer {node.operation.name!r} cannot take the requested input shape: {error} "
-            f"Received: input shapes {[_fmt(tuple(x.shape)) for x in inputs]}."
+            f"Layer {node.operation.name!r} cannot take the requested input shape: "
+            f"{_one_line(error)} Received: input shapes {[_fmt(tuple(x.shape)) for x in inputs]}."
         ) from None
     return [tuple(x.shape) for x in keras.tree.flatten(spec)]
 
 
-def _per_sample(shape: Shape, op) -> Shape:
+def _per_sample(shape: Shape, op) -> Dims:
     body = tuple(shape[1:])
     if any(d is None for d in body):
         raise ConvcostError(
             f"Layer {op.name!r} has an unknown dimension in its input or output; pass an input "
             f"shape (input_shape=..., or --input-shape H,W,C). Received: shape {_fmt(shape)}."
         )
-    return body
+    return tuple(int(d) for d in body)  # type: ignore[arg-type]
 
 
 def _keras_counts(op) -> tuple[int, int, int]:
