@@ -15,5 +15,6 @@ from convcost.cli import theory  # noqa: E402, F401  isort: skip
 from convcost.cli import rewrite  # noqa: E402, F401  isort: skip
 from convcost.cli import analyze  # noqa: E402, F401  isort: skip
 from convcost.cli import train  # noqa: E402, F401  isort: skip
+from convcost.cli import verify  # noqa: E402, F401  isort: skip
 
 __all__ = ["app", "main"]
