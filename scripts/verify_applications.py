@@ -149,6 +149,9 @@ def write_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(handle, "w") as file:
             file.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes it private; give it normal permissions
         os.replace(temp, path)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
