@@ -79,6 +79,8 @@ def report(label: str, times: list[float], fit_s: float, timing=None) -> None:
         line += (f"  (eval {timing.eval_s:.2f}, setup {timing.setup_s:.2f}, bookkeeping "
                  f"{timing.bookkeeping_s:.2f}, after on_train_end {timing.return_s:.2f} s "
                  f"with {timing.return_cpu_s:.2f} CPU s)")
+        if timing.return_stack:
+            line += f"\n{'':<18} main thread after on_train_end: {timing.return_stack}"
     else:
         line += f"  (fit - epochs {fit_s - sum(times):.2f} s)"
     print(line, flush=True)

@@ -66,8 +66,11 @@ class TrainConfig:
         test_subset: evaluate on the first ``test_subset`` test images (``None``: all).
         seed: seeds Python, NumPy and the backend before each model is built.
         alpha: width multiplier for the nets that take one (``None``: the model's default).
-        pipeline: ``"tfdata"`` (tf.data from the arrays, shuffled, prefetched) or ``"arrays"``
-            (NumPy arrays handed to ``fit``; Keras builds its own pipeline).
+        pipeline: ``"arrays"`` (NumPy arrays handed to ``fit``; Keras builds its own tf.data
+            pipeline: shuffled indices, batches gathered) or ``"tfdata"`` (``from_tensor_slices``,
+            a full-size shuffle buffer, batch, prefetch). Measured on the 2-core CPU: the same
+            epoch times within noise; iterating the pipeline alone (60,000 images, batch 128)
+            takes 0.1 s with arrays and 0.3-0.6 s with tfdata, so arrays is the default.
         device: ``"auto"`` (a GPU when TensorFlow sees one), ``"cpu"`` or ``"gpu"``.
     """
 
@@ -79,7 +82,7 @@ class TrainConfig:
     test_subset: int | None = None
     seed: int = 0
     alpha: float | None = None
-    pipeline: str = "tfdata"
+    pipeline: str = "arrays"
     device: str = "auto"
 
 

@@ -30,7 +30,7 @@ def test_train_subset_with_preset_overrides(mnist_path: Path, tmp_path: Path) ->
     result = runner.invoke(app, [
         "train", "v1", "--data", str(mnist_path), "--preset", "article", "--epochs", "2",
         "--batch-size", "64", "--subset", "256", "--test-subset", "128", "--no-peak",
-        "--out", str(out)])
+        "--pipeline", "tfdata", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"epochs.csv", "epochs.json", "summary.json",
                                                "summary.md", "convergence.png", "speed.png"}
@@ -38,6 +38,7 @@ def test_train_subset_with_preset_overrides(mnist_path: Path, tmp_path: Path) ->
     # the preset's optimizer and rate stay; the explicit options win over its 8 and 10
     assert (config["optimizer"], config["learning_rate"]) == ("rmsprop", 1e-3)
     assert (config["batch_size"], config["epochs"], config["subset"]) == (64, 2, 256)
+    assert config["pipeline"] == "tfdata"
     assert "48.33 K" in result.stdout  # v1's params in the printed summary
 
 

@@ -46,7 +46,8 @@ def train_command(
     alpha: Annotated[float | None, typer.Option(help="Width multiplier of the nets.",
                                                 show_default=False)] = None,
     pipeline: Annotated[str | None, typer.Option(
-        help="tfdata (tf.data, shuffled, prefetched) or arrays (Keras' own) [default: tfdata].",
+        help="arrays (Keras' own pipeline) or tfdata (tf.data, shuffled, prefetched) "
+             "[default: arrays].",
         show_default=False)] = None,
     device: Annotated[str | None, typer.Option(
         help="auto (GPU if TensorFlow sees one), cpu or gpu [default: auto].",
