@@ -418,6 +418,8 @@ def paper_table(rows: Sequence[tuple[str, float, float]]) -> str:
                     paper_params), f"{macs:,}", _millions(paper_macs), _diff(macs, paper_macs),
                     f"{macs / first:.3f}"])
     header = ["command", "params", "paper", "Δ", "mult-adds", "paper", "Δ", "÷ first row"]
+    if len(out) == 1:  # a ratio to itself says nothing
+        return table(header[:-1], [row[:-1] for row in out], "lrrrrrr") + "\n"
     return table(header, out, "lrrrrrrr") + "\n"
 
 
@@ -500,6 +502,8 @@ TABLES: dict[str, Callable[[], str]] = {
         "convcost analyze mobilenet --group-by kind --format json"),
     "mobilenet-batch-norm": lambda: batch_norm_table(
         "convcost analyze mobilenet --group-by type --format json", 4.2e6),
+    "mobilenet-v2-batch-norm": lambda: batch_norm_table(
+        "convcost analyze mobilenet_v2 --group-by type --format json", 3.4e6),
     "article": article_table,
 }
 """Named comparison tables for ``<!-- gen table: NAME -->`` blocks."""
