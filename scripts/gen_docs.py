@@ -90,6 +90,9 @@ def atomic_write(path: Path, text: str) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8",
                                      suffix=".tmp") as handle:
         handle.write(text)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(handle.name, 0o666 & ~umask)  # the usual mode, not the temp file's 0600
     os.replace(handle.name, path)
 
 
