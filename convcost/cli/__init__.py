@@ -9,12 +9,12 @@ from __future__ import annotations
 from convcost.cli.app import app, main
 
 # Command modules (one line each; the import registers the commands).
-from convcost.cli import zoo_cmd  # noqa: E402, F401  isort: skip
-from convcost.cli import perf  # noqa: E402, F401  isort: skip
-from convcost.cli import theory  # noqa: E402, F401  isort: skip
-from convcost.cli import rewrite  # noqa: E402, F401  isort: skip
-from convcost.cli import analyze  # noqa: E402, F401  isort: skip
-from convcost.cli import train  # noqa: E402, F401  isort: skip
-from convcost.cli import verify  # noqa: E402, F401  isort: skip
+from convcost.cli import zoo_cmd  # noqa: F401  isort: skip
+from convcost.cli import perf  # noqa: F401  isort: skip
+from convcost.cli import theory  # noqa: F401  isort: skip
+from convcost.cli import rewrite  # noqa: F401  isort: skip
+from convcost.cli import analyze  # noqa: F401  isort: skip
+from convcost.cli import train  # noqa: F401  isort: skip
+from convcost.cli import verify  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]
