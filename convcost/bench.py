@@ -23,8 +23,8 @@ from typing import Any
 
 from convcost import zoo
 from convcost.errors import ConvcostError
-from convcost.profiling import compile_function, synchronize
-from convcost.roofline import GIGA
+from convcost.profiling import compile_function, repeat_times
+from convcost.roofline import GIGA, matmul_work
 
 
 @dataclass(frozen=True)
@@ -105,14 +105,7 @@ class BenchRow:
 def time_repeats(run: Callable[[], Any], repeats: int, warmup: int) -> Timings:
     """Run ``run`` ``warmup`` times untimed, then ``repeats`` times timed, syncing each result."""
     _check_counts(repeats=repeats, warmup=warmup)
-    for _ in range(warmup):
-        synchronize(run())
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        synchronize(run())
-        seconds.append(time.perf_counter() - start)
-    return Timings(tuple(seconds))
+    return Timings(tuple(repeat_times(run, repeats, warmup)))
 
 
 def peak_matmul(size: int = 2048, repeats: int = 10, warmup: int = 2) -> Peak:
@@ -123,15 +116,12 @@ def peak_matmul(size: int = 2048, repeats: int = 10, warmup: int = 2) -> Peak:
         repeats: timed runs.
         warmup: untimed runs first (tracing, thread-pool start-up).
     """
-    import keras
     import numpy as np
 
     _check_counts(size=size)
     rng = np.random.default_rng(0)
-    a, b = (keras.ops.convert_to_tensor(rng.standard_normal((size, size), dtype=np.float32))
-            for _ in range(2))
-    matmul = compile_function(keras.ops.matmul)
-    return Peak(size, time_repeats(lambda: matmul(a, b), repeats, warmup))
+    a, b = (rng.standard_normal((size, size), dtype=np.float32) for _ in "ab")
+    return Peak(size, time_repeats(matmul_work(a, b), repeats, warmup))
 
 
 def forward_latency(model: Any, batch_size: int, repeats: int, warmup: int = 3) -> Timings:

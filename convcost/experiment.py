@@ -43,7 +43,8 @@ import keras
 from convcost import zoo
 from convcost.data import Prepared
 from convcost.errors import ConvcostError
-from convcost.roofline import GIGA, write_atomic
+from convcost.files import write_text
+from convcost.roofline import GIGA
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 PIPELINES = ("arrays", "tfdata")
@@ -484,7 +485,7 @@ class ResultsFolder:
     def add(self, row: EpochRow) -> None:
         """Record a finished epoch and rewrite epochs.csv and epochs.json."""
         self.rows.append(row)
-        write_atomic(self.path / "epochs.csv", rows_csv(self.rows))
+        write_text(self.path / "epochs.csv", rows_csv(self.rows), make_parents=True)
         self._write_epochs_json()
 
     def add_run(self, run: ModelRun) -> None:
@@ -499,7 +500,7 @@ class ResultsFolder:
     def write_json(self, name: str, payload: dict[str, Any]) -> Path:
         """Write ``payload`` (with the meta data) as ``name``, atomically."""
         target = self.path / name
-        write_atomic(target, json.dumps(self.meta | payload, indent=2) + "\n")
+        write_text(target, json.dumps(self.meta | payload, indent=2) + "\n", make_parents=True)
         return target
 
 
@@ -553,7 +554,7 @@ def write_summary(folder: ResultsFolder, peak_gflops: float | None = None) -> li
     payload = {"summary": [summary_dict(s, peak_gflops) for s in summaries],
                "fits": [fit_dict(run) for run in folder.runs], "peak_gflops": peak_gflops}
     markdown = summary_markdown(summaries, folder.runs, folder.meta, peak_gflops)
-    write_atomic(folder.path / "summary.md", markdown)
+    write_text(folder.path / "summary.md", markdown, make_parents=True)
     return [folder.write_json("summary.json", payload), folder.path / "summary.md",
             plots.convergence_plot(folder.rows, folder.path / "convergence.png"),
             plots.speed_plot(summaries, folder.path / "speed.png")]

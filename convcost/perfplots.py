@@ -8,9 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from convcost.files import atomic_path
 from convcost.profiling import LatencyReport
 from convcost.report import KINDS
-from convcost.roofline import GIGA, atomic_path
+from convcost.roofline import GIGA
 
 KIND_COLOURS = {"standard": "tab:blue", "depthwise": "tab:orange", "pointwise": "tab:green",
                 "fully_connected": "tab:red", "other": "tab:gray"}
@@ -90,7 +91,7 @@ def _save(plt: Any, figure: Any, path: str | Path) -> Path:
     target = Path(path).expanduser()
     try:
         figure.tight_layout()
-        with atomic_path(target) as temp:
+        with atomic_path(target, make_parents=True) as temp:
             figure.savefig(temp, format="png", dpi=120)
     finally:
         plt.close(figure)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convcost.roofline import atomic_path
+from convcost.files import atomic_path
 
 if TYPE_CHECKING:  # experiment imports this module lazily; no import cycle at run time
     from convcost.experiment import EpochRow, ModelSummary
@@ -83,6 +83,6 @@ def _tick(summary: ModelSummary) -> str:
 def _save(figure: Any, path: str | Path) -> Path:
     target = Path(path).expanduser()
     figure.tight_layout()
-    with atomic_path(target) as temp:
+    with atomic_path(target, make_parents=True) as temp:
         figure.savefig(temp, format="png", dpi=110)
     return target

@@ -270,14 +270,23 @@ class _Timer:
 
         args = [keras.ops.convert_to_tensor(a) for a in arrays]
         compiled = compile_function(fn)
-        for _ in range(max(1, self.warmup)):
-            synchronize(compiled(*args))
-        times = []
-        for _ in range(self.repeats):
-            start = time.perf_counter()
-            synchronize(compiled(*args))
-            times.append(time.perf_counter() - start)
-        return statistics.median(times)
+        return statistics.median(
+            repeat_times(lambda: compiled(*args), self.repeats, max(1, self.warmup)))
+
+
+def repeat_times(run: Callable[[], Any], repeats: int, warmup: int) -> list[float]:
+    """Seconds of each of ``repeats`` timed calls of ``run``, after ``warmup`` untimed ones.
+
+    Each call's result is synchronised (waited for) inside its own timing.
+    """
+    for _ in range(warmup):
+        synchronize(run())
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        synchronize(run())
+        times.append(time.perf_counter() - start)
+    return times
 
 
 def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +30,8 @@ from typing import Any
 import keras
 
 from convcost.errors import ConvcostError
+from convcost.files import atomic_path
+from convcost.graph import inner_graph, nodes_in_order
 
 FRESH_NOTE = "new layers are freshly initialized (Keras initializers); they need training"
 COPY_NOTE = "untouched layers keep the original's weights and names; the model is not compiled"
@@ -156,17 +157,13 @@ def save_model(model: keras.Model, path: str | Path) -> Path:
         path: the target; checked with :func:`check_output_path`.
     """
     target = check_output_path(path)
-    # A fresh name beside the target (Keras wants the .keras suffix), created by Keras itself
-    # so the file gets the usual permissions.
-    temp = target.with_name(f".{target.stem}.{secrets.token_hex(6)}.tmp.keras")
-    try:
-        model.save(temp)
-        os.replace(temp, target)
-    except Exception as error:
-        Path(temp).unlink(missing_ok=True)
-        text = " ".join(str(error).split())[:200]
-        raise ConvcostError(f"Could not save the model: {type(error).__name__}: {text} "
-                            f"Received: {str(path)!r}.") from None
+    with atomic_path(target, what="model file") as temp:
+        try:
+            model.save(temp)
+        except Exception as error:
+            text = " ".join(str(error).split())[:200]
+            raise ConvcostError(f"Could not save the model: {type(error).__name__}: {text} "
+                                f"Received: {str(path)!r}.") from None
     return target
 
 
@@ -259,23 +256,6 @@ def graph_of(model: keras.Model) -> keras.Model:
                             "subclassed model has no static graph). Received: "
                             f"{type(model).__name__}.")
     return model
-
-
-def nodes_in_order(graph: keras.Model) -> Iterator[Any]:
-    """The graph's operation nodes in the order ``Functional`` runs them (inputs excluded)."""
-    by_depth = graph._nodes_by_depth
-    for depth in sorted(by_depth, reverse=True):
-        for node in by_depth[depth]:
-            if node.operation is not None and not node.is_input:
-                yield node
-
-
-def inner_graph(op: Any) -> keras.Model | None:
-    """The graph of a nested model, or None for an ordinary layer."""
-    if isinstance(op, keras.Sequential) or (isinstance(op, keras.Model)
-                                            and hasattr(op, "_nodes_by_depth")):
-        return graph_of(op)
-    return None
 
 
 def _operations(graph: keras.Model) -> Iterator[Any]:

@@ -15,19 +15,18 @@ below what the backend's convolutions reach, hence the default ``method="keras"`
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
 import platform
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcost.errors import ConvcostError
+from convcost.files import write_text
 
 if TYPE_CHECKING:
     from convcost.memory import Memory
@@ -170,7 +169,7 @@ def probe(*, matmul_size: int = 2048, copy_mb: int = 256, repeats: int = 5,
         raise ConvcostError(f"Unknown probe method; use keras or numpy. Received: {method!r}.")
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((matmul_size, matmul_size), dtype=np.float32) for _ in "ab")
-    matmul_s = _best_time(_matmul(a, b, method), repeats)
+    matmul_s = _best_time(matmul_work(a, b, method), repeats)
     src = np.ones(copy_mb * 2**20 // 4, dtype=np.float32)
     dst = np.empty_like(src)
     copy_s = _best_time(lambda: np.copyto(dst, src), repeats)
@@ -182,7 +181,7 @@ def probe(*, matmul_size: int = 2048, copy_mb: int = 256, repeats: int = 5,
                          name=_machine_name(), source="probe", details=details)
 
 
-def _matmul(a: Any, b: Any, method: str) -> Callable[[], object]:
+def matmul_work(a: Any, b: Any, method: str = "keras") -> Callable[[], object]:
     """A no-argument function that multiplies ``a`` by ``b`` and waits for the result."""
     if method == "numpy":
         import numpy as np
@@ -225,51 +224,8 @@ def save_profile(profile: DeviceProfile, path: str | Path) -> Path:
     """Write ``profile`` as JSON, atomically (temp file in the same folder, then replace)."""
     target = Path(path).expanduser()
     text = json.dumps(profile.to_json(), indent=2) + "\n"
-    write_atomic(target, text)
+    write_text(target, text, make_parents=True)
     return target
-
-
-def write_atomic(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` so that readers see the old file or the whole new one."""
-    with atomic_path(target) as temp:
-        temp.write_text(text, encoding="utf-8")
-
-
-@contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """A temporary path beside ``target``; on success it replaces ``target``, else it is removed.
-
-    Write the file to the yielded path (e.g. ``savefig(temp)``); nothing half-written is ever
-    left at ``target``. An OSError becomes a one-line ConvcostError.
-    """
-    target = Path(target).expanduser()
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                        suffix=target.suffix or ".tmp")
-        os.close(handle)
-        os.chmod(name, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual permissions
-    except OSError as error:
-        raise _write_error(error, target) from None
-    temp = Path(name)
-    try:
-        yield temp
-        os.replace(temp, target)
-    except OSError as error:
-        raise _write_error(error, target) from None
-    finally:
-        temp.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_error(error: OSError, target: Path) -> ConvcostError:
-    return ConvcostError(f"Cannot write the file: {error.strerror or error}. "
-                         f"Received: {str(target)!r}.")
 
 
 def load_profile(path: str | Path) -> DeviceProfile:

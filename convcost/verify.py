@@ -206,7 +206,9 @@ def _input_shapes(model: Any, report: Report) -> list[tuple[int, ...]]:
 
 
 def _functional_inputs(model: Any) -> list[Any]:
-    if not (hasattr(model, "_nodes_by_depth") or hasattr(model, "_functional")):
+    from convcost.graph import is_static
+
+    if not is_static(model):
         return []
     return list(getattr(model, "inputs", None) or [])
 

@@ -18,12 +18,13 @@ activation tensor is ever allocated, whatever its size.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import keras
 
 from convcost import tracing
 from convcost.errors import ConvcostError
+from convcost.graph import inner_graph, is_static, nodes_in_order
 from convcost.report import LayerCost, Piece, Report, Shape
 from convcost.rules import Call, Dims, NoRule, has_rule, layer_cost
 
@@ -41,7 +42,7 @@ def analyze(model: keras.Model, *, input_shape: Sequence[int] | None = None,
         name: the name shown in the report (default: ``model.name``).
     """
     walk = _Walk()
-    if _static(model):
+    if is_static(model):
         graph = _graph_of(model, input_shape)
         shapes = _input_shapes(graph, input_shape)
         walk.run(graph, shapes, prefix="")
@@ -56,11 +57,6 @@ def analyze(model: keras.Model, *, input_shape: Sequence[int] | None = None,
         backend=keras.backend.backend(),
         notes=tuple(walk.notes),
     )
-
-
-def _static(model: keras.Model) -> bool:
-    """Whether the model has a graph to walk (Sequential or functional)."""
-    return isinstance(model, keras.Sequential) or hasattr(model, "_nodes_by_depth")
 
 
 def _subclassed_shape(model: keras.Model, input_shape: Sequence[int] | None) -> Shape:
@@ -136,7 +132,7 @@ class _Walk:
 
     def run(self, graph: keras.Model, input_shapes: list[Shape], prefix: str) -> list[Shape]:
         specs = {id(x): _spec(shape, x) for x, shape in zip(graph.inputs, input_shapes)}
-        for node in _nodes_in_order(graph):
+        for node in nodes_in_order(graph):
             inputs = [specs[id(t)] for t in node.input_tensors]
             outputs = self._visit(node, inputs, prefix)
             specs.update({id(t): _spec(s, t) for t, s in zip(node.outputs, outputs)})
@@ -145,7 +141,7 @@ class _Walk:
     def _visit(self, node, inputs: list, prefix: str) -> list[Shape]:
         op = node.operation
         in_shapes = [tuple(x.shape) for x in inputs]
-        inner = _inner_graph(op)
+        inner = inner_graph(op)
         if inner is not None:
             return self.run(inner, in_shapes, prefix + op.name + "/")
         if tracing.is_container(op, has_rule):
@@ -191,7 +187,7 @@ class _Walk:
         where = (prefix + record.path).rstrip("/") or layer.name
         note = (f"{where} ({type(layer).__name__}) has no static graph: counted through its "
                 "sub-layer calls; arithmetic written directly in its call() is not counted.")
-        if not _static(layer) and note not in self.notes:
+        if not is_static(layer) and note not in self.notes:
             self.notes.append(note)
         own = _own_params(layer)
         if own and id(layer) not in self.seen:
@@ -248,22 +244,6 @@ def _own_params(layer) -> int:
 def _one_line(error: Exception) -> str:
     text = " ".join(str(error).split())
     return text[:300] + ("..." if len(text) > 300 else "")
-
-
-def _nodes_in_order(graph: keras.Model) -> Iterable:
-    by_depth = graph._nodes_by_depth
-    for depth in sorted(by_depth, reverse=True):
-        for node in by_depth[depth]:
-            if node.operation is not None and not node.is_input:
-                yield node
-
-
-def _inner_graph(op) -> keras.Model | None:
-    if isinstance(op, keras.Sequential):
-        return op._functional
-    if isinstance(op, keras.Model) and hasattr(op, "_nodes_by_depth"):
-        return op
-    return None
 
 
 def _spec(shape: Shape, like) -> keras.KerasTensor:

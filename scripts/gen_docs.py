@@ -34,11 +34,12 @@ import re
 import shlex
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from convcost.files import write_text
 
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs"
@@ -83,20 +84,6 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]],
     lines = [header, rule, *rows]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
 
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8",
-                                     suffix=".tmp") as handle:
-        handle.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(handle.name, 0o666 & ~umask)  # the usual mode, not the temp file's 0600
-    os.replace(handle.name, path)
-
-
-# --- theory: formulas from convcost.symbolic ----------------------------------------------------
 
 
 def formulas_page() -> str:
@@ -246,7 +233,8 @@ def layers_page() -> str:
 
     by_rule: dict[Any, list[type]] = {}
     for cls, rule in rules.layer_cost.registry.items():
-        if cls is not object and cls not in rules.ZERO_COST:
+        built_in = cls.__module__.split(".")[0] in ("keras", "convcost")  # not users' (tests')
+        if built_in and cls is not object and cls not in rules.ZERO_COST:
             by_rule.setdefault(rule, []).append(cls)
     rows = [[", ".join(f"`{_class_name(c)}`" for c in sorted(classes, key=_class_name)),
              _docstring_md(inspect.getdoc(rule) or "(no docstring)")]
@@ -329,7 +317,7 @@ def write_pages() -> list[Path]:
     """Rewrite every stale generated page; return the ones written."""
     written = stale_pages()
     for path in written:
-        atomic_write(path, PAGES[path]())
+        write_text(path, PAGES[path](), make_parents=True)
     return written
 
 
@@ -535,7 +523,7 @@ def refresh_blocks(path: Path) -> bool:
 
     new = BLOCK.sub(replace, text)
     if new != text:
-        atomic_write(path, new)
+        write_text(path, new, make_parents=True)
     return new != text
 
 

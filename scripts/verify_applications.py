@@ -19,10 +19,11 @@ import gc
 import os
 import platform
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from convcost.files import write_text
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -142,21 +143,6 @@ def _line(row: Row) -> str:
             f"{row.unsupported} | {times} |")
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Temp file in the same directory, then ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes it private; give it normal permissions
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -177,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         print(_line(row), file=sys.stderr, flush=True)
     text = markdown(rows, time.perf_counter() - started)
-    write_atomically(args.output, text)
+    write_text(args.output, text, make_parents=True)
     print(text)
     return 0 if all(row.agree for row in rows) else 1
 

@@ -103,7 +103,7 @@ def test_profile_with_a_saved_device_profile(model_file, tmp_path):
     (["--format", "xml", *DEVICE_ARGS], "Unknown format; use one of table, json, markdown. "
                                         "Received: 'xml'"),
     (["--batch-size", "0", *DEVICE_ARGS], "batch size must be a positive integer. Received: 0"),
-    (["--input-shape", "8,x,3", *DEVICE_ARGS], "--input-shape takes positive integers"),
+    (["--input-shape", "8,x,3", *DEVICE_ARGS], "--input-shape must be whole numbers"),
 ])
 def test_profile_errors(model_file, tmp_path, args, message):
     corrupt = tmp_path / "corrupt.json"

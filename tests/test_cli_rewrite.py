@@ -76,7 +76,7 @@ def test_choosing_layers(tmp_path, options, replaced):
         (["separate", "v1"], "No eligible layer to separate: conv_1: first k×k conv"),
         (["merge", "naive"], "No eligible layer to merge: the model has no DepthwiseConv2D"),
         (["separate", "naive", "--layers", "nope"], "The layers pattern matches no layer"),
-        (["separate", "naive", "--input-shape", "a,b"], "--input-shape takes positive integers"),
+        (["separate", "naive", "--input-shape", "a,b"], "--input-shape must be whole numbers"),
         (["separate", "naive", "--alpha", "-1"], "alpha must be positive"),
     ],
 )

@@ -141,15 +141,6 @@ def test_resolve_uses_numbers_then_file_then_saved_default(tmp_path, monkeypatch
         roofline.resolve(peak_gflops=-3.0)
 
 
-def test_failed_write_leaves_nothing_behind(tmp_path):
-    target = tmp_path / "taken"
-    target.mkdir()  # a directory where the file should go: os.replace fails
-    with pytest.raises(ConvcostError, match="Cannot write the file.*Received: .*taken"):
-        roofline.write_atomic(target, "text")
-    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
-    assert list(target.iterdir()) == []
-
-
 def test_analyze_columns_rows_totals_and_folding():
     from types import SimpleNamespace
 

@@ -8,95 +8,32 @@ computed here, where the Keras model is at hand.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
-import re
 import shutil
-import stat
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from convcost.cli.app import app, domain_errors
+from convcost.cli.app import app, domain_errors, load_keras
+from convcost.cli.options import (
+    Alpha,
+    Classes,
+    InputShape,
+    ModelArg,
+    NoTop,
+    Output,
+    Source,
+    Unsafe,
+    check_positive,
+    make_source,
+)
 from convcost.errors import ConvcostError, UnsupportedLayerError
-
-ModelArg = Annotated[str, typer.Argument(
-    help="A zoo name (naive, v1, v2, mobilenet, resnet50, ...; see 'convcost zoo') or a "
-         ".keras/.h5 file.", show_default=False)]
-InputShape = Annotated[str | None, typer.Option(
-    "--input-shape", help="H,W,C of one sample; rebuilds a zoo model, or re-shapes a file's "
-                          "model where its layers allow it.", show_default=False)]
-Alpha = Annotated[float | None, typer.Option(help="Width multiplier (zoo models that take one).",
-                                             show_default=False)]
-Classes = Annotated[int | None, typer.Option(help="Output classes of a zoo model.",
-                                             show_default=False)]
-NoTop = Annotated[bool, typer.Option("--no-top", help="Zoo model without its classifier.")]
-Output = Annotated[Path | None, typer.Option(
-    "--output", "-o", help="Write to this file (atomically) instead of stdout.",
-    show_default=False)]
-Unsafe = Annotated[bool, typer.Option(
-    "--unsafe", help="Load a .keras file with Python code (Lambda layers); trust it first.")]
-
-
-@dataclass(frozen=True)
-class Source:
-    """A model to obtain, and the input shape to hand to analyze() (files only)."""
-
-    spec: Any  # convcost.loader.ModelSpec
-    analyze_shape: tuple[int, ...] | None
-
-
-# --- option parsing (no TensorFlow) ----------------------------------------------------------
-
-
-def parse_input_shape(text: str | None, rank: int | None = None) -> tuple[int, ...] | None:
-    """``"224,224,3"`` -> ``(224, 224, 3)``; ``None`` stays ``None``.
-
-    Args:
-        text: sizes separated by commas (``x`` also accepted), e.g. ``"28,28,1"``.
-        rank: the number of sizes required, if known.
-    """
-    if text is None:
-        return None
-    parts = [p.strip() for p in re.split(r"[,x×]", text.strip())]
-    if not all(re.fullmatch(r"[+-]?\d+", p) for p in parts):
-        raise ConvcostError(f"--input-shape must be whole numbers separated by commas, e.g. "
-                            f"224,224,3. Received: {text!r}.")
-    sizes = tuple(int(p) for p in parts)
-    if any(size <= 0 for size in sizes):
-        raise ConvcostError(f"--input-shape sizes must be positive. Received: {text!r}.")
-    if rank is not None and len(sizes) != rank:
-        raise ConvcostError(f"--input-shape must have {rank} sizes (H,W,C). Received: {text!r}.")
-    return sizes
-
-
-def check_positive(option: str, value: int | None, minimum: int = 1) -> None:
-    """Raise unless ``value`` is ``None`` or at least ``minimum``."""
-    if value is not None and value < minimum:
-        raise ConvcostError(f"{option} must be {minimum} or more. Received: {option} {value}.")
-
-
-def make_source(model: str, shape_text: str | None, *, classes: int | None = None,
-                alpha: float | None = None, no_top: bool = False,
-                unsafe: bool = False) -> Source:
-    """Check the options for ``model`` and say how to obtain it (imports no TensorFlow)."""
-    from convcost.loader import ModelSpec, looks_like_path
-
-    is_file = looks_like_path(model)
-    shape = parse_input_shape(shape_text, None if is_file else 3)
-    if not is_file:
-        from convcost import zoo
-
-        zoo.entry(model)  # unknown names fail here, with close-name hints
-    spec = ModelSpec(model, None if is_file else shape, classes, alpha, not no_top, unsafe)
-    return Source(spec, shape if is_file else None)
+from convcost.files import write_text
 
 
 def check_output_dir(output: Path | None) -> None:
@@ -115,28 +52,9 @@ def check_output_dir(output: Path | None) -> None:
 # --- models, signatures ----------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _quiet_fd2() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null (TensorFlow's C++ start-up lines ignore
-    TF_CPP_MIN_LOG_LEVEL on TF 2.21), when the user asked TensorFlow to be quiet."""
-    if "keras" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("", "0"):
-        yield
-        return
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
 def analyze_source(source: Source) -> tuple[Any, Any]:
     """Obtain the model and analyze it: ``(keras model, Report)``."""
-    with _quiet_fd2():
-        import keras  # noqa: F401  (the slow import, with its chatter silenced)
+    load_keras()
     from convcost.loader import obtain
     from convcost.walker import analyze
 
@@ -150,17 +68,14 @@ def layer_signatures(model: Any) -> dict[str, Any]:
     Nested functional/Sequential models are entered with ``outer/inner/`` prefixes, as the
     walker names rows; this reads ``model.layers``, it does not walk the graph again.
     """
-    import keras
-
     from convcost.compare import LayerSignature
+    from convcost.graph import inner_graph
 
     found: dict[str, LayerSignature] = {}
 
     def visit(container: Any, prefix: str) -> None:
         for layer in container.layers:
-            nested = isinstance(layer, keras.Model) and (
-                isinstance(layer, keras.Sequential) or hasattr(layer, "_nodes_by_depth"))
-            if nested:
+            if inner_graph(layer) is not None:
                 visit(layer, prefix + layer.name + "/")
             else:
                 found[prefix + layer.name] = LayerSignature(
@@ -193,42 +108,10 @@ def _int(layer: Any, attribute: str) -> int | None:
 # --- output ----------------------------------------------------------------------------------
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``.
-
-    On any failure the temp file is removed and ``path`` is left as it was.
-    """
-    parent = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temp = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise ConvcostError(f"Cannot write the output file: {error.strerror}. "
-                            f"Received: {str(path)!r}.") from None
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(temp, _file_mode(path))  # mkstemp makes 0600; give the usual mode
-        os.replace(temp, path)
-    except OSError as error:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise ConvcostError(f"Cannot write the output file: {error.strerror or error}. "
-                            f"Received: {str(path)!r}.") from None
-
-
-def _file_mode(path: Path) -> int:
-    """The mode of the file being replaced, else 0666 less the umask (as open() would)."""
-    with contextlib.suppress(OSError):
-        return stat.S_IMODE(path.stat().st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
 def emit(text: str, output: Path | None) -> None:
     """Write the rendered text to ``output`` or to stdout (plain, no rich)."""
     if output is not None:
-        write_atomically(output, text)
+        write_text(output, text, what="output file")
         return
     sys.stdout.write(text)
     sys.stdout.flush()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,27 @@ def domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise fail(str(error), error.exit_code) from None
 
     return wrapper
+
+
+def load_keras() -> None:
+    """Import Keras (and TensorFlow) once, with TensorFlow's C++ start-up lines silenced.
+
+    On TF 2.21 those lines ignore TF_CPP_MIN_LOG_LEVEL, so while the import runs, file
+    descriptor 2 goes to /dev/null, when TensorFlow was asked to be quiet (``main()`` sets the
+    variable; set TF_CPP_MIN_LOG_LEVEL=0 to see them). Later errors still reach stderr.
+    """
+    if "keras" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("", "0"):
+        import keras
+        return
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        import keras  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def quiet_tensorflow() -> None:

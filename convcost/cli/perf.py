@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from convcost.cli.app import app, domain_errors, stderr
+from convcost.cli.app import app, domain_errors, load_keras, stderr
+from convcost.cli.options import Source, make_source
 from convcost.errors import ConvcostError
 
 if TYPE_CHECKING:
@@ -39,6 +40,8 @@ def probe_command(
     """Measure this machine's peak FLOP/s (matmul) and memory bandwidth (copy); save as JSON."""
     from convcost import roofline
 
+    if method == "keras":
+        load_keras()
     device = roofline.probe(matmul_size=matmul_size, copy_mb=copy_mb, repeats=repeats,
                             method=method)
     target = roofline.save_profile(device, output or roofline.default_profile_path())
@@ -88,28 +91,14 @@ def profile_command(
         raise ConvcostError(f"Unknown format; use one of {', '.join(FORMATS)}. "
                             f"Received: {output_format!r}.")
     device = _device(peak_gflops, bandwidth_gbs, device_profile)
-    latency = _measure(model, parse_shape(input_shape), classes, alpha, unsafe,
-                       batch_size, repeats, warmup, device)
+    source = make_source(model, input_shape, classes=classes, alpha=alpha, unsafe=unsafe)
+    latency = _measure(source, batch_size, repeats, warmup, device)
     _emit(_RENDERERS[output_format](latency), output)
     if plot is not None:
         from convcost.perfplots import write_plots
 
         for path in write_plots(latency, plot):
             stderr.print(f"wrote {path}")
-
-
-def parse_shape(text: str | None) -> tuple[int, ...] | None:
-    """``"224,224,3"`` -> ``(224, 224, 3)``; None stays None."""
-    if text is None:
-        return None
-    try:
-        shape = tuple(int(part) for part in text.replace("x", ",").split(","))
-    except ValueError:
-        shape = ()
-    if not shape or any(d <= 0 for d in shape):
-        raise ConvcostError(f"--input-shape takes positive integers separated by commas, e.g. "
-                            f"224,224,3. Received: {text!r}.")
-    return shape
 
 
 def _device(peak_gflops: float | None, bandwidth_gbs: float | None,
@@ -125,19 +114,18 @@ def _device(peak_gflops: float | None, bandwidth_gbs: float | None,
     return roofline.probe()
 
 
-def _measure(source: str, input_shape: tuple[int, ...] | None, classes: int | None,
-             alpha: float | None, unsafe: bool, batch: int, repeats: int, warmup: int,
+def _measure(source: Source, batch: int, repeats: int, warmup: int,
              device: DeviceProfile) -> LatencyReport:
-    from convcost.loader import ModelSpec, obtain
     from convcost.memory import check_batch
+
+    check_batch(batch)
+    load_keras()
+    from convcost.loader import obtain
     from convcost.profiling import profile
     from convcost.walker import analyze
 
-    check_batch(batch)
-    spec = ModelSpec(source, input_shape=input_shape, classes=classes, alpha=alpha,
-                     unsafe=unsafe)
-    keras_model = obtain(spec)
-    report = analyze(keras_model, input_shape=input_shape if spec.is_file else None)
+    keras_model = obtain(source.spec)
+    report = analyze(keras_model, input_shape=source.analyze_shape)
     return profile(keras_model, device, report=report, batch=batch, repeats=repeats,
                    warmup=warmup)
 
@@ -146,9 +134,9 @@ def _emit(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
-    from convcost.roofline import write_atomic
+    from convcost.files import write_text
 
-    write_atomic(output, text)
+    write_text(output, text, make_parents=True)
     stderr.print(f"wrote {output}")
 
 

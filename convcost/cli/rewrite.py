@@ -13,8 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from convcost.cli.app import app, domain_errors
-from convcost.errors import ConvcostError
+from convcost.cli.app import app, domain_errors, load_keras
+from convcost.cli.options import make_source
 
 if TYPE_CHECKING:
     from convcost.report import Report
@@ -69,49 +69,25 @@ def merge_command(model: ModelArg, output: OutputOpt, layers: LayersOpt = None,
              unsafe)
 
 
-def parse_shape(text: str | None) -> tuple[int, ...] | None:
-    """``"224,224,3"`` -> ``(224, 224, 3)``; None stays None.
-
-    Args:
-        text: comma-separated positive integers.
-    """
-    if text is None:
-        return None
-    try:
-        shape = tuple(int(part) for part in text.replace("x", ",").split(","))
-    except ValueError:
-        shape = ()
-    if not shape or any(d <= 0 for d in shape):
-        raise ConvcostError(f"--input-shape takes positive integers H,W,C. Received: {text!r}.")
-    return shape
-
-
 def _rewrite(action: Any, source: str, output: str, alpha: float | None,
              input_shape: str | None, classes: int | None, unsafe: bool) -> None:
     """Check the output path, obtain the model, rewrite, cost both, save, print."""
-    from convcost.loader import ModelSpec, obtain
+    spec = make_source(source, input_shape, classes=classes, alpha=alpha, unsafe=unsafe)
+    load_keras()
+    from convcost.loader import obtain
     from convcost.rewrite import check_output_path, save_model
     from convcost.walker import analyze
 
     check_output_path(output)
-    shape = parse_shape(input_shape)
-    spec = ModelSpec(source, input_shape=None if _is_file(source) else shape,
-                     classes=classes, alpha=alpha, unsafe=unsafe)
-    original = obtain(spec)
+    original = obtain(spec.spec)
     new, log = action(original)
-    cost_shape = shape if _is_file(source) else None
-    before, after = analyze(original, input_shape=cost_shape), analyze(new, input_shape=cost_shape)
+    shape = spec.analyze_shape
+    before, after = analyze(original, input_shape=shape), analyze(new, input_shape=shape)
     target = save_model(new, output)
     console = Console(highlight=False)
     print_log(console, log)
     console.print(comparison_table(before, after))
     console.print(f"saved: {target}")
-
-
-def _is_file(source: str) -> bool:
-    from convcost.loader import looks_like_path
-
-    return looks_like_path(source)
 
 
 def print_log(console: Console, log: RewriteLog) -> None:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from convcost.cli.app import app, domain_errors, fail, stderr
+from convcost.cli.app import app, domain_errors, fail, load_keras, stderr
 
 ARTICLE_NETS = ["naive", "v1", "v2"]
 
@@ -29,31 +29,31 @@ def train_command(
     preset: Annotated[str | None, typer.Option(
         help="'article': RMSprop lr 1e-3, batch 8, 10 epochs, all 60,000 images. Options "
              "given explicitly override it.", show_default=False)] = None,
-    epochs: Annotated[int | None, typer.Option(help="Epochs [default: 3].",
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default: 3).",
                                                show_default=False)] = None,
-    batch_size: Annotated[int | None, typer.Option(help="Batch size [default: 128].",
+    batch_size: Annotated[int | None, typer.Option(help="Batch size (default: 128).",
                                                    show_default=False)] = None,
-    optimizer: Annotated[str | None, typer.Option(help="adam, rmsprop or sgd [default: adam].",
+    optimizer: Annotated[str | None, typer.Option(help="adam, rmsprop or sgd (default: adam).",
                                                   show_default=False)] = None,
-    learning_rate: Annotated[float | None, typer.Option(help="Learning rate [default: 1e-3].",
+    learning_rate: Annotated[float | None, typer.Option(help="Learning rate (default: 1e-3).",
                                                         show_default=False)] = None,
     subset: Annotated[int | None, typer.Option(help="Train on the first N images only.",
                                                show_default=False)] = None,
     test_subset: Annotated[int | None, typer.Option(help="Evaluate on the first N test images.",
                                                     show_default=False)] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed [default: 0].",
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: 0).",
                                              show_default=False)] = None,
     alpha: Annotated[float | None, typer.Option(help="Width multiplier of the nets.",
                                                 show_default=False)] = None,
     pipeline: Annotated[str | None, typer.Option(
         help="arrays (Keras' own pipeline) or tfdata (tf.data, shuffled, prefetched) "
-             "[default: arrays].",
+             "(default: arrays).",
         show_default=False)] = None,
     device: Annotated[str | None, typer.Option(
-        help="auto (GPU if TensorFlow sees one), cpu or gpu [default: auto].",
+        help="auto (GPU if TensorFlow sees one), cpu or gpu (default: auto).",
         show_default=False)] = None,
     out: Annotated[Path | None, typer.Option(
-        help="Results folder [default: results/train-<timestamp>].", show_default=False)] = None,
+        help="Results folder (default: results/train-<timestamp>).", show_default=False)] = None,
     peak: Annotated[bool, typer.Option(help="Measure the matmul peak after training.")] = True,
 ) -> None:
     """Train zoo nets on MNIST with the same settings; time every epoch; compare with the MACs.
@@ -76,6 +76,7 @@ def train_command(
 
 def _train(names: list[str], data_path: Path | None, config: Any, out: Path,
            peak: bool) -> None:
+    load_keras()
     from convcost import bench, data, experiment
 
     experiment.resolve_device(config.device)  # a missing GPU fails before anything is written
@@ -157,6 +158,7 @@ def bench_command(
     names = models or ARTICLE_NETS
     for name in names:
         zoo.entry(name)
+    load_keras()
     rows = bench.bench_models(names, batch_size=batch_size, repeats=repeats, warmup=warmup,
                               alpha=alpha)
     peak = bench.peak_matmul(peak_size, peak_repeats)

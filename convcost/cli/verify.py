@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from convcost.cli.app import app, domain_errors, stderr
+from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.errors import ConvcostError
 
 FORMATS = ("table", "json")
@@ -45,7 +45,7 @@ def verify_command(model: ModelArg, input_shape: InputShape = None, format: Form
     if format not in FORMATS:
         raise ConvcostError(f"--format must be one of {', '.join(FORMATS)}. "
                             f"Received: {format!r}.")
-    from convcost.cli.analyze import make_source
+    from convcost.cli.options import make_source
 
     source = make_source(model, input_shape, unsafe=unsafe)
     result = _run(source)
@@ -59,14 +59,7 @@ def verify_command(model: ModelArg, input_shape: InputShape = None, format: Form
 
 
 def _run(source: Any) -> Any:
-    import os
-    import sys
-
-    from convcost.verify import silenced
-
-    quiet = "keras" not in sys.modules and os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") != "0"
-    with silenced((2,) if quiet else ()):
-        import keras  # noqa: F401  (the slow import, with its C++ start-up lines silenced)
+    load_keras()
     from convcost.loader import obtain
     from convcost.verify import verify
 

@@ -1,0 +1,83 @@
+"""Options shared by the commands that take a model: parsing and checks, no TensorFlow."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from convcost.errors import ConvcostError
+
+ModelArg = Annotated[str, typer.Argument(
+    help="A zoo name (naive, v1, v2, mobilenet, resnet50, ...; see 'convcost zoo') or a "
+         ".keras/.h5 file.", show_default=False)]
+InputShape = Annotated[str | None, typer.Option(
+    "--input-shape", help="H,W,C of one sample; rebuilds a zoo model, or re-shapes a file's "
+                          "model where its layers allow it.", show_default=False)]
+Alpha = Annotated[float | None, typer.Option(help="Width multiplier (zoo models that take one).",
+                                             show_default=False)]
+Classes = Annotated[int | None, typer.Option(help="Output classes of a zoo model.",
+                                             show_default=False)]
+NoTop = Annotated[bool, typer.Option("--no-top", help="Zoo model without its classifier.")]
+Output = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Write to this file (atomically) instead of stdout.",
+    show_default=False)]
+Unsafe = Annotated[bool, typer.Option(
+    "--unsafe", help="Load a .keras file with Python code (Lambda layers); trust it first.")]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A model to obtain, and the input shape to hand to analyze() (files only)."""
+
+    spec: Any  # convcost.loader.ModelSpec
+    analyze_shape: tuple[int, ...] | None
+
+
+# --- option parsing (no TensorFlow) ----------------------------------------------------------
+
+
+def parse_input_shape(text: str | None, rank: int | None = None) -> tuple[int, ...] | None:
+    """``"224,224,3"`` -> ``(224, 224, 3)``; ``None`` stays ``None``.
+
+    Args:
+        text: sizes separated by commas (``x`` also accepted), e.g. ``"28,28,1"``.
+        rank: the number of sizes required, if known.
+    """
+    if text is None:
+        return None
+    parts = [p.strip() for p in re.split(r"[,x×]", text.strip())]
+    if not all(re.fullmatch(r"[+-]?\d+", p) for p in parts):
+        raise ConvcostError(f"--input-shape must be whole numbers separated by commas, e.g. "
+                            f"224,224,3. Received: {text!r}.")
+    sizes = tuple(int(p) for p in parts)
+    if any(size <= 0 for size in sizes):
+        raise ConvcostError(f"--input-shape sizes must be positive. Received: {text!r}.")
+    if rank is not None and len(sizes) != rank:
+        raise ConvcostError(f"--input-shape must have {rank} sizes (H,W,C). Received: {text!r}.")
+    return sizes
+
+
+def check_positive(option: str, value: int | None, minimum: int = 1) -> None:
+    """Raise unless ``value`` is ``None`` or at least ``minimum``."""
+    if value is not None and value < minimum:
+        raise ConvcostError(f"{option} must be {minimum} or more. Received: {option} {value}.")
+
+
+def make_source(model: str, shape_text: str | None, *, classes: int | None = None,
+                alpha: float | None = None, no_top: bool = False,
+                unsafe: bool = False) -> Source:
+    """Check the options for ``model`` and say how to obtain it (imports no TensorFlow)."""
+    from convcost.loader import ModelSpec, looks_like_path
+
+    is_file = looks_like_path(model)
+    shape = parse_input_shape(shape_text, None if is_file else 3)
+    if not is_file:
+        from convcost import zoo
+
+        zoo.entry(model)  # unknown names fail here, with close-name hints
+    spec = ModelSpec(model, None if is_file else shape, classes, alpha, not no_top, unsafe)
+    return Source(spec, shape if is_file else None)
