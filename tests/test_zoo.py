@@ -118,3 +118,14 @@ def test_zoo_listing_needs_no_tensorflow():
             "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n, e in zoo.ZOO.items() if e.keras_name])
+def test_every_application_is_fully_supported_and_matches_count_params(name):
+    """All 40 keras.applications models (python -m pytest -m slow; a few minutes)."""
+    model = zoo.build(name)
+    report = analyze(model)
+    assert report.unsupported == {}
+    assert report.params == model.count_params()
+    assert report.macs > 0
