@@ -62,11 +62,13 @@ def train_command(
     convergence.png and speed.png into the results folder.
     """
     from convcost import zoo
-    from convcost.experiment import make_config
 
     names = models or ARTICLE_NETS
     for name in names:
         zoo.entry(name)
+    load_keras()
+    from convcost.experiment import make_config
+
     config = make_config(preset, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, subset=subset, test_subset=test_subset,
                          seed=seed, alpha=alpha, pipeline=pipeline, device=device)
@@ -76,7 +78,6 @@ def train_command(
 
 def _train(names: list[str], data_path: Path | None, config: Any, out: Path,
            peak: bool) -> None:
-    load_keras()
     from convcost import bench, data, experiment
 
     experiment.resolve_device(config.device)  # a missing GPU fails before anything is written
