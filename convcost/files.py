@@ -53,6 +53,25 @@ def write_text(target: str | Path, text: str, *, make_parents: bool = False,
         temp.write_text(text, encoding="utf-8")
 
 
+def check_output_path(path: str | Path) -> Path:
+    """The output path as a ``Path`` if a ``.keras`` file can be written there, else an error.
+
+    Cheap and free of Keras, so commands can check it before the slow import.
+    """
+    target = Path(path)
+    if target.suffix.lower() != ".keras":
+        raise ConvcostError(f"The output file must end in .keras. Received: {str(path)!r}.")
+    parent = target.parent
+    problem = ("does not exist" if not parent.exists() else
+               "is not a directory" if not parent.is_dir() else
+               "is not writable" if not os.access(parent, os.W_OK | os.X_OK) else "")
+    if problem:
+        raise ConvcostError(f"The output folder {problem}. Received: {str(path)!r}.")
+    if target.is_dir():
+        raise ConvcostError(f"The output path is a directory. Received: {str(path)!r}.")
+    return target
+
+
 def _mode_for(target: Path) -> int:
     with contextlib.suppress(OSError):
         return stat.S_IMODE(target.stat().st_mode)

@@ -20,7 +20,6 @@ no Lambda layers, so it saves to ``.keras`` and loads in safe mode.
 from __future__ import annotations
 
 import fnmatch
-import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ from typing import Any
 import keras
 
 from convcost.errors import ConvcostError
-from convcost.files import atomic_path
+from convcost.files import atomic_path, check_output_path
 from convcost.graph import inner_graph, nodes_in_order
 
 FRESH_NOTE = "new layers are freshly initialized (Keras initializers); they need training"
@@ -164,22 +163,6 @@ def save_model(model: keras.Model, path: str | Path) -> Path:
             text = " ".join(str(error).split())[:200]
             raise ConvcostError(f"Could not save the model: {type(error).__name__}: {text} "
                                 f"Received: {str(path)!r}.") from None
-    return target
-
-
-def check_output_path(path: str | Path) -> Path:
-    """The output path as a ``Path`` if a ``.keras`` file can be written there, else an error."""
-    target = Path(path)
-    if target.suffix.lower() != ".keras":
-        raise ConvcostError(f"The output file must end in .keras. Received: {str(path)!r}.")
-    parent = target.parent
-    problem = ("does not exist" if not parent.exists() else
-               "is not a directory" if not parent.is_dir() else
-               "is not writable" if not os.access(parent, os.W_OK | os.X_OK) else "")
-    if problem:
-        raise ConvcostError(f"The output folder {problem}. Received: {str(path)!r}.")
-    if target.is_dir():
-        raise ConvcostError(f"The output path is a directory. Received: {str(path)!r}.")
     return target
 
 

@@ -47,9 +47,7 @@ def separate_command(model: ModelArg, output: OutputOpt, layers: LayersOpt = Non
                      alpha: AlphaOpt = None, input_shape: ShapeOpt = None,
                      classes: ClassesOpt = None, unsafe: UnsafeOpt = False) -> None:
     """Replace standard k×k convs by depthwise + 1×1 convs (MobileNet v1) and save the model."""
-    from convcost.rewrite import separate
-
-    _rewrite(lambda m: separate(m, include_first=include_first, layers=layers),
+    _rewrite("separate", {"include_first": include_first, "layers": layers},
              model, output, alpha, input_shape, classes, unsafe)
 
 
@@ -63,27 +61,28 @@ def merge_command(model: ModelArg, output: OutputOpt, layers: LayersOpt = None,
     Batch norm, activation and padding layers between a depthwise conv and its 1×1 conv are
     dropped (one standard conv replaces the pair); a ZeroPadding2D before the depthwise stays.
     """
-    from convcost.rewrite import merge
-
-    _rewrite(lambda m: merge(m, layers=layers), model, output, alpha, input_shape, classes,
-             unsafe)
+    _rewrite("merge", {"layers": layers}, model, output, alpha, input_shape, classes, unsafe)
 
 
-def _rewrite(action: Any, source: str, output: str, alpha: float | None,
-             input_shape: str | None, classes: int | None, unsafe: bool) -> None:
-    """Check the output path, obtain the model, rewrite, cost both, save, print."""
+def _rewrite(action: str, options: dict[str, Any], source: str, output: str,
+             alpha: float | None, input_shape: str | None, classes: int | None,
+             unsafe: bool) -> None:
+    """Check the options and output path (no TensorFlow yet), obtain the model, rewrite it with
+    ``convcost.rewrite.<action>(model, **options)``, cost both, save, print."""
+    from convcost.files import check_output_path
+
     spec = make_source(source, input_shape, classes=classes, alpha=alpha, unsafe=unsafe)
+    check_output_path(output)
     load_keras()
+    from convcost import rewrite
     from convcost.loader import obtain
-    from convcost.rewrite import check_output_path, save_model
     from convcost.walker import analyze
 
-    check_output_path(output)
     original = obtain(spec.spec)
-    new, log = action(original)
+    new, log = getattr(rewrite, action)(original, **options)
     shape = spec.analyze_shape
     before, after = analyze(original, input_shape=shape), analyze(new, input_shape=shape)
-    target = save_model(new, output)
+    target = rewrite.save_model(new, output)
     console = Console(highlight=False)
     print_log(console, log)
     console.print(comparison_table(before, after))
