@@ -211,18 +211,55 @@ def machine_info() -> dict[str, Any]:
     """
     import keras
     import numpy as np
-    import tensorflow as tf
 
-    gpus = tf.config.list_physical_devices("GPU")
-    names = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
-             for gpu in gpus]
+    backend = keras.backend.backend()
+    threads = _tensorflow_threads() if backend == "tensorflow" else (None, None)
     return {"cpu": cpu_model(), "cpu_count": os.cpu_count(),
             "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
             else os.cpu_count(),
-            "gpus": names, "tensorflow": tf.__version__, "keras": keras.__version__,
-            "backend": keras.backend.backend(), "numpy": np.__version__,
+            "gpus": gpu_names(), "tensorflow": _installed_version("tensorflow"),
+            "keras": keras.__version__, "backend": backend, "numpy": np.__version__,
             "python": platform.python_version(),
-            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": threads[0], "intra_op_threads": threads[1],
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def compiled_call() -> str:
+    """How the forward pass is run and timed, for the current Keras backend."""
+    import keras
+
+    return {"tensorflow": "tf.function(model(x, training=False)), no XLA",
+            "jax": "jax.jit(model(x, training=False))"}.get(
+        keras.backend.backend(), "model(x, training=False), not compiled")
+
+
+def gpu_names() -> list[str]:
+    """The GPUs the Keras backend sees (model names on TensorFlow); [] when there are none."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+                for gpu in tf.config.list_physical_devices("GPU")]
+    try:
+        return [str(device) for device in keras.distribution.list_devices("gpu")]
+    except RuntimeError:  # JAX raises when asked for a platform it does not have
+        return []
+
+
+def _tensorflow_threads() -> tuple[int, int]:
+    import tensorflow as tf
+
+    return (tf.config.threading.get_inter_op_parallelism_threads(),
+            tf.config.threading.get_intra_op_parallelism_threads())
+
+
+def _installed_version(package: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 

@@ -383,10 +383,13 @@ class ProgressBar(keras.callbacks.Callback):
 
 def resolve_device(choice: str) -> str:
     """``"gpu:0"`` or ``"cpu:0"`` for auto/gpu/cpu; ``gpu`` without a GPU is an error."""
-    gpus = keras.distribution.list_devices("gpu")
+    from convcost.bench import gpu_names
+
+    gpus = gpu_names()
     if choice == "gpu" and not gpus:
-        raise ConvcostError("--device gpu was asked for, but TensorFlow sees no GPU. Received: "
-                            f"devices {keras.distribution.list_devices()}.")
+        raise ConvcostError(f"--device gpu was asked for, but the {keras.backend.backend()} "
+                            f"backend sees no GPU. Received: devices "
+                            f"{keras.distribution.list_devices()}.")
     if choice in ("gpu", "auto") and gpus:
         return "gpu:0"
     return "cpu:0"
@@ -585,9 +588,11 @@ def _setting_lines(meta: dict[str, Any]) -> list[str]:
     return [
         f"- Machine: {machine['cpu']}, {machine['usable_cpus']} of {machine['cpu_count']} CPUs "
         f"usable; GPUs: {', '.join(machine['gpus']) or 'none'}.",
-        f"- Software: TensorFlow {machine['tensorflow']}, Keras {machine['keras']} (backend "
-        f"{machine['backend']}), Python {machine['python']}; TF threads inter/intra = "
-        f"{machine['inter_op_threads']}/{machine['intra_op_threads']} (0 = TensorFlow's choice).",
+        f"- Software: TensorFlow {machine['tensorflow'] or '(not installed)'}, Keras "
+        f"{machine['keras']} (backend {machine['backend']}), Python {machine['python']}"
+        + (f"; TF threads inter/intra = {machine['inter_op_threads']}/"
+           f"{machine['intra_op_threads']} (0 = TensorFlow's choice)."
+           if machine["inter_op_threads"] is not None else "."),
         f"- Data: {data['source']}; {data['train_samples']:,} training and "
         f"{data['test_samples']:,} test images.",
         f"- Settings: {config['epochs']} epochs, batch {config['batch_size']}, "

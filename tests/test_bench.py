@@ -71,3 +71,13 @@ def test_machine_record() -> None:
     assert info["cpu_count"] == os.cpu_count()
     assert (info["tensorflow"], info["keras"]) == (tf.__version__, keras.__version__)
     assert len(info["gpus"]) == len(tf.config.list_physical_devices("GPU"))
+
+
+def test_compiled_call_names_the_backend() -> None:
+    assert bench.compiled_call().startswith("tf.function(")
+
+
+def test_no_gpu_is_an_empty_list_not_an_error() -> None:
+    import tensorflow as tf
+
+    assert len(bench.gpu_names()) == len(tf.config.list_physical_devices("GPU"))

@@ -103,7 +103,7 @@ def test_gpu_requested_without_gpu(mnist_path: Path, tmp_path: Path) -> None:
         pytest.skip("this machine has a GPU")
     result = runner.invoke(app, ["train", "v1", "--data", str(mnist_path), "--device", "gpu",
                                  "--subset", "64", "--out", str(tmp_path / "gpu")])
-    _fails(result, 1, r"--device gpu was asked for, but TensorFlow sees no GPU")
+    _fails(result, 1, r"--device gpu was asked for, but the tensorflow backend sees no GPU")
     assert not (tmp_path / "gpu").exists()
 
 

@@ -163,8 +163,8 @@ def bench_command(
     rows = bench.bench_models(names, batch_size=batch_size, repeats=repeats, warmup=warmup,
                               alpha=alpha)
     peak = bench.peak_matmul(peak_size, peak_repeats)
-    payload = {"machine": bench.machine_info(), "method": "tf.function(model(x, training="
-               "False)), no XLA; each call waits for its result",
+    payload = {"machine": bench.machine_info(), "method": f"{bench.compiled_call()}; each call "
+               "waits for its result",
                "peak": bench.peak_dict(peak),
                "models": [bench.bench_dict(row, rows[0], peak) for row in rows]}
     if as_json:
