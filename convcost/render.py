@@ -465,12 +465,19 @@ def to_markdown(report: Report, options: RenderOptions | None = None) -> str:
 
 def markdown_table(grid: Grid) -> list[str]:
     """Pipe-table lines of a grid; the total row in bold."""
+    total = [f"**{c}**" if c else "" for c in grid.total]
+    return pipe_table(grid.headers, [*grid.body, total], grid.numeric)
+
+
+def pipe_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
+               numeric: Sequence[bool] | None = None) -> list[str]:
+    """Markdown pipe-table lines; ``numeric`` columns are right-aligned, ``|`` is escaped."""
     def line(cells: Sequence[str]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
-    rule = "| " + " | ".join("---:" if n else "---" for n in grid.numeric) + " |"
-    total = [f"**{c}**" if c else "" for c in grid.total]
-    return [line(grid.headers), rule, *[line(r) for r in grid.body], line(total)]
+    flags = numeric if numeric is not None else [False] * len(headers)
+    rule = "| " + " | ".join("---:" if n else "---" for n in flags) + " |"
+    return [line(headers), rule, *[line(r) for r in rows]]
 
 
 # --- rich table ------------------------------------------------------------------------------

@@ -100,12 +100,6 @@ def register_rule(*layer_classes: type) -> Callable[[Rule], Rule]:
     return decorate
 
 
-def supported_layer_classes() -> list[type]:
-    """Every class with a rule (including the zero-cost ones), sorted by name."""
-    classes = [cls for cls in layer_cost.registry if cls is not object]
-    return sorted(classes, key=lambda cls: cls.__name__)
-
-
 # --- helpers ---------------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ import typer
 from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.cli.options import Source, make_source
 from convcost.errors import ConvcostError
+from convcost.render import human, pipe_table
 
 if TYPE_CHECKING:
     from convcost.profiling import LatencyReport
@@ -152,7 +153,7 @@ def _layer_rows(latency: LatencyReport) -> list[list[str]]:
     for layer in latency.layers:
         row = layer.traffic.row
         rows.append([
-            row.path, row.type, row.kind, _si(row.macs),
+            row.path, row.type, row.kind, human(row.macs),
             f"{layer.traffic.intensity(latency.batch, latency.memory.dtype):.2f}",
             layer.bound.limit, f"{layer.bound.seconds * 1e3:.3f}", _ms(layer.seconds) or
             layer.note, _num(layer.gflops_per_s), _pct(layer.roofline_fraction)])
@@ -182,6 +183,12 @@ def _summary(latency: LatencyReport) -> list[str]:
     ]
 
 
+def _sections(latency: LatencyReport) -> list[tuple[str, list[str], list[list[str]], int]]:
+    """(title, header, rows, number of leading text columns) of the layer and kind tables."""
+    return [("layers", _LAYER_HEAD, _layer_rows(latency), 3),
+            ("per kind", _KIND_HEAD, _kind_rows(latency), 1)]
+
+
 def render_table(latency: LatencyReport) -> str:
     """Two rich tables (layers, kinds) and a summary, as plain text."""
     from rich.console import Console
@@ -189,8 +196,7 @@ def render_table(latency: LatencyReport) -> str:
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=170, highlight=False, no_color=True)
-    for title, head, rows, text in (("layers", _LAYER_HEAD, _layer_rows(latency), 3),
-                                    ("per kind", _KIND_HEAD, _kind_rows(latency), 1)):
+    for title, head, rows, text in _sections(latency):
         table = Table(title=f"{latency.report.model}: {title}", title_justify="left")
         for index, column in enumerate(head):
             table.add_column(column, justify="left" if index < text else "right")
@@ -204,8 +210,8 @@ def render_table(latency: LatencyReport) -> str:
 
 def render_markdown(latency: LatencyReport) -> str:
     """Two Markdown tables (layers, kinds) and the summary as a list."""
-    parts = [_md_table(_LAYER_HEAD, _layer_rows(latency)), _md_table(_KIND_HEAD,
-                                                                      _kind_rows(latency))]
+    parts = ["\n".join(pipe_table(head, rows, [i >= text for i in range(len(head))]))
+             for _, head, rows, text in _sections(latency)]
     parts.append("\n".join(f"- {line}" for line in _summary(latency)))
     return "\n\n".join(parts) + "\n"
 
@@ -217,19 +223,6 @@ def render_json(latency: LatencyReport) -> str:
 
 
 _RENDERERS = {"table": render_table, "json": render_json, "markdown": render_markdown}
-
-
-def _md_table(head: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _si(value: float) -> str:
-    for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.2f}{suffix}"
-    return str(int(value))
 
 
 def _ms(seconds: float | None) -> str:
