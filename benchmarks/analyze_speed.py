@@ -24,7 +24,8 @@ def median_seconds(fn, repeats: int) -> float:
 
 
 def main(names: list[str]) -> None:
-    from convcost import analyze, zoo
+    from convcost import analyze
+    from convcost.models import zoo
 
     print(f"{'model':<14}{'build':>10}{'count_params':>14}{'analyze':>10}{'analyze/build':>15}")
     for name in names:

@@ -5,7 +5,7 @@ Run: python benchmarks/cli_speed.py [--runs N]   (default 5 runs per command)
 Each command runs as a fresh subprocess (``python -m convcost ...``, the same as the
 ``convcost`` script), so the time includes interpreter start-up and imports: what a user
 waits for. Prints the median and the spread (min-max) of the runs. The baseline is a plain
-``python -c`` that builds the same v1 model with ``convcost.zoo.build("v1")`` and calls
+``python -c`` that builds the same v1 model with ``convcost.models.zoo.build("v1")`` and calls
 ``model.summary()``; ``analyze v1`` cannot be much faster than it, since both import
 TensorFlow and build the model.
 """
@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 
-BASELINE = "from convcost import zoo; zoo.build('v1').summary()"
+BASELINE = "from convcost.models import zoo; zoo.build('v1').summary()"
 COMMANDS: list[tuple[str, list[str]]] = [
     ("convcost --help", ["-m", "convcost", "--help"]),
     ("convcost zoo", ["-m", "convcost", "zoo"]),

@@ -8,7 +8,7 @@ seed, optimizer (Adam 1e-3) and data:
 
 - *plain*: ``model.fit(..., verbose=0)`` with one bare callback that only reads
   ``time.perf_counter()`` at epoch begin and end;
-- *harness*: :func:`convcost.experiment.run_experiment`, i.e. the epoch timer, a test-set
+- *harness*: :func:`convcost.measure.experiment.run_experiment`, i.e. the epoch timer, a test-set
   evaluation after every epoch (timed apart), CSV/JSON rewritten after every epoch and a rich
   progress bar advanced after every batch.
 
@@ -34,7 +34,8 @@ def plain_fit(name: str, prepared, config) -> tuple[list[float], float]:
     """Epoch times and fit wall time of a bare ``model.fit``."""
     import keras
 
-    from convcost import experiment, zoo
+    from convcost.measure import experiment
+    from convcost.models import zoo
 
     times: list[float] = []
 
@@ -61,7 +62,7 @@ def harness_fit(name: str, prepared, config) -> tuple[list[float], float, object
     from rich.console import Console
     from rich.progress import Progress
 
-    from convcost import experiment
+    from convcost.measure import experiment
 
     with tempfile.TemporaryDirectory() as folder_path:
         folder = experiment.ResultsFolder(Path(folder_path), {})
@@ -97,7 +98,7 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args(argv)
 
-    from convcost import bench, data, experiment
+    from convcost.measure import bench, data, experiment
 
     prepared = data.prepare(data.load_mnist(args.data), subset=args.subset, test_subset=None)
     info = bench.machine_info()

@@ -3,9 +3,9 @@
 Two kinds of generated content:
 
 * **Whole pages, fast**: ``docs/theory/formulas.md`` from
-  :data:`convcost.symbolic.DERIVATIONS`, ``docs/reference/cli.md`` from the CLI's own Click
+  :data:`convcost.theory.symbolic.DERIVATIONS`, ``docs/reference/cli.md`` from the CLI's own Click
   command tree (neither imports TensorFlow), and ``docs/reference/layers.md`` from the rule
-  table of :mod:`convcost.rules` (imports Keras). ``tests/test_docs.py`` regenerates them in
+  table of :mod:`convcost.count.rules` (imports Keras). ``tests/test_docs.py`` regenerates them in
   memory and fails when the files on disk differ (stale).
 * **Blocks inside hand-written pages, slow** (they run commands that build models): a block
   between ``<!-- gen KIND: ARGUMENT -->`` and ``<!-- end gen -->`` is replaced by the output
@@ -87,15 +87,16 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]],
 
 
 def formulas_page() -> str:
-    """Every derivation of :data:`convcost.symbolic.DERIVATIONS` as LaTeX, with its note."""
-    from convcost import symbolic
+    """Every derivation of :data:`convcost.theory.symbolic.DERIVATIONS` as LaTeX, with its note."""
+    from convcost.theory import symbolic
 
     parts = [
-        GENERATED_NOTE.format(source="convcost.symbolic.DERIVATIONS"),
+        GENERATED_NOTE.format(source="convcost.theory.symbolic.DERIVATIONS"),
         "",
         "# Generated formulas",
         "",
-        "Each formula below is computed, not typed: `convcost.symbolic` calls the same functions "
+        "Each formula below is computed, not typed: `convcost.theory.symbolic` calls the same "
+        "functions "
         "of `convcost/formulas.py` that count real Keras models, with sympy symbols instead of "
         "integers, and sympy simplifies the results. Weights only (no bias, no batch norm), as "
         "in the papers. The [theory page](index.md) explains what they mean. The terminal "
@@ -132,7 +133,7 @@ def _ratio_table(symbolic: Any) -> list[str]:
     return [
         "## The ratio at real sizes {#ratio-values}",
         "",
-        "`convcost.symbolic.ratio_values(d_k, channels)`: the derived separable / standard "
+        "`convcost.theory.symbolic.ratio_values(d_k, channels)`: the derived separable / standard "
         "ratio, exact and rounded, and the reduction it buys.",
         "",
         table(["\\(D_K\\)", "\\(N\\)", "ratio (exact)", "ratio", "reduction"], rows, "rrrrr"),
@@ -221,7 +222,7 @@ def _plain(text: str) -> str:
         return text
 
 
-# --- supported layers from convcost.rules -------------------------------------------------------
+# --- supported layers from convcost.count.rules --------------------------------------------------
 
 
 def layers_page() -> str:
@@ -229,7 +230,7 @@ def layers_page() -> str:
     built-in classes without a rule on purpose. Imports Keras (a few seconds)."""
     import inspect
 
-    from convcost import rules
+    from convcost.count import rules
 
     by_rule: dict[Any, list[type]] = {}
     for cls, rule in rules.layer_cost.registry.items():
@@ -243,7 +244,7 @@ def layers_page() -> str:
     skipped = [[f"`{name}`", escape_md(reason)]
                for name, reason in getattr(rules, "NOT_APPLICABLE", {}).items()]
     parts = [
-        GENERATED_NOTE.format(source="convcost.rules"),
+        GENERATED_NOTE.format(source="convcost.count.rules"),
         "",
         "# Supported layers",
         "",

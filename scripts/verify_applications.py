@@ -1,7 +1,8 @@
 """Check every keras.applications model in the zoo against Keras and TensorFlow's profiler.
 
 For each model (``weights=None``, its default resolution, 1000 classes): build it, analyze it,
-and run :func:`convcost.verify.verify`. A Markdown table (model, input, params and whether they
+and run :func:`convcost.analysis.verify.verify`.
+A Markdown table (model, input, params and whether they
 equal ``count_params()``, MACs, conv/dense layers agreeing with the profiler, unsupported layers,
 seconds) goes to stdout and, atomically, to ``docs/results/applications.md``. A model that
 cannot be checked gets a row saying why.
@@ -59,9 +60,9 @@ def check(name: str) -> Row:
     """Build, analyze and verify one zoo model."""
     import keras
 
-    from convcost import zoo
-    from convcost.verify import verify
-    from convcost.walker import analyze
+    from convcost.analysis.verify import verify
+    from convcost.count.walker import analyze
+    from convcost.models import zoo
 
     started = time.perf_counter()
     try:
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"Markdown file to write (default: {DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
-    from convcost.zoo import ZOO
+    from convcost.models.zoo import ZOO
 
     names = args.models.split(",") if args.models else [
         name for name, entry in ZOO.items() if entry.keras_name]

@@ -25,7 +25,7 @@ def mnist_path() -> Path:
 @pytest.fixture(scope="session")
 def zoo_model():
     """Build zoo models once per test session: zoo_model('v1')."""
-    from convcost import zoo
+    from convcost.models import zoo
 
     cache: dict[str, object] = {}
 

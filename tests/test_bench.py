@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from convcost import bench
-from convcost.bench import BenchRow, Peak, Timings
 from convcost.errors import ConvcostError
+from convcost.measure import bench
+from convcost.measure.bench import BenchRow, Peak, Timings
 
 
 def test_timing_statistics_by_hand() -> None:

@@ -243,7 +243,7 @@ def test_zoo_options(args, params, macs) -> None:
 
 
 def test_alpha_matches_keras_count() -> None:
-    from convcost import zoo
+    from convcost.models import zoo
 
     data = ok_json("analyze", "v1", "--alpha", "0.5")
     assert data["totals"]["params"] == zoo.build("v1", alpha=0.5).count_params()
@@ -397,11 +397,11 @@ def test_params_mismatch_is_shown_and_strict_exits_2(monkeypatch) -> None:
     """
     import keras
 
-    import convcost.loader
+    import convcost.models.loader
 
     inputs = keras.Input((4,))
     model = keras.Model(inputs, _scaled_dense_class()(3, name="odd")(inputs), name="odd_model")
-    monkeypatch.setattr(convcost.loader, "obtain", lambda spec: model)
+    monkeypatch.setattr(convcost.models.loader, "obtain", lambda spec: model)
     data = ok_json("analyze", "v1")
     assert data["model"] == "odd_model"
     assert data["check"]["keras_count_params"] == 16 and data["check"]["match"] is False

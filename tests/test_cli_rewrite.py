@@ -7,9 +7,9 @@ import os
 import pytest
 from typer.testing import CliRunner
 
-from convcost import zoo
 from convcost.cli import app
-from convcost.loader import load_model
+from convcost.models import zoo
+from convcost.models.loader import load_model
 
 runner = CliRunner()
 

@@ -113,7 +113,7 @@ def test_errors_are_one_line_exit_1(args, message):
 
 
 def test_help_lists_every_kind_and_symbol():
-    from convcost import symbolic
+    from convcost.theory import symbolic
 
     assert list(symbolic.DERIVATIONS) == KINDS
     assert list(symbolic.SYMBOLS) == SYMBOL_NAMES

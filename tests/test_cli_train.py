@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from convcost import experiment
 from convcost.cli import app
+from convcost.measure import experiment
 
 runner = CliRunner()
 

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from convcost import ConvcostError
 from convcost.cli import app
-from convcost.loader import load_model
+from convcost.models.loader import load_model
 
 ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
-from convcost.compare import LayerSignature, Prediction, compare, compare_pair, match_rows
+from convcost.analysis.compare import LayerSignature, Prediction, compare, compare_pair, match_rows
+from convcost.count.report import LayerCost, Piece, Report
 from convcost.errors import ConvcostError
-from convcost.report import LayerCost, Piece, Report
 
 
 def row(path: str, params: int, macs: int, kind: str = "standard",
@@ -110,7 +110,7 @@ V1_SEPARABLE = {"dw_2": (3 * 3 * 32 + 32, 3 * 3 * 32 * 196), "pw_2": (32 * 64 + 
 @pytest.fixture(scope="module")
 def naive_vs_v1(zoo_model):
     from convcost.cli.analyze import layer_signatures
-    from convcost.walker import analyze
+    from convcost.count.walker import analyze
 
     models = [zoo_model("naive"), zoo_model("v1")]
     return compare([analyze(m) for m in models], [layer_signatures(m) for m in models])

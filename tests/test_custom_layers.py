@@ -12,9 +12,9 @@ from keras import layers as L
 
 import convcost
 from convcost import ConvcostError
-from convcost.report import Piece
-from convcost.rules import layer_cost
-from convcost.walker import analyze
+from convcost.count.report import Piece
+from convcost.count.rules import layer_cost
+from convcost.count.walker import analyze
 
 
 class Scale(L.Layer):

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from convcost import data
 from convcost.errors import ConvcostError
+from convcost.measure import data
 
 # From /work/shared/data/README.md (the MNIST distribution's own counts).
 TRAIN_LABEL_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]

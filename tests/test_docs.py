@@ -1,6 +1,7 @@
 """The documentation site: it builds strictly, its examples run, its generated parts are fresh.
 
-* Generated pages (theory formulas from ``convcost.symbolic``, the CLI reference from the CLI's
+* Generated pages (theory formulas from ``convcost.theory.symbolic``, the CLI reference from
+  the CLI's
   own Click tree) are regenerated in memory and compared with the files in ``docs/``.
 * Every ```python block in ``docs/**/*.md`` is executed, in a fresh namespace, unless it is
   marked ```python title="..." or preceded by a ``<!-- no-test -->`` line.
@@ -75,7 +76,7 @@ def test_generated_page_is_fresh(path: Path) -> None:
 
 
 def test_formulas_page_has_every_derivation() -> None:
-    from convcost.symbolic import DERIVATIONS
+    from convcost.theory.symbolic import DERIVATIONS
 
     text = gen_docs.FORMULAS_PAGE.read_text(encoding="utf-8")
     for name, derivation in DERIVATIONS.items():

@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from convcost import data, experiment
 from convcost.errors import ConvcostError
-from convcost.experiment import EpochRow, FitTiming, ModelRun
+from convcost.measure import data, experiment
+from convcost.measure.experiment import EpochRow, FitTiming, ModelRun
 
 # Verified independently (preamble / FINDINGS.md: Keras count_params and TF's profiler).
 NAIVE = dict(params=259_082, macs=25_362_816)

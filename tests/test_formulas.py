@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sympy
 
-from convcost import formulas as f
+from convcost.count import formulas as f
 
 
 def test_standard_conv_matches_the_article():

@@ -6,7 +6,7 @@ import keras
 import pytest
 
 from convcost import ConvcostError
-from convcost.loader import ModelSpec, load_model, obtain
+from convcost.models.loader import ModelSpec, load_model, obtain
 
 
 def _saved(tmp_path, suffix=".keras"):

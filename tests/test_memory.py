@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import pytest
 
+from convcost.analysis.memory import dtype_bytes, memory
 from convcost.errors import ConvcostError
-from convcost.memory import dtype_bytes, memory
 
 
 def _single_layer_report(layer, input_shape):
     import keras
 
-    from convcost.walker import analyze
+    from convcost.count.walker import analyze
 
     inputs = keras.Input(shape=input_shape)
     return analyze(keras.Model(inputs, layer(inputs)))
@@ -76,7 +76,7 @@ def test_views_move_nothing_and_elementwise_layers_read_and_write():
     import keras
     from keras import layers
 
-    from convcost.walker import analyze
+    from convcost.count.walker import analyze
 
     inputs = keras.Input(shape=(14, 14, 32))
     x = layers.BatchNormalization(name="bn")(inputs)
@@ -100,7 +100,7 @@ def test_shared_layer_reads_its_weights_on_every_call():
     import keras
     from keras import layers
 
-    from convcost.walker import analyze
+    from convcost.count.walker import analyze
 
     a, b = keras.Input(shape=(8,)), keras.Input(shape=(8,))
     shared = layers.Dense(4, name="shared")
@@ -115,7 +115,7 @@ def test_peak_memory_of_a_residual_net_by_hand():
     import keras
     from keras import layers
 
-    from convcost.walker import analyze
+    from convcost.count.walker import analyze
 
     inputs = keras.Input(shape=(8, 8, 4))
     a = layers.Conv2D(8, 3, padding="same", name="c1")(inputs)  # 256 in + 512 out = 768
@@ -140,7 +140,7 @@ def test_model_totals_are_sums_of_layers():
     import keras
     from keras import layers
 
-    from convcost.walker import analyze
+    from convcost.count.walker import analyze
 
     inputs = keras.Input(shape=(8, 8, 3))
     x = layers.Conv2D(4, 3, name="c")(inputs)
@@ -164,7 +164,7 @@ def test_dtype_bytes(dtype, size):
     ({"batch": 2.5}, "batch size must be a positive integer. Received: 2.5"),
 ])
 def test_bad_arguments(kwargs, message):
-    from convcost.report import Report
+    from convcost.count.report import Report
 
     with pytest.raises(ConvcostError, match=message):
         memory(Report("empty", (1,), (), 0), **kwargs)
@@ -180,7 +180,7 @@ def test_mobilenet_depthwise_below_k2_over_2_pointwise_far_above(zoo_model):
     float32 the FLOP/byte intensity is MACs/element / 2 <= 2.25. A 1x1 conv moves
     hw(c1 + c2) + c1c2 elements for hw·c1·c2 MACs: >= 21 for every pointwise layer here.
     """
-    from convcost.walker import analyze
+    from convcost.count.walker import analyze
 
     picture = memory(analyze(zoo_model("mobilenet")))
     depthwise = [layer for layer in picture.layers if layer.row.type == "DepthwiseConv2D"]

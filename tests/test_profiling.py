@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
+from convcost.analysis.roofline import DeviceProfile
 from convcost.errors import ConvcostError
-from convcost.roofline import DeviceProfile
 
 DEVICE = DeviceProfile(100e9, 10e9)
 BATCH = 2
@@ -33,7 +33,7 @@ def _net():
 
 @pytest.fixture(scope="module")
 def latency():
-    from convcost.profiling import profile
+    from convcost.measure.profiling import profile
 
     return profile(_net(), DEVICE, batch=BATCH, repeats=2, warmup=1)
 
@@ -98,7 +98,7 @@ def test_kind_aggregation_sums_and_shares(latency):
 
 
 def test_to_dict_totals_are_sums_of_rows(latency):
-    from convcost.profiling import to_dict
+    from convcost.measure.profiling import to_dict
 
     data = to_dict(latency)
     assert data["batch_size"] == BATCH and data["model"] == "tiny"
@@ -111,7 +111,7 @@ def test_to_dict_totals_are_sums_of_rows(latency):
 
 
 def test_operation_lookup_follows_paths():
-    from convcost.profiling import _operation_at
+    from convcost.measure.profiling import _operation_at
 
     model = _net()
     assert _operation_at(model, "block/dw").name == "dw"
@@ -125,7 +125,7 @@ def test_operation_lookup_follows_paths():
     ({"warmup": -1}, "warmup must be a non-negative integer. Received: -1"),
 ])
 def test_bad_arguments(kwargs, message):
-    from convcost.profiling import profile
+    from convcost.measure.profiling import profile
 
     with pytest.raises(ConvcostError, match=message):
         profile(object(), DEVICE, **kwargs)

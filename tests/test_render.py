@@ -13,10 +13,10 @@ import sys
 
 import pytest
 
-from convcost import render
+from convcost.count.report import LayerCost, Piece, Report
 from convcost.errors import ConvcostError
-from convcost.render import RenderOptions
-from convcost.report import LayerCost, Piece, Report
+from convcost.render import analyze as render
+from convcost.render.analyze import RenderOptions
 
 
 def row(path: str, params: int = 0, macs: int = 0, *, kind: str = "standard", other: int = 0,
@@ -158,6 +158,7 @@ def test_render_rejects_unknown_choices(fmt, options, message) -> None:
 
 
 def test_render_imports_no_keras() -> None:
-    code = "import sys, convcost.render; print('keras' in sys.modules, 'tensorflow' in sys.modules)"
+    code = ("import sys, convcost.render.analyze; "
+            "print('keras' in sys.modules, 'tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from convcost import ConvcostError
-from convcost.report import KINDS, LayerCost, Piece, Report
+from convcost.count.report import KINDS, LayerCost, Piece, Report
 
 
 def _row(name: str, *pieces: Piece, supported: bool = True, keras_params: int | None = None,

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from keras import layers
 
-from convcost import ConvcostError, zoo
-from convcost.loader import load_model
-from convcost.rewrite import check_output_path, merge, save_model, separate
-from convcost.walker import analyze
+from convcost import ConvcostError
+from convcost.analysis.rewrite import check_output_path, merge, save_model, separate
+from convcost.count.walker import analyze
+from convcost.models import zoo
+from convcost.models.loader import load_model
 
 # --- helpers ----------------------------------------------------------------------------------
 

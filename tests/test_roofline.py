@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from convcost import roofline
+from convcost.analysis import roofline
+from convcost.analysis.roofline import DeviceProfile, bound
 from convcost.errors import ConvcostError
-from convcost.roofline import DeviceProfile, bound
 
 # 100 GFLOP/s and 10 GB/s: the ridge is at 10 FLOP/byte.
 DEVICE = DeviceProfile(100e9, 10e9)
@@ -46,8 +46,8 @@ def test_layer_bounds_and_prediction_of_a_model():
     import keras
     from keras import layers
 
-    from convcost.memory import memory
-    from convcost.walker import analyze
+    from convcost.analysis.memory import memory
+    from convcost.count.walker import analyze
 
     inputs = keras.Input(shape=(256,))
     hidden = layers.Dense(256, use_bias=False, name="a")(inputs)
@@ -147,8 +147,8 @@ def test_analyze_columns_rows_totals_and_folding():
     import keras
     from keras import layers
 
-    from convcost.memory import memory
-    from convcost.walker import analyze
+    from convcost.analysis.memory import memory
+    from convcost.count.walker import analyze
 
     inputs = keras.Input(shape=(256,))
     hidden = layers.Dense(256, use_bias=False, name="a")(inputs)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from keras import layers as L
 
-from convcost.rules import NOT_APPLICABLE, ZERO_COST, layer_cost
-from convcost.walker import analyze
+from convcost.count.rules import NOT_APPLICABLE, ZERO_COST, layer_cost
+from convcost.count.walker import analyze
 
 # --- coverage --------------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The symbolic theory against hand algebra and hand numbers written out here.
 
 The symbols below are created in this file, with the same names and assumptions as in
-convcost.symbolic (sympy symbols with equal name and assumptions are equal), and every expected
+convcost.theory.symbolic (sympy symbols with equal name and assumptions are equal), and every
+expected
 expression is typed from the papers or worked out by hand in a comment.
 """
 
@@ -14,9 +15,9 @@ import pytest
 import sympy
 from sympy import Rational, oo
 
-from convcost import formulas
-from convcost import symbolic as S
+from convcost.count import formulas
 from convcost.errors import ConvcostError
+from convcost.theory import symbolic as S
 
 COUNT = {"positive": True, "integer": True}
 D_K, M, N, D_F, D_W, D_H = sympy.symbols("D_K M N D_F D_W D_H", **COUNT)
@@ -290,9 +291,10 @@ def test_substitution_accepts_paper_spelling_and_exact_fractions():
     ("code", "absent"),
     [
         ("import convcost", "sympy"),
-        ("import convcost.symbolic as s; [s.DERIVATIONS[n] for n in s.DERIVATIONS]",
+        ("import convcost.theory.symbolic as s; [s.DERIVATIONS[n] for n in s.DERIVATIONS]",
          "tensorflow"),
-        ("import convcost.symbolic as s; [s.DERIVATIONS[n] for n in s.DERIVATIONS]", "keras"),
+        ("import convcost.theory.symbolic as s; [s.DERIVATIONS[n] for n in s.DERIVATIONS]",
+         "keras"),
     ],
 )
 def test_imports_stay_light(code, absent):

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from keras import layers as L
 
 from convcost import ConvcostError
-from convcost.verify import verify
-from convcost.walker import analyze
+from convcost.analysis.verify import verify
+from convcost.count.walker import analyze
 
 
 def _rows(result):

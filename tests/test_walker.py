@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convcost import ConvcostError, analyze
-from convcost import formulas as f
+from convcost.count import formulas as f
 
 
 def test_every_layer_of_every_article_net_matches_count_params(zoo_model):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from convcost import ConvcostError, analyze, zoo
+from convcost import ConvcostError, analyze
+from convcost.models import zoo
 
 
 def test_article_param_counts(zoo_model):
@@ -114,7 +115,7 @@ def test_zoo_listing_needs_no_tensorflow():
     import subprocess
     import sys
 
-    code = ("import sys, convcost.zoo as z; assert len(z.ZOO) == 43; "
+    code = ("import sys, convcost.models.zoo as z; assert len(z.ZOO) == 43; "
             "print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from convcost.cli.app import app, main
 
 # Command modules (one line each; the import registers the commands).
-from convcost.cli import zoo_cmd  # noqa: F401  isort: skip
+from convcost.cli import zoo  # noqa: F401  isort: skip
 from convcost.cli import perf  # noqa: F401  isort: skip
-from convcost.cli import theory  # noqa: F401  isort: skip
+from convcost.cli import formulas  # noqa: F401  isort: skip
 from convcost.cli import rewrite  # noqa: F401  isort: skip
 from convcost.cli import analyze  # noqa: F401  isort: skip
 from convcost.cli import train  # noqa: F401  isort: skip

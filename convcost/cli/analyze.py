@@ -1,7 +1,8 @@
 """``convcost analyze`` and ``convcost compare``: cost tables of zoo models and model files.
 
 Thin commands: parse and check the options (before TensorFlow is imported), obtain the model
-(:mod:`convcost.loader`), analyze it (:mod:`convcost.walker`), render (:mod:`convcost.render`)
+(:mod:`convcost.models.loader`), analyze it (:mod:`convcost.count.walker`), render
+(:mod:`convcost.render.analyze`)
 and write to stdout or, atomically, to ``--output``. Layer signatures for ``compare`` are
 computed here, where the Keras model is at hand.
 """
@@ -55,21 +56,21 @@ def check_output_dir(output: Path | None) -> None:
 def analyze_source(source: Source) -> tuple[Any, Any]:
     """Obtain the model and analyze it: ``(keras model, Report)``."""
     load_keras()
-    from convcost.loader import obtain
-    from convcost.walker import analyze
+    from convcost.count.walker import analyze
+    from convcost.models.loader import obtain
 
     model = obtain(source.spec)
     return model, analyze(model, input_shape=source.analyze_shape)
 
 
 def layer_signatures(model: Any) -> dict[str, Any]:
-    """Every leaf layer's :class:`~convcost.compare.LayerSignature`, by the walker's path.
+    """Every leaf layer's :class:`~convcost.analysis.compare.LayerSignature`, by the walker's path.
 
     Nested functional/Sequential models are entered with ``outer/inner/`` prefixes, as the
     walker names rows; this reads ``model.layers``, it does not walk the graph again.
     """
-    from convcost.compare import LayerSignature
-    from convcost.graph import inner_graph
+    from convcost.analysis.compare import LayerSignature
+    from convcost.count.keras_internals import inner_graph
 
     found: dict[str, LayerSignature] = {}
 
@@ -190,7 +191,7 @@ def analyze_command(
              "saved one).", show_default=False)] = None,
 ) -> None:
     """Params, MACs and FLOPs of every layer of MODEL, checked against Keras' own count."""
-    from convcost import render
+    from convcost.render import analyze as render
 
     options = render.RenderOptions(group_by, batch_size, flops, depth,
                                    console_width(output), use_color(output))
@@ -210,8 +211,8 @@ def analyze_command(
 def _device_for(roofline: bool, peak_gflops: float | None, bandwidth_gbs: float | None,
                 profile_file: Path | None, dtype: str) -> Any:
     """Check --dtype and resolve the device profile (before the slow part); None: no roofline."""
-    from convcost import roofline as rl
-    from convcost.memory import dtype_bytes
+    from convcost.analysis import roofline as rl
+    from convcost.analysis.memory import dtype_bytes
 
     dtype_bytes(dtype)
     if not (roofline or peak_gflops is not None or bandwidth_gbs is not None or profile_file):
@@ -221,14 +222,14 @@ def _device_for(roofline: bool, peak_gflops: float | None, bandwidth_gbs: float 
 
 
 def _columns(report: Any, memory: bool, device: Any, dtype: str) -> Any:
-    from convcost.memory import memory as traffic
-    from convcost.roofline import AnalyzeColumns
+    from convcost.analysis.memory import memory as traffic
+    from convcost.analysis.roofline import AnalyzeColumns
 
     return AnalyzeColumns(traffic(report, dtype=dtype), device, show_memory=memory)
 
 
 def _check_analyze_options(fmt: str, options: Any) -> None:
-    from convcost import render
+    from convcost.render import analyze as render
 
     render.check_choice("format", fmt, render.FORMATS)
     render.check_choice("--group-by", options.group_by, render.GROUPINGS)
@@ -251,8 +252,8 @@ def compare_command(
     unsafe: Unsafe = False,
 ) -> None:
     """Compare models side by side, and the part that differs against 1/N + 1/D_K²."""
-    from convcost import render
-    from convcost.compare import compare
+    from convcost.analysis.compare import compare
+    from convcost.render import analyze as render
 
     render.check_choice("format for compare", fmt, render.COMPARE_FORMATS)
     if len(models) < 2:

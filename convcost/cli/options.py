@@ -33,7 +33,7 @@ Unsafe = Annotated[bool, typer.Option(
 class Source:
     """A model to obtain, and the input shape to hand to analyze() (files only)."""
 
-    spec: Any  # convcost.loader.ModelSpec
+    spec: Any  # convcost.models.loader.ModelSpec
     analyze_shape: tuple[int, ...] | None
 
 
@@ -71,12 +71,12 @@ def make_source(model: str, shape_text: str | None, *, classes: int | None = Non
                 alpha: float | None = None, no_top: bool = False,
                 unsafe: bool = False) -> Source:
     """Check the options for ``model`` and say how to obtain it (imports no TensorFlow)."""
-    from convcost.loader import ModelSpec, looks_like_path
+    from convcost.models.loader import ModelSpec, looks_like_path
 
     is_file = looks_like_path(model)
     shape = parse_input_shape(shape_text, None if is_file else 3)
     if not is_file:
-        from convcost import zoo
+        from convcost.models import zoo
 
         zoo.entry(model)  # unknown names fail here, with close-name hints
     spec = ModelSpec(model, None if is_file else shape, classes, alpha, not no_top, unsafe)

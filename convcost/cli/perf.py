@@ -16,11 +16,11 @@ import typer
 from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.cli.options import Source, make_source
 from convcost.errors import ConvcostError
-from convcost.render import human, pipe_table
+from convcost.render.analyze import human, pipe_table
 
 if TYPE_CHECKING:
-    from convcost.profiling import LatencyReport
-    from convcost.roofline import DeviceProfile
+    from convcost.analysis.roofline import DeviceProfile
+    from convcost.measure.profiling import LatencyReport
 
 FORMATS = ("table", "json", "markdown")
 
@@ -39,7 +39,7 @@ def probe_command(
         "keras"),
 ) -> None:
     """Measure this machine's peak FLOP/s (matmul) and memory bandwidth (copy); save as JSON."""
-    from convcost import roofline
+    from convcost.analysis import roofline
 
     if method == "keras":
         load_keras()
@@ -96,7 +96,7 @@ def profile_command(
     latency = _measure(source, batch_size, repeats, warmup, device)
     _emit(_RENDERERS[output_format](latency), output)
     if plot is not None:
-        from convcost.perfplots import write_plots
+        from convcost.render.perfplots import write_plots
 
         for path in write_plots(latency, plot):
             stderr.print(f"wrote {path}")
@@ -104,7 +104,7 @@ def profile_command(
 
 def _device(peak_gflops: float | None, bandwidth_gbs: float | None,
             profile_file: Path | None) -> DeviceProfile:
-    from convcost import roofline
+    from convcost.analysis import roofline
 
     device = roofline.resolve(peak_gflops=peak_gflops, bandwidth_gbs=bandwidth_gbs,
                               profile_file=profile_file, required=False)
@@ -117,13 +117,13 @@ def _device(peak_gflops: float | None, bandwidth_gbs: float | None,
 
 def _measure(source: Source, batch: int, repeats: int, warmup: int,
              device: DeviceProfile) -> LatencyReport:
-    from convcost.memory import check_batch
+    from convcost.analysis.memory import check_batch
 
     check_batch(batch)
     load_keras()
-    from convcost.loader import obtain
-    from convcost.profiling import profile
-    from convcost.walker import analyze
+    from convcost.count.walker import analyze
+    from convcost.measure.profiling import profile
+    from convcost.models.loader import obtain
 
     keras_model = obtain(source.spec)
     report = analyze(keras_model, input_shape=source.analyze_shape)
@@ -217,7 +217,7 @@ def render_markdown(latency: LatencyReport) -> str:
 
 
 def render_json(latency: LatencyReport) -> str:
-    from convcost.profiling import to_dict
+    from convcost.measure.profiling import to_dict
 
     return json.dumps(to_dict(latency), indent=2) + "\n"
 

@@ -1,6 +1,6 @@
 """``convcost separate`` and ``convcost merge``: rewrite convs, save the model, show the cost.
 
-Keras and :mod:`convcost.rewrite` are imported inside the commands only. The output path is
+Keras and :mod:`convcost.analysis.rewrite` are imported inside the commands only. The output path is
 checked before the model is built, and the file is written atomically (temp file + replace),
 so a failure leaves nothing half-written.
 """
@@ -17,8 +17,8 @@ from convcost.cli.app import app, domain_errors, load_keras
 from convcost.cli.options import make_source
 
 if TYPE_CHECKING:
-    from convcost.report import Report
-    from convcost.rewrite import RewriteLog
+    from convcost.analysis.rewrite import RewriteLog
+    from convcost.count.report import Report
 
 ModelArg = Annotated[str, typer.Argument(
     help="A zoo name (convcost zoo) or a .keras/.h5 file.", show_default=False)]
@@ -68,15 +68,15 @@ def _rewrite(action: str, options: dict[str, Any], source: str, output: str,
              alpha: float | None, input_shape: str | None, classes: int | None,
              unsafe: bool) -> None:
     """Check the options and output path (no TensorFlow yet), obtain the model, rewrite it with
-    ``convcost.rewrite.<action>(model, **options)``, cost both, save, print."""
+    ``convcost.analysis.rewrite.<action>(model, **options)``, cost both, save, print."""
     from convcost.files import check_output_path
 
     spec = make_source(source, input_shape, classes=classes, alpha=alpha, unsafe=unsafe)
     check_output_path(output)
     load_keras()
-    from convcost import rewrite
-    from convcost.loader import obtain
-    from convcost.walker import analyze
+    from convcost.analysis import rewrite
+    from convcost.count.walker import analyze
+    from convcost.models.loader import obtain
 
     original = obtain(spec.spec)
     new, log = getattr(rewrite, action)(original, **options)

@@ -61,13 +61,13 @@ def train_command(
     Writes epochs.csv/epochs.json after every epoch, then summary.json, summary.md,
     convergence.png and speed.png into the results folder.
     """
-    from convcost import zoo
+    from convcost.models import zoo
 
     names = models or ARTICLE_NETS
     for name in names:
         zoo.entry(name)
     load_keras()
-    from convcost.experiment import make_config
+    from convcost.measure.experiment import make_config
 
     config = make_config(preset, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, subset=subset, test_subset=test_subset,
@@ -78,7 +78,7 @@ def train_command(
 
 def _train(names: list[str], data_path: Path | None, config: Any, out: Path,
            peak: bool) -> None:
-    from convcost import bench, data, experiment
+    from convcost.measure import bench, data, experiment
 
     experiment.resolve_device(config.device)  # a missing GPU fails before anything is written
     prepared = data.prepare(data.load_mnist(data_path), subset=config.subset,
@@ -102,7 +102,7 @@ def _summary_table(payload: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from convcost.render import human
+    from convcost.render.analyze import human
 
     table = Table(title="convcost train (exact numbers: summary.json, summary.md)",
                   title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
@@ -154,7 +154,8 @@ def bench_command(
     Also measures this machine's attainable GFLOP/s (median of a float32 matmul) and shows
     each model's achieved GFLOP/s as a share of it.
     """
-    from convcost import bench, zoo
+    from convcost.measure import bench
+    from convcost.models import zoo
 
     names = models or ARTICLE_NETS
     for name in names:
@@ -178,7 +179,7 @@ def _bench_table(payload: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from convcost.render import human
+    from convcost.render.analyze import human
 
     peak, models = payload["peak"], payload["models"]
     table = Table(title=f"forward latency, batch {models[0]['batch_size']}, ms per batch "

@@ -60,8 +60,8 @@ def verify_command(model: ModelArg, input_shape: InputShape = None, format: Form
 
 def _run(source: Any) -> Any:
     load_keras()
-    from convcost.loader import obtain
-    from convcost.verify import verify
+    from convcost.analysis.verify import verify
+    from convcost.models.loader import obtain
 
     return verify(obtain(source.spec), input_shape=source.analyze_shape)
 

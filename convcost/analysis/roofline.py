@@ -29,7 +29,7 @@ from convcost.errors import ConvcostError
 from convcost.files import write_text
 
 if TYPE_CHECKING:
-    from convcost.memory import Memory
+    from convcost.analysis.memory import Memory
 
 GIGA = 1e9
 
@@ -122,7 +122,8 @@ def attainable_flops(intensity: float, device: DeviceProfile) -> float:
 
 
 def layer_bounds(picture: Memory, device: DeviceProfile) -> tuple[Bound, ...]:
-    """The bound of every layer of a :class:`~convcost.memory.Memory` (its batch and dtype).
+    """The bound of every layer of a :class:`~convcost.analysis.memory.Memory`
+    (its batch and dtype).
 
     Args:
         picture: the model's traffic at one batch size and dtype.
@@ -189,7 +190,7 @@ def matmul_work(a: Any, b: Any, method: str = "keras") -> Callable[[], object]:
         return lambda: np.matmul(a, b)
     import keras
 
-    from convcost.profiling import compile_function, synchronize
+    from convcost.measure.profiling import compile_function, synchronize
 
     x, y = keras.ops.convert_to_tensor(a), keras.ops.convert_to_tensor(b)
     compiled = compile_function(keras.ops.matmul)

@@ -33,7 +33,7 @@ With ``--memory`` each layer gains ``bytes``, ``intensity`` (FLOP/byte), ``macs_
 ``peak_activation_bytes`` (per sample; ``per_batch`` gains them for the batch, weights read
 once); with ``--roofline`` layers gain ``bound`` ("compute" | "memory") and ``bound_seconds``,
 ``totals``/``per_batch`` gain ``predicted_seconds``, and ``device`` is added at the top level.
-``dtype`` (top level) names the element type the bytes assume. See :mod:`convcost.memory`.
+``dtype`` (top level) names the element type the bytes assume. See :mod:`convcost.analysis.memory`.
 
 MACs are multiply-accumulates, FLOPs = 2·MACs + other FLOPs (element-wise work), all per
 sample (``per_batch`` multiplies by the batch size; params do not scale). Shares are fractions
@@ -59,9 +59,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from convcost.compare import BIAS_NOTE, Comparison, PairComparison
+from convcost.analysis.compare import BIAS_NOTE, Comparison, PairComparison
+from convcost.count.report import KINDS, LayerCost, Report, Shape
 from convcost.errors import ConvcostError
-from convcost.report import KINDS, LayerCost, Report, Shape
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "csv", "markdown")
@@ -80,7 +80,8 @@ class RenderOptions:
         depth: fold rows deeper than this into their parent path's aggregate row.
         width: console width of the rich table.
         color: emit ANSI colors (rich table only).
-        columns: memory/roofline columns (:class:`convcost.roofline.AnalyzeColumns`), or None.
+        columns: memory/roofline columns
+            (:class:`convcost.analysis.roofline.AnalyzeColumns`), or None.
     """
 
     group_by: str = "layer"

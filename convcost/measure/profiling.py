@@ -1,7 +1,7 @@
 """Measured per-layer latency: each leaf layer timed alone, next to its counts and roofline bound.
 
 How a layer is timed: a random input of the shapes it sees in the model (per-sample shapes from
-the :class:`~convcost.report.Report`, times the batch; a list for multi-input layers such as
+the :class:`~convcost.count.report.Report`, times the batch; a list for multi-input layers such as
 ``Add``) is made once; the call ``layer(x, training=False)`` is wrapped in the backend's
 compiled function (``tf.function`` on TensorFlow, ``jax.jit`` on JAX, plain on torch); it is run
 ``warmup`` times (the first run traces), then ``repeats`` times, and the *median* is kept. The
@@ -9,7 +9,7 @@ whole model is timed the same way, on the same batch, so the sum of the layer ti
 against it. Every compiled call also pays a fixed dispatch cost, which the whole model pays only
 once; it is measured with a compiled function doing one scalar add and reported alongside.
 
-Layers that are views (:data:`convcost.memory.VIEW_TYPES`: reshape, flatten, inference-time
+Layers that are views (:data:`convcost.analysis.memory.VIEW_TYPES`: reshape, flatten, inference-time
 dropout) are not timed: alone they would measure only that dispatch cost, and inside the model
 they cost nothing. Nested models are timed leaf by leaf, using the report's paths.
 
@@ -25,10 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convcost.analysis.memory import DTYPE_BYTES, LayerTraffic, Memory, check_batch, memory
+from convcost.analysis.roofline import GIGA, Bound, DeviceProfile, bound
+from convcost.count.report import KINDS, Report, Shape
 from convcost.errors import ConvcostError
-from convcost.memory import DTYPE_BYTES, LayerTraffic, Memory, check_batch, memory
-from convcost.report import KINDS, Report, Shape
-from convcost.roofline import GIGA, Bound, DeviceProfile, bound
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ class LatencyReport:
         return self.flops / self.model_seconds / GIGA if self.model_seconds else 0.0
 
     def kinds(self) -> tuple[KindTiming, ...]:
-        """One entry per kind in :data:`convcost.report.KINDS` (rows grouped by ``row.kind``)."""
+        """One entry per kind in :data:`~convcost.count.report.KINDS` (rows grouped by kind)."""
         total_macs, total_time = self.macs, self.layer_seconds
         result = []
         for kind in KINDS:
@@ -176,7 +176,7 @@ def profile(model: Any, device: DeviceProfile, *, report: Report | None = None,
 
     _check_counts(batch, repeats, warmup)
     if report is None:
-        from convcost.walker import analyze
+        from convcost.count.walker import analyze
 
         report = analyze(model)
     picture = memory(report, batch=batch, dtype=_dtype_of(model))

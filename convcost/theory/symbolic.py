@@ -1,6 +1,6 @@
 """The theory: the cost formulas called with sympy symbols, and what follows from them.
 
-Every expression here is built by *calling* :mod:`convcost.formulas` with symbols, never by
+Every expression here is built by *calling* :mod:`convcost.count.formulas` with symbols, never by
 retyping a formula, so the theory printed by ``convcost formulas`` is the arithmetic the walker
 runs on real models. The papers count weights only, so every derivation uses ``bias=False``
 (and leaves batch norm out).
@@ -23,9 +23,9 @@ from typing import Any
 
 import sympy
 
-from convcost import formulas
+from convcost.count import formulas
+from convcost.count.formulas import Cost
 from convcost.errors import ConvcostError
-from convcost.formulas import Cost
 
 _COUNT: dict[str, bool] = {"positive": True, "integer": True}
 
@@ -230,7 +230,8 @@ def _pointwise_part(width: Any, resolution: Any) -> Cost:
 def v2_block(stride: Any = 1) -> Cost:
     """Inverted residual block cost (weights only) on an h x w input, for a stride dividing it.
 
-    :func:`convcost.formulas.inverted_residual` floors ``h // stride``; writing ``h = stride*a``
+    :func:`convcost.count.formulas.inverted_residual` floors ``h // stride``; writing
+    ``h = stride*a``
     (the stride divides the map) makes the floor exact, and ``a = h/stride`` is put back after.
 
     Args:
@@ -257,7 +258,7 @@ def elements_moved(in_elements: Any, out_elements: Any, weights: Any) -> Any:
 
     The memory-traffic model of ShuffleNet v2's memory access cost (MAC = h*w*(c1 + c2) + c1*c2
     for a 1x1 conv), the same statement as the numeric per-layer model in
-    ``convcost.memory``: inputs + outputs + weights, each read or written exactly once (no
+    ``convcost.analysis.memory``: inputs + outputs + weights, each read or written exactly once (no
     caching, no re-reads). The derivations here pass the papers' weights (no bias); the
     numeric model passes Keras' ``count_params()``. Works on ints and sympy expressions.
 

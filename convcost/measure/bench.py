@@ -1,9 +1,10 @@
 """Inference latency of whole models, this machine's attainable matmul peak, and what machine it is.
 
 How a model is timed: one random float32 batch is made once; ``model(x, training=False)`` is
-wrapped in the backend's compiled function (:func:`convcost.profiling.compile_function`:
+wrapped in the backend's compiled function (:func:`convcost.measure.profiling.compile_function`:
 ``tf.function`` without XLA on TensorFlow); it runs ``warmup`` times (the first run traces),
-then ``repeats`` timed runs, each waiting for its result (:func:`convcost.profiling.synchronize`).
+then ``repeats`` timed runs, each waiting for its result
+(:func:`convcost.measure.profiling.synchronize`).
 Reported: median, p10, p90 and min of the repeats.
 
 The peak: a float32 ``n x n`` matmul (``2n³`` FLOPs) compiled the same way, median of repeats:
@@ -21,10 +22,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from convcost import zoo
+from convcost.analysis.roofline import GIGA, matmul_work
 from convcost.errors import ConvcostError
-from convcost.profiling import compile_function, repeat_times
-from convcost.roofline import GIGA, matmul_work
+from convcost.measure.profiling import compile_function, repeat_times
+from convcost.models import zoo
 
 
 @dataclass(frozen=True)

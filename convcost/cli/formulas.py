@@ -1,6 +1,6 @@
 """``convcost formulas``: the symbolic theory (sympy), printed as text, LaTeX or JSON.
 
-Imports sympy and :mod:`convcost.symbolic` inside the command only, and never TensorFlow.
+Imports sympy and :mod:`convcost.theory.symbolic` inside the command only, and never TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from convcost.cli.app import app, domain_errors
 from convcost.errors import ConvcostError
 
 if TYPE_CHECKING:
-    from convcost.symbolic import Derivation, Value
+    from convcost.theory.symbolic import Derivation, Value
 
 FORMATS = ("text", "latex", "json")
 
@@ -53,7 +53,7 @@ def formulas_command(
         show_default=False)] = None,
 ) -> None:
     """Print the cost theory derived with sympy from convcost's own formulas."""
-    from convcost import symbolic
+    from convcost.theory import symbolic
 
     if output not in FORMATS:
         raise ConvcostError(f"Unknown format. Received: {output!r}. "

@@ -6,10 +6,10 @@ no rule is *unsupported* (never silently zero); layers that cost nothing on purp
 listed in :data:`ZERO_COST`, and built-in classes that cannot be costed at all in
 :data:`NOT_APPLICABLE`, each with its reason.
 
-A rule takes ``(layer, call)`` and returns a tuple of :class:`~convcost.report.Piece`.
+A rule takes ``(layer, call)`` and returns a tuple of :class:`~convcost.count.report.Piece`.
 Register one for your own layer with :func:`register_rule`.
 
-Conventions beyond :mod:`convcost.formulas` (per sample; each rule's docstring gives its
+Conventions beyond :mod:`convcost.count.formulas` (per sample; each rule's docstring gives its
 formula): an activation is 1 FLOP per output element (softmax 3); a normalization costs its
 statistics (2 FLOPs per input element: a sum and a sum of squares) plus 2 per element to
 normalize (subtract, scale by 1/std) plus 1 per element for each of scale and shift;
@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 
 import keras
 
-from convcost import formulas as f
-from convcost.report import Piece, Shape
+from convcost.count import formulas as f
+from convcost.count.report import Piece, Shape
 
 Dims = tuple[int, ...]
 """A fully known shape without batch (the walker refuses unknown sizes before any rule runs)."""
@@ -77,7 +77,7 @@ def register_rule(*layer_classes: type) -> Callable[[Rule], Rule]:
     Example::
 
         import convcost
-        from convcost.report import Piece
+        from convcost.count.report import Piece
 
         class Scale(keras.layers.Layer):          # y = x * w, one weight per channel
             def build(self, shape):

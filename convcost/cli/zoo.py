@@ -18,7 +18,7 @@ def zoo_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
 ) -> None:
     """List the models convcost can build by name, with their options."""
-    from convcost.zoo import ZOO
+    from convcost.models.zoo import ZOO
 
     if fmt == "json":
         entries = [{"name": e.name, "source": e.source, "summary": e.summary,

@@ -2,7 +2,7 @@
 
 Every function here uses only ``+``, ``*`` and ``//`` (and ``//`` only when a divisor is not 1)
 on its arguments, so the same code evaluates on exact integers (the Keras walker) and on sympy
-symbols (the theory in :mod:`convcost.symbolic`). Theory and practice cannot drift apart.
+symbols (the theory in :mod:`convcost.theory.symbolic`). Theory and practice cannot drift apart.
 
 Conventions (per sample, i.e. batch size 1):
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convcost import zoo
 from convcost.errors import ConvcostError
+from convcost.models import zoo
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from convcost.files import atomic_path
 
 if TYPE_CHECKING:  # experiment imports this module lazily; no import cycle at run time
-    from convcost.experiment import EpochRow, ModelSummary
+    from convcost.measure.experiment import EpochRow, ModelSummary
 
 
 def convergence_plot(rows: Sequence[EpochRow], path: str | Path) -> Path:

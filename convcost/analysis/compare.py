@@ -1,6 +1,6 @@
 """Compare models: the layers they share unchanged, and the cost of the part that differs.
 
-Pure logic on :class:`~convcost.report.Report` objects plus one :class:`LayerSignature` per
+Pure logic on :class:`~convcost.count.report.Report` objects plus one :class:`LayerSignature` per
 layer path (class name, ``get_config()`` without ``name``, and for convolutions the kernel and
 filters). Signatures are computed where the Keras model is at hand (the CLI, see
 :func:`convcost.cli.analyze.layer_signatures`); nothing here walks a model or imports Keras.
@@ -26,8 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from convcost.count.report import LayerCost, Report
 from convcost.errors import ConvcostError
-from convcost.report import LayerCost, Report
 
 BIAS_NOTE = (
     "The formula 1/N + 1/D_K² counts weights only. Keras adds one bias per output channel: "

@@ -28,9 +28,9 @@ from typing import Any
 
 import keras
 
+from convcost.count.keras_internals import inner_graph, nodes_in_order
 from convcost.errors import ConvcostError
 from convcost.files import atomic_path, check_output_path
-from convcost.graph import inner_graph, nodes_in_order
 
 FRESH_NOTE = "new layers are freshly initialized (Keras initializers); they need training"
 COPY_NOTE = "untouched layers keep the original's weights and names; the model is not compiled"

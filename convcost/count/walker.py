@@ -9,7 +9,7 @@ with ``compute_output_spec`` (symbolic, no weights created, the model is not cha
 Models and layers without a static graph (a subclassed ``keras.Model``, or a custom layer with
 no rule that owns sub-layers) are *traced*: called once on symbolic tensors (batch ``None``,
 nothing allocated) with each sub-layer's ``call`` temporarily wrapped to record its input and
-output shapes (:mod:`convcost.tracing`); each recorded call is then costed like a graph node.
+output shapes (:mod:`convcost.count.tracing`); each recorded call is then costed like a graph node.
 Arithmetic written directly in such a ``call()`` (``x + y`` between sub-layers) is invisible
 to the trace, and the report says so in its notes. Analysis is symbolic throughout: no
 activation tensor is ever allocated, whatever its size.
@@ -22,11 +22,11 @@ from collections.abc import Sequence
 
 import keras
 
-from convcost import tracing
+from convcost.count import tracing
+from convcost.count.keras_internals import inner_graph, is_static, nodes_in_order
+from convcost.count.report import LayerCost, Piece, Report, Shape
+from convcost.count.rules import Call, Dims, NoRule, has_rule, layer_cost
 from convcost.errors import ConvcostError
-from convcost.graph import inner_graph, is_static, nodes_in_order
-from convcost.report import LayerCost, Piece, Report, Shape
-from convcost.rules import Call, Dims, NoRule, has_rule, layer_cost
 
 
 def analyze(model: keras.Model, *, input_shape: Sequence[int] | None = None,

@@ -1,4 +1,4 @@
-"""Plots of a :class:`~convcost.profiling.LatencyReport`: the roofline, and MAC vs time shares.
+"""Plots of a :class:`~convcost.measure.profiling.LatencyReport`: roofline, MAC vs time shares.
 
 Both are drawn with Matplotlib's Agg backend (no display needed) and written atomically.
 """
@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from convcost.analysis.roofline import GIGA
+from convcost.count.report import KINDS
 from convcost.files import atomic_path
-from convcost.profiling import LatencyReport
-from convcost.report import KINDS
-from convcost.roofline import GIGA
+from convcost.measure.profiling import LatencyReport
 
 KIND_COLOURS = {"standard": "tab:blue", "depthwise": "tab:orange", "pointwise": "tab:green",
                 "fully_connected": "tab:red", "other": "tab:gray"}

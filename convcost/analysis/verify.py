@@ -10,7 +10,8 @@ with the model's size is the frozen copy of its weights, plus one zero tensor of
 shape that Grappler (inside freezing) creates as a feed.
 
 Mapping ops to layers: while the model is traced, every layer call is recorded with the window
-of graph ops it created (:mod:`convcost.tracing`), so an op belongs to the innermost layer call
+of graph ops it created (:mod:`convcost.count.tracing`), so an op belongs to the innermost layer
+call
 that created it. That is exact where name scopes are not (Keras de-duplicates scope names, so
 a layer ``conv`` gets scope ``conv_1`` and a layer ``conv_1`` gets ``conv_1_2``; operations
 like ``x + y`` open no scope at all). Ops created by a model outside any layer call are shown
@@ -20,7 +21,7 @@ What is compared: the profiler counts 2 FLOPs per multiply-accumulate in ``Conv2
 ``Conv3D``, ``DepthwiseConv2dNative``, ``MatMul``, ``BatchMatMul*`` and
 ``Conv2DBackpropInput`` (transposed conv), so those ops' FLOPs must equal 2 x convcost's MACs.
 Everything else is reported, not judged: convcost's other FLOPs follow its own convention
-(:mod:`convcost.formulas`) while TensorFlow counts the ops it happens to lower a layer to
+(:mod:`convcost.count.formulas`) while TensorFlow counts the ops it happens to lower a layer to
 (``BiasAdd`` for biases; batch norm as ``Mul``/``AddV2``/``Sub``/``Rsqrt``; ``Mean`` for
 global pooling; ``MaxPool``/``AvgPool``; ``Softmax``; no statistic at all for ``Relu``,
 ``Sigmoid``, ``Tanh``, ``Einsum`` or a ``While`` loop).
@@ -38,8 +39,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from convcost.count.report import Report
 from convcost.errors import ConvcostError
-from convcost.report import Report
 
 MAC_OPS = frozenset({"Conv2D", "Conv3D", "DepthwiseConv2dNative", "MatMul", "BatchMatMul",
                      "BatchMatMulV2", "BatchMatMulV3", "Conv2DBackpropInput"})
@@ -177,7 +178,7 @@ def verify(model: Any, input_shape: Sequence[int] | None = None) -> VerifyReport
     Raises:
         ConvcostError: the model has several inputs, or cannot be traced by TensorFlow.
     """
-    from convcost.walker import analyze
+    from convcost.count.walker import analyze
 
     started = time.perf_counter()
     report = analyze(model, input_shape=input_shape)
@@ -206,7 +207,7 @@ def _input_shapes(model: Any, report: Report) -> list[tuple[int, ...]]:
 
 
 def _functional_inputs(model: Any) -> list[Any]:
-    from convcost.graph import is_static
+    from convcost.count.keras_internals import is_static
 
     if not is_static(model):
         return []
@@ -229,8 +230,8 @@ def _owned_ops(model: Any, shapes: list[tuple[int, ...]]
         convert_variables_to_constants_v2,
     )
 
-    from convcost.rules import has_rule
-    from convcost.tracing import recording
+    from convcost.count.rules import has_rule
+    from convcost.count.tracing import recording
 
     def counter() -> int:
         return len(tf.compat.v1.get_default_graph().get_operations())

@@ -1,4 +1,5 @@
-"""Memory traffic, arithmetic intensity and activation memory of a :class:`~convcost.report.Report`.
+"""Memory traffic, arithmetic intensity and activation memory of a cost
+:class:`~convcost.count.report.Report`.
 
 The traffic model is the "memory access cost" (MAC) of the ShuffleNet v2 paper: every input
 element, output element and weight of a layer is touched exactly once, from main memory. A 1x1
@@ -6,7 +7,7 @@ conv on an ``h x w`` map with ``c1`` inputs and ``c2`` outputs moves ``hw(c1 + c
 elements; a ``k x k`` depthwise conv moves ``hwc`` in, ``hwc`` out (stride 1) and ``k²c``
 weights. Caches, tiling and re-reads are ignored, so this is a *lower bound* on traffic and an
 *upper bound* on arithmetic intensity. It is the model behind the symbolic limits in
-:mod:`convcost.symbolic`: MACs per element moved tend to ``k²c1c2/(c1 + c2)`` for a standard
+:mod:`convcost.theory.symbolic`: MACs per element moved tend to ``k²c1c2/(c1 + c2)`` for a standard
 ``k x k`` conv, ``k²/2`` for a depthwise one at stride 1 and ``≈ k²/5`` at stride 2.
 
 Choices, stated once:
@@ -30,8 +31,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from convcost.count.report import LayerCost, Report, Shape
 from convcost.errors import ConvcostError
-from convcost.report import LayerCost, Report, Shape
 
 DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2}
 """Bytes per element of the dtypes convcost knows; ``float32`` is the default."""

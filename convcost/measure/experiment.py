@@ -40,11 +40,11 @@ from typing import Any
 
 import keras
 
-from convcost import zoo
-from convcost.data import Prepared
+from convcost.analysis.roofline import GIGA
 from convcost.errors import ConvcostError
 from convcost.files import write_text
-from convcost.roofline import GIGA
+from convcost.measure.data import Prepared
+from convcost.models import zoo
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 PIPELINES = ("arrays", "tfdata")
@@ -383,7 +383,7 @@ class ProgressBar(keras.callbacks.Callback):
 
 def resolve_device(choice: str) -> str:
     """``"gpu:0"`` or ``"cpu:0"`` for auto/gpu/cpu; ``gpu`` without a GPU is an error."""
-    from convcost.bench import gpu_names
+    from convcost.measure.bench import gpu_names
 
     gpus = gpu_names()
     if choice == "gpu" and not gpus:
@@ -551,7 +551,7 @@ def write_summary(folder: ResultsFolder, peak_gflops: float | None = None) -> li
         folder: a results folder holding finished runs.
         peak_gflops: this machine's attainable GFLOP/s (a matmul), or ``None``.
     """
-    from convcost import plots
+    from convcost.render import plots
 
     summaries = summarize(folder.runs)
     payload = {"summary": [summary_dict(s, peak_gflops) for s in summaries],

@@ -22,7 +22,7 @@ from typing import Any
 
 import keras
 
-from convcost.report import Shape
+from convcost.count.report import Shape
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Analysis on reports and models: memory traffic, roofline, compare, rewrite, verify."""

@@ -1,0 +1,1 @@
+"""Counting: cost formulas, Keras layer rules, the model walker and report rows."""

@@ -1,0 +1,1 @@
+"""Measurement: timing, machine probes, benchmarks, per-layer profiles, MNIST training."""

@@ -1,0 +1,1 @@
+"""Rendering: data in, text (or PNG) out; no Keras models here."""
