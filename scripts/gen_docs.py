@@ -248,7 +248,8 @@ def layers_page() -> str:
         "",
         "# Supported layers",
         "",
-        "Generated from the rule table of `convcost/rules.py`: each row is one rule, the classes "
+        "Generated from the rule table of `convcost/count/rules/`: each row is one rule, the "
+        "classes "
         "it serves (subclasses use their parent's rule) and its docstring. All counts are per "
         "sample; the [conventions](../conventions.md) explain MACs, other FLOPs and params. A "
         "class that is not on this page is reported as *unsupported* — its params come from "

@@ -28,7 +28,13 @@ from typing import Any
 
 import keras
 
-from convcost.count.keras_internals import inner_graph, nodes_in_order
+from convcost.count.keras_internals import (
+    GraphNode,
+    functional_graph,
+    inner_graph,
+    nodes_in_order,
+    producer,
+)
 from convcost.errors import ConvcostError
 from convcost.files import atomic_path, check_output_path
 
@@ -174,7 +180,7 @@ class _Site:
     """One node of one (possibly nested) graph, with its path prefix."""
 
     graph: keras.Model
-    node: Any
+    node: GraphNode
     prefix: str
 
     @property
@@ -228,23 +234,21 @@ class _Survey:
 
 def graph_of(model: keras.Model) -> keras.Model:
     """The functional graph behind ``model`` (a Sequential's inner graph), or an error."""
-    if isinstance(model, keras.Sequential):
-        graph = getattr(model, "_functional", None)
-        if graph is None:
-            raise ConvcostError("The Sequential model is not built; start it with keras.Input "
-                                f"or build it first. Received: model {model.name!r} unbuilt.")
-        return graph
-    if not isinstance(model, keras.Model) or not hasattr(model, "_nodes_by_depth"):
+    graph = functional_graph(model)
+    if isinstance(model, keras.Sequential) and graph is None:
+        raise ConvcostError("The Sequential model is not built; start it with keras.Input "
+                            f"or build it first. Received: model {model.name!r} unbuilt.")
+    if graph is None:
         raise ConvcostError("Only functional and Sequential models can be rewritten (a "
                             "subclassed model has no static graph). Received: "
                             f"{type(model).__name__}.")
-    return model
+    return graph
 
 
 def _operations(graph: keras.Model) -> Iterator[Any]:
     for node in nodes_in_order(graph):
         yield node.operation
-    yield from (x._keras_history.operation for x in graph.inputs)
+    yield from (producer(x) for x in graph.inputs)
 
 
 # --- choosing layers --------------------------------------------------------------------------
@@ -475,7 +479,7 @@ class _Rebuild:
         for node in nodes_in_order(graph):
             self._run(node, tensors, called)
         if isinstance(model, keras.Sequential):
-            first = inputs[0]._keras_history.operation
+            first = producer(inputs[0])
             new = keras.Sequential([first, *called], name=model.name)
         else:
             new = keras.Model(keras.tree.pack_sequence_as(graph.input, inputs),
@@ -487,7 +491,7 @@ class _Rebuild:
     def _run(self, node: Any, tensors: dict[int, Any], called: list[Any]) -> None:
         if any(id(x) not in tensors for x in node.input_tensors):
             return  # not computable from the inputs, as Functional skips it
-        args, kwargs = node.arguments.fill_in(tensors)
+        args, kwargs = node.arguments(tensors)
         op = node.operation
         if id(op) in self.plan.drop:
             outputs = args[0]
@@ -522,5 +526,5 @@ class _Rebuild:
 
 
 def _clone_input(tensor: Any) -> Any:
-    layer = tensor._keras_history.operation
+    layer = producer(tensor)
     return layer.__class__.from_config(layer.get_config()).output

@@ -430,11 +430,8 @@ def _report_paths(report: Report) -> dict[str, tuple[int, int, int, str]]:
 
 def _is_conv_or_dense(layer: Any) -> bool:
     import keras
-    from keras.src.layers.convolutional.base_conv import BaseConv
-    from keras.src.layers.convolutional.base_conv_transpose import BaseConvTranspose
-    from keras.src.layers.convolutional.base_depthwise_conv import BaseDepthwiseConv
-    from keras.src.layers.convolutional.base_separable_conv import BaseSeparableConv
 
-    families = (BaseConv, BaseConvTranspose, BaseDepthwiseConv, BaseSeparableConv,
-                keras.layers.Dense, keras.layers.EinsumDense)
+    from convcost.count.keras_internals import conv_families
+
+    families = (*conv_families(), keras.layers.Dense, keras.layers.EinsumDense)
     return isinstance(layer, families)

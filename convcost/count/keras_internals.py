@@ -1,35 +1,137 @@
-"""The one place that reads Keras' functional-graph internals (``_nodes_by_depth``).
+"""The one module that reads Keras' private API; everything else in convcost uses public Keras.
 
-Keras 3 has no public API for a graph's nodes in execution order or for repeated calls of a
-layer; the walker and the rewriter both need them, so both read them through here.
+Keras 3 has no public API for a functional graph's nodes in execution order, for repeated
+calls of a layer, for a layer's direct sub-layers, or for tracing a call on symbolic inputs
+without building anything. The walker, the tracer, the rewriter and verify need them, and
+read them only through the functions here.
+
+Every private import is guarded: if a Keras release moves a name, :func:`optional_class`
+and :func:`op_classes` return nothing (the rule that needed it is simply not registered and
+the layer shows up as unsupported), and the other functions raise a one-line
+:class:`~convcost.errors.ConvcostError` naming what is missing. ``import convcost`` never
+breaks on a Keras refactor.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import keras
 
+from convcost.errors import ConvcostError
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One call of an operation in a functional graph (Keras' private ``Node``, wrapped)."""
+
+    operation: Any
+    input_tensors: tuple[Any, ...]
+    outputs: tuple[Any, ...]
+    node: Any
+
+    def arguments(self, tensors: dict[int, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """The call's ``(args, kwargs)`` with each input tensor replaced by ``tensors[id]``."""
+        args, kwargs = self.node.arguments.fill_in(tensors)
+        return list(args), dict(kwargs)
+
+
+def functional_graph(model: Any) -> Any:
+    """The functional graph behind ``model``: a Sequential's inner graph, a functional model
+    itself, or None (a subclassed model, or a Sequential that was never built)."""
+    if isinstance(model, keras.Sequential):
+        return getattr(model, "_functional", None)
+    if isinstance(model, keras.Model) and hasattr(model, "_nodes_by_depth"):
+        return model
+    return None
+
 
 def is_static(model: Any) -> bool:
-    """Whether ``model`` has a graph to walk (a Sequential or functional model)."""
+    """Whether ``model`` has (or, for a Sequential, will have) a graph to walk."""
     return isinstance(model, keras.Sequential) or hasattr(model, "_nodes_by_depth")
 
 
-def nodes_in_order(graph: keras.Model) -> Iterator[Any]:
+def inner_graph(op: Any) -> Any:
+    """The graph of a nested model (a Sequential's inner ``Functional``); None for a layer."""
+    if isinstance(op, keras.Model):
+        return functional_graph(op)
+    return None
+
+
+def nodes_in_order(graph: Any) -> Iterator[GraphNode]:
     """The graph's operation nodes in the order ``Functional`` runs them (inputs excluded)."""
     by_depth = graph._nodes_by_depth
     for depth in sorted(by_depth, reverse=True):
         for node in by_depth[depth]:
             if node.operation is not None and not node.is_input:
-                yield node
+                yield GraphNode(node.operation, tuple(node.input_tensors),
+                                tuple(node.outputs), node)
 
 
-def inner_graph(op: Any) -> keras.Model | None:
-    """The graph of a nested model (a Sequential's inner ``Functional``); None for a layer."""
-    if isinstance(op, keras.Sequential):
-        return op._functional
-    if isinstance(op, keras.Model) and hasattr(op, "_nodes_by_depth"):
-        return op
-    return None
+def graph_operations(graph: Any) -> list[Any]:
+    """Each operation of a functional graph once, in run order (first call)."""
+    found: dict[int, Any] = {}
+    for node in nodes_in_order(graph):
+        found.setdefault(id(node.operation), node.operation)
+    return list(found.values())
+
+
+def sub_layers(obj: Any) -> list[Any]:
+    """The direct sub-layers (for graphs: the operations) that ``obj`` may call."""
+    if isinstance(obj, keras.Sequential):
+        return list(obj.layers)
+    if hasattr(obj, "_nodes_by_depth"):
+        return graph_operations(obj)
+    if isinstance(obj, keras.layers.Layer):
+        return list(obj._flatten_layers(include_self=False, recursive=False))
+    return []
+
+
+def producer(tensor: Any) -> Any:
+    """The operation (an ``InputLayer`` for a model input) that made a symbolic tensor."""
+    return tensor._keras_history.operation
+
+
+def compute_output_spec(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn`` on symbolic inputs in the backend's scratch graph: shapes out, no weights
+    built, no activation allocated (Keras' own tracer)."""
+    try:
+        from keras.src.backend import compute_output_spec as trace
+    except ImportError:  # pragma: no cover - depends on the Keras release
+        raise ConvcostError("This Keras has no keras.src.backend.compute_output_spec, which "
+                            "convcost needs to trace a layer on symbolic inputs. Received: "
+                            f"keras {keras.__version__}.") from None
+    return trace(fn, *args, **kwargs)
+
+
+def optional_class(module: str, name: str) -> type | None:
+    """``keras.src.<module>.<name>`` if this Keras has it, else None."""
+    try:
+        found = getattr(importlib.import_module(f"keras.src.{module}"), name)
+    except (ImportError, AttributeError):
+        return None
+    return found if isinstance(found, type) else None
+
+
+def op_classes(module: str, names: str) -> tuple[type, ...]:
+    """The named operation classes of ``keras.src.ops.<module>`` that this Keras has."""
+    found = (optional_class(f"ops.{module}", name) for name in names.split())
+    return tuple(cls for cls in found if cls is not None)
+
+
+def uses_gate(layer: Any) -> bool:
+    """Whether a ``MultiHeadAttention`` has the optional sigmoid gate (a private flag)."""
+    return bool(getattr(layer, "_use_gate", False))
+
+
+def conv_families() -> tuple[type, ...]:
+    """The base classes of Keras' convolutions (standard, transposed, depthwise, separable)."""
+    names = (("layers.convolutional.base_conv", "BaseConv"),
+             ("layers.convolutional.base_conv_transpose", "BaseConvTranspose"),
+             ("layers.convolutional.base_depthwise_conv", "BaseDepthwiseConv"),
+             ("layers.convolutional.base_separable_conv", "BaseSeparableConv"))
+    found = (optional_class(module, name) for module, name in names)
+    return tuple(cls for cls in found if cls is not None)

@@ -22,6 +22,7 @@ from typing import Any
 
 import keras
 
+from convcost.count.keras_internals import sub_layers
 from convcost.count.report import Shape
 
 
@@ -50,23 +51,6 @@ def is_container(obj: Any, has_rule: Callable[[Any], bool]) -> bool:
     if has_rule(obj) or not isinstance(obj, keras.layers.Layer):
         return False
     return isinstance(obj, keras.Model) or bool(sub_layers(obj))
-
-
-def sub_layers(obj: Any) -> list[Any]:
-    """The direct sub-layers (and, for functional graphs, the operations) that ``obj`` calls."""
-    if isinstance(obj, keras.Sequential):
-        return list(obj.layers)
-    nodes = getattr(obj, "_nodes_by_depth", None)
-    if nodes is not None:
-        found: dict[int, Any] = {}
-        for depth in sorted(nodes, reverse=True):
-            for node in nodes[depth]:
-                if node.operation is not None and not node.is_input:
-                    found.setdefault(id(node.operation), node.operation)
-        return list(found.values())
-    if isinstance(obj, keras.layers.Layer):
-        return list(obj._flatten_layers(include_self=False, recursive=False))
-    return []
 
 
 @contextlib.contextmanager

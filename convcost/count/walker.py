@@ -1,10 +1,11 @@
 """Walk a Keras model's graph and cost every layer call: ``analyze(model) -> Report``.
 
-The walk visits the model's nodes in execution order (Keras' own ``_nodes_by_depth``, the same
-order ``Functional`` runs them in), so a layer called twice gives two rows and a nested model
-is entered and reported leaf by leaf with a path like ``outer/inner/conv``. Shapes come from
-the graph as built; where the input shape is overridden, each node's output shape is recomputed
-with ``compute_output_spec`` (symbolic, no weights created, the model is not changed).
+The walk visits the model's nodes in execution order (the order ``Functional`` runs them in,
+read through :mod:`convcost.count.keras_internals`), so a layer called twice gives two rows
+and a nested model is entered and reported leaf by leaf with a path like ``outer/inner/conv``.
+Shapes come from the graph as built; where the input shape is overridden, each node's output
+shape is recomputed with ``compute_output_spec`` (symbolic, no weights created, the model is
+not changed).
 
 Models and layers without a static graph (a subclassed ``keras.Model``, or a custom layer with
 no rule that owns sub-layers) are *traced*: called once on symbolic tensors (batch ``None``,
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 
 import keras
 
+from convcost.count import keras_internals as internals
 from convcost.count import tracing
 from convcost.count.keras_internals import inner_graph, is_static, nodes_in_order
 from convcost.count.report import LayerCost, Piece, Report, Shape
@@ -92,14 +94,14 @@ def _graph_of(model: keras.Model, input_shape: Sequence[int] | None) -> keras.Mo
     if isinstance(model, keras.Sequential) and not model.layers:
         raise ConvcostError(f"The Sequential model has no layers. Received: {model.name!r}.")
     if isinstance(model, keras.Sequential):
-        if not model.built or getattr(model, "_functional", None) is None:
+        if not model.built or internals.functional_graph(model) is None:
             if input_shape is None:
                 raise ConvcostError(
                     "The Sequential model has no input shape; pass input_shape=(H, W, C) "
                     f"or start it with keras.Input. Received: model {model.name!r} unbuilt."
                 )
             model.build((None, *input_shape))
-        return model._functional
+        return internals.functional_graph(model)
     return model
 
 
@@ -146,7 +148,7 @@ class _Walk:
             return self.run(inner, in_shapes, prefix + op.name + "/")
         if tracing.is_container(op, has_rule):
             tensors = {id(t): x for t, x in zip(node.input_tensors, inputs)}
-            args, kwargs = node.arguments.fill_in(tensors)
+            args, kwargs = node.arguments(tensors)
             return self.trace(op, args, kwargs, prefix + op.name + "/")
         recorded = [tuple(t.shape) for t in node.input_tensors]
         if in_shapes == recorded:
@@ -160,11 +162,10 @@ class _Walk:
 
     def trace(self, op, args: Sequence, kwargs: dict, prefix: str) -> list[Shape]:
         """Cost a container without a static graph by recording one symbolic call of it."""
-        from keras.src.backend import compute_output_spec  # the scratch-graph tracer Keras uses
-
         with tracing.recording(op, has_rule) as records:
             try:
-                spec = compute_output_spec(lambda *a, **k: op(*a, **k), *args, **kwargs)
+                spec = internals.compute_output_spec(lambda *a, **k: op(*a, **k), *args,
+                                                    **kwargs)
             except ConvcostError:
                 raise
             except Exception as error:
@@ -236,7 +237,7 @@ def _cost(op, call: Call) -> tuple[tuple[Piece, ...], bool, str]:
 
 def _own_params(layer) -> int:
     """Weights a container holds itself, outside all its sub-layers."""
-    inner = {id(w) for sub in tracing.sub_layers(layer) if isinstance(sub, keras.layers.Layer)
+    inner = {id(w) for sub in internals.sub_layers(layer) if isinstance(sub, keras.layers.Layer)
              for w in sub.weights}
     return sum(_size(w.shape) for w in layer.weights if id(w) not in inner)
 
@@ -258,14 +259,12 @@ def _unknown(shapes: list[Shape]) -> bool:
 def _recompute(node, inputs: list, by_call: bool = False) -> list[Shape]:
     """Output shapes of ``node`` on new inputs: Keras' shape rule, or (``by_call``) running
     the layer on symbolic tensors, which resolves sizes the shape rule leaves unknown."""
-    from keras.src.backend import compute_output_spec
-
     tensors = {id(t): x for t, x in zip(node.input_tensors, inputs)}
-    args, kwargs = node.arguments.fill_in(tensors)
+    args, kwargs = node.arguments(tensors)
     op = node.operation
     try:
         if by_call:
-            spec = compute_output_spec(lambda *a, **k: op(*a, **k), *args, **kwargs)
+            spec = internals.compute_output_spec(lambda *a, **k: op(*a, **k), *args, **kwargs)
         else:
             spec = op.compute_output_spec(*args, **kwargs)
     except Exception as error:

@@ -1,0 +1,112 @@
+"""Attention layers: projections (fully connected) and the dot-product core."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import keras
+
+from convcost.count import formulas as f
+from convcost.count.keras_internals import uses_gate
+from convcost.count.report import Piece
+from convcost.count.rules.base import (
+    Call,
+    elements,
+    other,
+    piece,
+    register_rule,
+)
+
+
+def _attention_core(heads: int, queries: int, keys: int, key_dim: int, value_dim: int,
+                    rows: int = 1) -> Piece:
+    """Scaled dot-product attention without projections, for ``heads`` heads.
+
+    MACs: scores ``T*S*key_dim`` + context ``T*S*value_dim`` per head; FLOPs: query scaling
+    ``T*key_dim`` and softmax ``3*T*S`` per head. ``rows`` repeats it over non-attended axes.
+    """
+    macs = heads * queries * keys * (key_dim + value_dim)
+    flops = heads * (queries * key_dim + f.SOFTMAX_FLOPS_PER_ELEMENT * queries * keys)
+    return Piece("other", macs=rows * macs, other_flops=rows * flops)
+
+
+def _projection(d_in: int, heads: int, size: int, positions: int, bias: bool) -> Piece:
+    cost = f.dense(d_in, heads * size, positions=positions, bias=bias)
+    return piece("fully_connected", cost)
+
+
+@register_rule(keras.layers.MultiHeadAttention)
+def _multi_head_attention(layer, call: Call) -> tuple[Piece, ...]:
+    """Keras MHA, called as ``(query, value[, key])``: Q, K, V projections to
+    ``num_heads x key_dim`` (V: ``value_dim``), dot-product attention per head, output
+    projection back to ``output_shape`` (default: query's last size), optional sigmoid gate
+    (``use_gate``: one more projection of the query and a product). T = query positions,
+    S = value positions (attention over all non-batch axes but the last)."""
+    query, value = call.inputs[0], call.inputs[1]
+    key = call.inputs[2] if len(call.inputs) > 2 else value
+    heads, kd = int(layer.num_heads), int(layer.key_dim)
+    vd = int(layer.value_dim or kd)
+    t, s, bias = elements(query[:-1]), elements(value[:-1]), layer.use_bias
+    d_out = int(call.output[-1])
+    pieces = [_projection(int(query[-1]), heads, kd, t, bias),
+              _projection(int(key[-1]), heads, kd, s, bias),
+              _projection(int(value[-1]), heads, vd, s, bias),
+              _attention_core(heads, t, s, kd, vd),
+              piece("fully_connected", f.dense(heads * vd, d_out, positions=t, bias=bias))]
+    if uses_gate(layer):
+        gate = _projection(int(query[-1]), heads, vd, t, bias)
+        pieces.append(replace(gate, other_flops=gate.other_flops + 2 * t * heads * vd))
+    return tuple(pieces)
+
+
+@register_rule(keras.layers.GroupQueryAttention)
+def _group_query_attention(layer, call: Call) -> tuple[Piece, ...]:
+    """Grouped-query attention: Q to ``num_query_heads x head_dim``; K and V to
+    ``num_key_value_heads x head_dim`` (then repeated, a copy); attention per query head;
+    output projection to the query's size; optional gate as in :func:`_multi_head_attention`."""
+    query, value = call.inputs[0], call.inputs[1]
+    key = call.inputs[2] if len(call.inputs) > 2 else value
+    qh, kvh, hd = int(layer.num_query_heads), int(layer.num_key_value_heads), int(layer.head_dim)
+    t, s, bias = elements(query[:-1]), elements(value[:-1]), layer.use_bias
+    pieces = [_projection(int(query[-1]), qh, hd, t, bias),
+              _projection(int(key[-1]), kvh, hd, s, bias),
+              _projection(int(value[-1]), kvh, hd, s, bias),
+              _attention_core(qh, t, s, hd, hd),
+              piece("fully_connected", f.dense(qh * hd, int(call.output[-1]), positions=t,
+                                               bias=bias))]
+    if layer.use_gate:
+        gate = _projection(int(query[-1]), qh, hd, t, bias)
+        pieces.append(replace(gate, other_flops=gate.other_flops + 2 * t * qh * hd))
+    return tuple(pieces)
+
+
+@register_rule(keras.layers.Attention)
+def _attention(layer, call: Call) -> tuple[Piece, ...]:
+    """Luong attention on ``[query (Tq, d), value (Tv, dv), key (Tv, d)]``, no projections.
+
+    ``score_mode='dot'``: Tq*Tv*d MACs (+ Tq*Tv with ``use_scale``); ``'concat'``: tanh(q + k)
+    summed, 3*Tq*Tv*d FLOPs (4 with scale). Then softmax (3*Tq*Tv) and Tq*Tv*dv MACs.
+    Weights: a scalar scale (``use_scale``), a scalar concat weight (``'concat'``).
+    """
+    query, value = call.inputs[0], call.inputs[1]
+    tq, tv, d, dv = elements(query[:-1]), elements(value[:-1]), int(query[-1]), int(value[-1])
+    scale = bool(layer.use_scale)
+    params = int(scale) + int(layer.score_mode == "concat")
+    if layer.score_mode == "dot":
+        macs, flops = tq * tv * d, tq * tv * int(scale)
+    else:
+        macs, flops = 0, tq * tv * d * (3 + int(scale)) + tq * tv
+    flops += f.SOFTMAX_FLOPS_PER_ELEMENT * tq * tv
+    return other(flops, params=params, macs=macs + tq * tv * dv)
+
+
+@register_rule(keras.layers.AdditiveAttention)
+def _additive_attention(layer, call: Call) -> tuple[Piece, ...]:
+    """Bahdanau attention: scores = sum(scale * tanh(q + k)) over d, element-wise (no MACs):
+    add, tanh, sum (+ multiply with ``use_scale``, d weights) = (3 + scale) FLOPs per
+    (Tq, Tv, d) triple; then softmax (3*Tq*Tv) and Tq*Tv*dv MACs for the context."""
+    query, value = call.inputs[0], call.inputs[1]
+    tq, tv, d, dv = elements(query[:-1]), elements(value[:-1]), int(query[-1]), int(value[-1])
+    scale = bool(layer.use_scale)
+    flops = tq * tv * d * (3 + int(scale)) + f.SOFTMAX_FLOPS_PER_ELEMENT * tq * tv
+    return other(flops, params=d if scale else 0, macs=tq * tv * dv)
