@@ -110,13 +110,13 @@ def test_to_dict_totals_are_sums_of_rows(latency):
     assert {r["path"]: r["bound"] for r in rows}["fc"] == "memory"
 
 
-def test_operation_lookup_follows_paths():
-    from convcost.measure.profiling import _operation_at
+def test_rows_carry_the_operation_at_their_path():
+    from convcost.count.walker import analyze
 
-    model = _net()
-    assert _operation_at(model, "block/dw").name == "dw"
-    assert _operation_at(model, "fc").name == "fc"
-    assert _operation_at(model, "block/missing") is None
+    rows = {row.path: row for row in analyze(_net()).layers}
+    assert rows["block/dw"].operation.name == "dw"
+    assert rows["fc"].operation.name == "fc"
+    assert "block/missing" not in rows
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

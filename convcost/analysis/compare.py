@@ -1,9 +1,9 @@
 """Compare models: the layers they share unchanged, and the cost of the part that differs.
 
-Pure logic on :class:`~convcost.count.report.Report` objects plus one :class:`LayerSignature` per
-layer path (class name, ``get_config()`` without ``name``, and for convolutions the kernel and
-filters). Signatures are computed where the Keras model is at hand (the CLI, see
-:func:`convcost.cli.analyze.layer_signatures`); nothing here walks a model or imports Keras.
+Works on :class:`~convcost.count.report.Report` objects alone: each layer row carries the
+Keras operation that made it, and :func:`signature` reads its class, ``get_config()`` without
+``name`` and, for convolutions, the kernel and filters. Nothing here walks a model again or
+imports Keras.
 
 A row of the first model (A) and a row of another (B) are *shared unchanged* when their class,
 config and input/output shapes are equal. Rows are matched by path first, then by
@@ -22,9 +22,11 @@ prediction is exact when each conv was replaced by a depthwise k x k conv (same 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 from convcost.count.report import LayerCost, Report
 from convcost.errors import ConvcostError
@@ -137,15 +139,19 @@ class Comparison:
     pairs: tuple[PairComparison, ...]
 
 
-def compare(reports: Sequence[Report], signatures: Sequence[Signatures]) -> Comparison:
+def compare(reports: Sequence[Report],
+            signatures: Sequence[Signatures] | None = None) -> Comparison:
     """Compare every report with the first one.
 
     Args:
         reports: two or more reports; the first is the baseline.
-        signatures: for each report, its layers' signatures by path (row paths of the report).
+        signatures: for each report, its layers' signatures by path (row paths of the report);
+            default: read from the operations the rows carry (:func:`signatures_of`).
     """
     if len(reports) < 2:
         raise ConvcostError(f"compare needs at least two models. Received: {len(reports)}.")
+    if signatures is None:
+        signatures = [signatures_of(report) for report in reports]
     if len(signatures) != len(reports):
         raise ConvcostError(f"One set of layer signatures per model is needed. Received: "
                             f"{len(signatures)} for {len(reports)} models.")
@@ -153,6 +159,37 @@ def compare(reports: Sequence[Report], signatures: Sequence[Signatures]) -> Comp
     pairs = tuple(compare_pair(base, base_sigs, report, sigs)
                   for report, sigs in zip(reports[1:], signatures[1:]))
     return Comparison(tuple(reports), pairs)
+
+
+def signatures_of(report: Report) -> dict[str, LayerSignature]:
+    """The signature of every row's operation, by path (rows without one are left out)."""
+    return {row.path: signature(row.operation) for row in report.layers
+            if row.operation is not None}
+
+
+def signature(layer: Any) -> LayerSignature:
+    """What identifies ``layer`` apart from its name: class, config, conv geometry."""
+    return LayerSignature(type(layer).__name__, _config_key(layer), _ints(layer, "kernel_size"),
+                          _int(layer, "filters"), _int(layer, "groups") or 1)
+
+
+def _config_key(layer: Any) -> str | None:
+    try:
+        config = dict(layer.get_config())
+    except Exception:  # a custom layer without get_config: it never matches
+        return None
+    config.pop("name", None)
+    return json.dumps(config, sort_keys=True, default=repr)
+
+
+def _ints(layer: Any, attribute: str) -> tuple[int, ...] | None:
+    value = getattr(layer, attribute, None)
+    return tuple(int(v) for v in value) if isinstance(value, tuple | list) else None
+
+
+def _int(layer: Any, attribute: str) -> int | None:
+    value = getattr(layer, attribute, None)
+    return int(value) if isinstance(value, int) else None
 
 
 def compare_pair(base: Report, base_sigs: Signatures, other: Report,

@@ -3,18 +3,15 @@
 Thin commands: parse and check the options (before TensorFlow is imported), obtain the model
 (:mod:`convcost.models.loader`), analyze it (:mod:`convcost.count.walker`), render
 (:mod:`convcost.render.analyze`)
-and write to stdout or, atomically, to ``--output``. Layer signatures for ``compare`` are
-computed here, where the Keras model is at hand.
+and write to stdout or, atomically, to ``--output``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -61,49 +58,6 @@ def analyze_source(source: Source) -> tuple[Any, Any]:
 
     model = obtain(source.spec)
     return model, analyze(model, input_shape=source.analyze_shape)
-
-
-def layer_signatures(model: Any) -> dict[str, Any]:
-    """Every leaf layer's :class:`~convcost.analysis.compare.LayerSignature`, by the walker's path.
-
-    Nested functional/Sequential models are entered with ``outer/inner/`` prefixes, as the
-    walker names rows; this reads ``model.layers``, it does not walk the graph again.
-    """
-    from convcost.analysis.compare import LayerSignature
-    from convcost.count.keras_internals import inner_graph
-
-    found: dict[str, LayerSignature] = {}
-
-    def visit(container: Any, prefix: str) -> None:
-        for layer in container.layers:
-            if inner_graph(layer) is not None:
-                visit(layer, prefix + layer.name + "/")
-            else:
-                found[prefix + layer.name] = LayerSignature(
-                    type(layer).__name__, _config_key(layer), _ints(layer, "kernel_size"),
-                    _int(layer, "filters"), _int(layer, "groups") or 1)
-
-    visit(model, "")
-    return found
-
-
-def _config_key(layer: Any) -> str | None:
-    try:
-        config = dict(layer.get_config())
-    except Exception:  # a custom layer without get_config: it never matches
-        return None
-    config.pop("name", None)
-    return json.dumps(config, sort_keys=True, default=repr)
-
-
-def _ints(layer: Any, attribute: str) -> tuple[int, ...] | None:
-    value = getattr(layer, attribute, None)
-    return tuple(int(v) for v in value) if isinstance(value, tuple | list) else None
-
-
-def _int(layer: Any, attribute: str) -> int | None:
-    value = getattr(layer, attribute, None)
-    return int(value) if isinstance(value, int) else None
 
 
 # --- output ----------------------------------------------------------------------------------
@@ -261,15 +215,6 @@ def compare_command(
     check_output_dir(output)
     sources = [make_source(m, input_shape, classes=classes, no_top=no_top, unsafe=unsafe)
                for m in models]
-    reports, signatures = _analyze_all(sources)
+    reports = [analyze_source(source)[1] for source in sources]
     options = render.RenderOptions(width=console_width(output), color=use_color(output))
-    emit(render.render_comparison(compare(reports, signatures), fmt, options), output)
-
-
-def _analyze_all(sources: Sequence[Source]) -> tuple[list[Any], list[dict[str, Any]]]:
-    reports, signatures = [], []
-    for source in sources:
-        model, report = analyze_source(source)
-        reports.append(report)
-        signatures.append(layer_signatures(model))
-    return reports, signatures
+    emit(render.render_comparison(compare(reports), fmt, options), output)

@@ -8,6 +8,7 @@ that a ``SeparableConv2D`` contributes its depthwise and its pointwise part to t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 KINDS = ("standard", "depthwise", "pointwise", "fully_connected", "other")
 
@@ -30,6 +31,10 @@ class LayerCost:
 
     ``params`` is what the rule counted, on the first call of a layer only (weights are shared
     between calls). For an unsupported layer it is Keras' count, since no rule could check it.
+
+    ``operation`` is the Keras layer (or ``keras.ops`` operation) that made the row, so that
+    compare and profile need not walk the model again; it takes no part in equality, ``repr``
+    or any rendered output.
     """
 
     path: str
@@ -44,6 +49,7 @@ class LayerCost:
     supported: bool = True
     call_index: int = 0
     note: str = ""
+    operation: Any = field(default=None, compare=False, repr=False)
 
     @property
     def params(self) -> int:

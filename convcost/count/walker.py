@@ -199,6 +199,7 @@ class _Walk:
                 output_shape=_per_sample(record.outputs[0], layer) if record.outputs else (),
                 pieces=(), keras_params=own, trainable_params=0, non_trainable_params=0,
                 supported=False, note="weights of its own, used in call(): not counted",
+                operation=layer,
             ))
 
     def _row(self, op, path: str, in_shapes: list[Shape], out_shapes: list[Shape]) -> LayerCost:
@@ -217,7 +218,7 @@ class _Walk:
             input_shapes=call.inputs, output_shape=call.output, pieces=pieces,
             keras_params=total, trainable_params=trainable,
             non_trainable_params=frozen, supported=supported,
-            call_index=call_index, note=note,
+            call_index=call_index, note=note, operation=op,
         )
 
 

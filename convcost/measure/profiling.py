@@ -11,7 +11,7 @@ once; it is measured with a compiled function doing one scalar add and reported 
 
 Layers that are views (:data:`convcost.analysis.memory.VIEW_TYPES`: reshape, flatten, inference-time
 dropout) are not timed: alone they would measure only that dispatch cost, and inside the model
-they cost nothing. Nested models are timed leaf by leaf, using the report's paths.
+they cost nothing. Nested models are timed leaf by leaf: each report row carries the layer it times.
 
 Per-kind numbers group whole rows by the row's kind (its largest piece), so that MAC share and
 time share are over the same rows; a ``SeparableConv2D`` counts as pointwise here.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -210,7 +210,7 @@ def _time_row(model: Any, traffic: LayerTraffic, picture: Memory, device: Device
     row = traffic.row
     if traffic.is_view:
         return LayerTiming(traffic, flops, moved, limit, None, "view: not timed")
-    layer = _operation_at(model, row.path)
+    layer = row.operation
     if layer is None:
         return LayerTiming(traffic, flops, moved, limit, None, "not found in model: not timed")
     inputs = [_random((None, *shape), picture.batch, rng) for shape in row.input_shapes]
@@ -220,21 +220,6 @@ def _time_row(model: Any, traffic: LayerTraffic, picture: Memory, device: Device
         reason = " ".join(str(error).split())[:120]
         return LayerTiming(traffic, flops, moved, limit, None, f"cannot run alone: {reason}")
     return LayerTiming(traffic, flops, moved, limit, seconds)
-
-
-def _operation_at(model: Any, path: str) -> Any:
-    """The layer (or Keras operation) at ``outer/inner/name``, or None."""
-    current = model
-    for part in path.split("/"):
-        found = [op for op in _operations(current) if op.name == part]
-        if not found:
-            return None
-        current = found[0]
-    return current
-
-
-def _operations(container: Any) -> Sequence[Any]:
-    return getattr(container, "operations", None) or getattr(container, "layers", [])
 
 
 def _layer_call(layer: Any, inputs: int) -> Callable[..., Any]:
