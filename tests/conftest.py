@@ -1,9 +1,14 @@
-"""Shared fixtures: quiet TensorFlow, the real MNIST file, and models built once per session."""
+"""Shared fixtures and helpers: quiet TensorFlow, the real MNIST file, models built once per
+session, and the CLI helpers every command's tests use (``run_cli``, ``cli_ok``,
+``run_ok``, ``cli_json``, ``assert_one_line_error``; import them from ``tests.conftest``)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,6 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
+CLI_ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
 
 
 @pytest.fixture(scope="session")
@@ -35,3 +41,54 @@ def zoo_model():
         return cache[name]
 
     return get
+
+
+# --- the CLI, in process ------------------------------------------------------------------------
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> Any:
+    """``convcost ARGS`` through typer's CliRunner, 120 columns, no color."""
+    from typer.testing import CliRunner
+
+    from convcost.cli import app
+
+    return CliRunner().invoke(app, list(args), env={**CLI_ENV, **(env or {})})
+
+
+def run_ok(*args: str, env: dict[str, str] | None = None) -> Any:
+    """The result of a command that must succeed (exit 0)."""
+    result = run_cli(*args, env=env)
+    assert result.exit_code == 0, result.output + result.stderr
+    return result
+
+
+def cli_ok(*args: str) -> str:
+    """stdout of a command that must succeed (exit 0)."""
+    return run_ok(*args).stdout
+
+
+def cli_json(*args: str) -> Any:
+    """The JSON a command prints with ``--format json``."""
+    return json.loads(cli_ok(*args, "--format", "json"))
+
+
+def assert_one_line_error(result: Any, code: int, pattern: str, *, stdout_empty: bool = True,
+                          after_progress: bool = False) -> None:
+    """Exit ``code``, exactly one line on stderr matching the regex ``pattern``, no traceback.
+
+    Args:
+        stdout_empty: also require that nothing went to stdout.
+        after_progress: a progress display may stand above the error (train); the error is
+            still one ``error:`` line, and the last one.
+    """
+    assert result.exit_code == code, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    if after_progress:
+        errors = [line for line in lines if line.startswith("error:")]
+        assert len(errors) == 1 and lines[-1] == errors[0], result.stderr
+        lines = errors
+    if stdout_empty:
+        assert result.stdout == "", result.stdout
+    assert len(lines) == 1, result.stderr
+    assert re.search(pattern, lines[0]), lines[0]
+    assert "Traceback" not in result.stdout + result.stderr

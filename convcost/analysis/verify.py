@@ -56,6 +56,18 @@ LOOP_OPS = frozenset({"Enter", "While", "StatelessWhile"})
 
 STATUSES = ("agree", "differs", "not seen", "no MACs")
 
+CONVENTIONS = (  # what is compared, and what is not judged
+
+    "Compared: TF's Conv2D/Conv3D/DepthwiseConv2dNative/MatMul/BatchMatMul/"
+    "Conv2DBackpropInput FLOPs (= 2 x multiply-accumulates) against 2 x convcost MACs.",
+    "Not judged (different conventions): TF counts biases as BiasAdd, batch norm lowered to "
+    "Mul/AddV2/Sub/Rsqrt (incl. per-channel folding), global pooling as Mean, pooling as "
+    "MaxPool/AvgPool, Softmax; it has no FLOPs for Relu/Sigmoid/Tanh, Einsum or loops. "
+    "convcost's other FLOPs: 1 per bias or activation output, 2 per batch-norm element, "
+    "3 per softmax element, window size per pooled element, n - 1 per element of an n-input "
+    "merge.",
+)
+
 
 @dataclass(frozen=True)
 class LayerCheck:

@@ -1,4 +1,10 @@
-"""The typer app, the error edge (ConvcostError -> one line on stderr, exit code), and main()."""
+"""The typer app and its error edge: every failure is one line on stderr and an exit code.
+
+Exit codes: 0 success; 1 bad input (a usage error such as an unknown option or a ``--format``
+that is not a choice, or a :class:`~convcost.errors.ConvcostError`: unknown model, bad shape,
+unreadable file, ...) and ``verify`` finding a disagreement; 2 ``--strict`` findings
+(unsupported layers, failed params check); 130 interrupted. No command prints a traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,28 +12,74 @@ import functools
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
 
+try:  # typer >= 0.2x carries its own copy of click
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover - older typer runs on click itself
+    from click import exceptions as click_errors  # type: ignore[no-redef]
+
+from convcost import __version__
 from convcost.errors import ConvcostError
 
-app = typer.Typer(
-    name="convcost",
-    help="What does this network cost, and why is it (not) fast?",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="rich",
-)
+USAGE_ERROR = 1
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+class _OneLineErrors(TyperGroup):
+    """Click's usage errors (a bad option value, an unknown option) as one line, exit 1."""
+
+    def main(self, args: Any = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        try:
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as shown:
+            typer.echo(shown.ctx.get_help() if shown.ctx else str(shown))
+            return _leave(0, standalone_mode)
+        except click_errors.UsageError as error:
+            hint = f" (see '{error.ctx.command_path} -h')" if error.ctx else ""
+            stderr.print(f"[bold red]error:[/] {escape(_one_line(error.format_message()))}"
+                         f"{escape(hint)}", markup=True, highlight=False)
+            return _leave(USAGE_ERROR, standalone_mode)
+        except click_errors.Abort:
+            stderr.print("[bold red]error:[/] Aborted. Received: an interrupt.", markup=True)
+            return _leave(130, standalone_mode)
+        return _leave(result if isinstance(result, int) else 0, standalone_mode)
+
+
+def _leave(code: int, standalone_mode: bool) -> int:
+    if standalone_mode:
+        sys.exit(code)
+    return code
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.replace("Value error, ", "").split())
+    return line if line.endswith((".", "?", "!")) else line + "."
+
+
+app = typer.Typer(
+    name="convcost",
+    cls=_OneLineErrors,
+    help="What does this network cost, and why is it (not) fast?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print one line to stderr and return the Exit to raise."""
-    stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    stderr.print(f"[bold red]error:[/] {escape(message)}", markup=True)
     return typer.Exit(code)
 
 
@@ -76,6 +128,16 @@ def main() -> None:
     app(prog_name="convcost")
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"convcost {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def root() -> None:
+def root(
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version and exit.", is_eager=True,
+        callback=_print_version)] = False,
+) -> None:
     """convcost: params, mult-adds and speed of Keras models, with the theory behind them."""

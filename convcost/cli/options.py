@@ -1,32 +1,75 @@
-"""Options shared by the commands that take a model: parsing and checks, no TensorFlow."""
+"""The options vocabulary every command shares: one declaration per option, parsing and checks
+of what typer cannot check itself. Nothing here imports TensorFlow.
+
+Every output format is a choice (``--format``/``-f``): ``table`` (rich text), ``json``,
+``csv`` and ``markdown`` where they make sense; typer refuses anything else before a command
+runs. Counts are checked with :mod:`convcost.checks` so every command words its errors alike.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
+from convcost import checks
 from convcost.errors import ConvcostError
+
+# --- the model --------------------------------------------------------------------------------
 
 ModelArg = Annotated[str, typer.Argument(
     help="A zoo name (naive, v1, v2, mobilenet, resnet50, ...; see 'convcost zoo') or a "
-         ".keras/.h5 file.", show_default=False)]
+         ".keras/.h5 file.", show_default=False, metavar="MODEL")]
+ModelsArg = Annotated[list[str] | None, typer.Argument(
+    help="Zoo names or model files; the first is the baseline of the speedups.",
+    show_default="naive v1 v2", metavar="MODEL...")]
 InputShape = Annotated[str | None, typer.Option(
     "--input-shape", help="H,W,C of one sample; rebuilds a zoo model, or re-shapes a file's "
-                          "model where its layers allow it.", show_default=False)]
-Alpha = Annotated[float | None, typer.Option(help="Width multiplier (zoo models that take one).",
-                                             show_default=False)]
-Classes = Annotated[int | None, typer.Option(help="Output classes of a zoo model.",
-                                             show_default=False)]
+                          "model where its layers allow it.", show_default=False,
+    metavar="SHAPE")]
+Alpha = Annotated[float | None, typer.Option(
+    help="Width multiplier (zoo models that take one).", show_default=False, metavar="FLOAT")]
+Classes = Annotated[int | None, typer.Option(
+    help="Output classes of a zoo model.", show_default=False, metavar="N")]
 NoTop = Annotated[bool, typer.Option("--no-top", help="Zoo model without its classifier.")]
-Output = Annotated[Path | None, typer.Option(
-    "--output", "-o", help="Write to this file (atomically) instead of stdout.",
-    show_default=False)]
 Unsafe = Annotated[bool, typer.Option(
     "--unsafe", help="Load a .keras file with Python code (Lambda layers); trust it first.")]
+
+# --- output -----------------------------------------------------------------------------------
+
+Output = Annotated[Path | None, typer.Option(
+    "--output", "-o", help="Write to this file (atomically) instead of stdout.",
+    show_default=False, metavar="FILE")]
+AnalyzeFormat = Annotated[Literal["table", "json", "csv", "markdown"], typer.Option(
+    "--format", "-f", help="Output format.")]
+ReportFormat = Annotated[Literal["table", "json", "markdown"], typer.Option(
+    "--format", "-f", help="Output format.")]
+ListFormat = Annotated[Literal["table", "json"], typer.Option(
+    "--format", "-f", help="Output format.")]
+GroupBy = Annotated[Literal["layer", "kind", "type"], typer.Option(
+    "--group-by", help="One row per layer call, per kind (standard, depthwise, pointwise, "
+                       "fully_connected, other) or per Keras class (type).")]
+Dtype = Annotated[Literal["float32", "float16", "bfloat16"], typer.Option(
+    help="Element type of the bytes counted.")]
+
+# --- timing and devices -----------------------------------------------------------------------
+
+BatchSize = Annotated[int, typer.Option(help="Samples per timed call.", metavar="N")]
+Repeats = Annotated[int, typer.Option(help="Timed runs (the median is kept).", metavar="N")]
+Warmup = Annotated[int, typer.Option(help="Untimed runs first (the first one traces).",
+                                     metavar="N")]
+PeakGflops = Annotated[float | None, typer.Option(
+    help="Device peak GFLOP/s (overrides the saved profile's).", show_default=False,
+    metavar="FLOAT")]
+BandwidthGbs = Annotated[float | None, typer.Option(
+    help="Device memory bandwidth GB/s (overrides the saved profile's).", show_default=False,
+    metavar="FLOAT")]
+DeviceProfileFile = Annotated[Path | None, typer.Option(
+    help="A device profile JSON from 'convcost probe' (default: the saved one).",
+    show_default=False, metavar="FILE")]
 
 
 @dataclass(frozen=True)
@@ -35,9 +78,6 @@ class Source:
 
     spec: Any  # convcost.models.loader.ModelSpec
     analyze_shape: tuple[int, ...] | None
-
-
-# --- option parsing (no TensorFlow) ----------------------------------------------------------
 
 
 def parse_input_shape(text: str | None, rank: int | None = None) -> tuple[int, ...] | None:
@@ -61,10 +101,10 @@ def parse_input_shape(text: str | None, rank: int | None = None) -> tuple[int, .
     return sizes
 
 
-def check_positive(option: str, value: int | None, minimum: int = 1) -> None:
-    """Raise unless ``value`` is ``None`` or at least ``minimum``."""
-    if value is not None and value < minimum:
-        raise ConvcostError(f"{option} must be {minimum} or more. Received: {option} {value}.")
+def check_count(option: str, value: int | None, minimum: int = 1) -> None:
+    """Raise unless ``value`` is ``None`` or an integer of at least ``minimum``."""
+    if value is not None:
+        checks.count(option, value, minimum=minimum, shown=f"{option} {value}")
 
 
 def make_source(model: str, shape_text: str | None, *, classes: int | None = None,

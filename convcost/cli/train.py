@@ -1,59 +1,62 @@
-"""``convcost train`` (train and time zoo nets on MNIST) and ``convcost bench`` (forward latency).
+"""``convcost train``: train zoo nets on MNIST with the same settings, time every epoch.
 
-Neither imports TensorFlow at import time; model names and options are checked before it is.
+Model names and options are checked before TensorFlow is imported.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
 from convcost.cli.app import app, domain_errors, fail, load_keras, stderr
+from convcost.cli.options import Alpha, ModelsArg
+from convcost.cli.output import console_width, emit, use_color
+
+if TYPE_CHECKING:
+    from convcost.measure.experiment import TrainConfig
 
 ARTICLE_NETS = ["naive", "v1", "v2"]
+
+Count = Annotated[int | None, typer.Option(show_default=False, metavar="N")]
 
 
 @app.command("train")
 @domain_errors
 def train_command(
-    models: Annotated[list[str] | None, typer.Argument(
-        help="Zoo names; the first is the baseline of the speedups.",
-        show_default="naive v1 v2")] = None,
+    models: ModelsArg = None,
     data: Annotated[Path | None, typer.Option(
         help="mnist.npz or a folder of the four IDX files (default: $CONVCOST_MNIST, else "
-             "Keras' download).", show_default=False)] = None,
-    preset: Annotated[str | None, typer.Option(
+             "Keras' download).", show_default=False, metavar="PATH")] = None,
+    preset: Annotated[Literal["article"] | None, typer.Option(
         help="'article': RMSprop lr 1e-3, batch 8, 10 epochs, all 60,000 images. Options "
              "given explicitly override it.", show_default=False)] = None,
-    epochs: Annotated[int | None, typer.Option(help="Epochs (default: 3).",
-                                               show_default=False)] = None,
+    epochs: Annotated[int | None, typer.Option(help="Epochs (default: 3).", show_default=False,
+                                               metavar="N")] = None,
     batch_size: Annotated[int | None, typer.Option(help="Batch size (default: 128).",
-                                                   show_default=False)] = None,
-    optimizer: Annotated[str | None, typer.Option(help="adam, rmsprop or sgd (default: adam).",
-                                                  show_default=False)] = None,
-    learning_rate: Annotated[float | None, typer.Option(help="Learning rate (default: 1e-3).",
-                                                        show_default=False)] = None,
+                                                   show_default=False, metavar="N")] = None,
+    optimizer: Annotated[Literal["adam", "rmsprop", "sgd"] | None, typer.Option(
+        help="Optimizer (default: adam).", show_default=False)] = None,
+    learning_rate: Annotated[float | None, typer.Option(
+        help="Learning rate (default: 1e-3).", show_default=False, metavar="FLOAT")] = None,
     subset: Annotated[int | None, typer.Option(help="Train on the first N images only.",
-                                               show_default=False)] = None,
-    test_subset: Annotated[int | None, typer.Option(help="Evaluate on the first N test images.",
-                                                    show_default=False)] = None,
+                                               show_default=False, metavar="N")] = None,
+    test_subset: Annotated[int | None, typer.Option(
+        help="Evaluate on the first N test images.", show_default=False, metavar="N")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: 0).",
-                                             show_default=False)] = None,
-    alpha: Annotated[float | None, typer.Option(help="Width multiplier of the nets.",
-                                                show_default=False)] = None,
-    pipeline: Annotated[str | None, typer.Option(
+                                             show_default=False, metavar="N")] = None,
+    alpha: Alpha = None,
+    pipeline: Annotated[Literal["arrays", "tfdata"] | None, typer.Option(
         help="arrays (Keras' own pipeline) or tfdata (tf.data, shuffled, prefetched) "
-             "(default: arrays).",
-        show_default=False)] = None,
-    device: Annotated[str | None, typer.Option(
+             "(default: arrays).", show_default=False)] = None,
+    device: Annotated[Literal["auto", "cpu", "gpu"] | None, typer.Option(
         help="auto (GPU if TensorFlow sees one), cpu or gpu (default: auto).",
         show_default=False)] = None,
     out: Annotated[Path | None, typer.Option(
-        help="Results folder (default: results/train-<timestamp>).", show_default=False)] = None,
+        help="Results folder (default: results/train-<timestamp>).", show_default=False,
+        metavar="DIR")] = None,
     peak: Annotated[bool, typer.Option(help="Measure the matmul peak after training.")] = True,
 ) -> None:
     """Train zoo nets on MNIST with the same settings; time every epoch; compare with the MACs.
@@ -76,54 +79,30 @@ def train_command(
     _train(names, data, config, folder, peak)
 
 
-def _train(names: list[str], data_path: Path | None, config: Any, out: Path,
+def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: Path,
            peak: bool) -> None:
-    from convcost.measure import bench, data, experiment
+    from convcost.measure import data, experiment
+    from convcost.measure.machine import machine_info
+    from convcost.measure.probe import peak_matmul
+    from convcost.render.train import summary_table, write_summary
 
     experiment.resolve_device(config.device)  # a missing GPU fails before anything is written
     prepared = data.prepare(data.load_mnist(data_path), subset=config.subset,
                             test_subset=config.test_subset)
     folder = experiment.ResultsFolder(out, experiment.run_meta(config, prepared,
-                                                               bench.machine_info()))
+                                                               machine_info()))
     try:
         with _progress() as progress:
-            experiment.run_experiment(names, prepared, config, folder, progress=progress)
+            experiment.run_experiment(names, prepared, config, folder,
+                                      progress=_progress_bars(progress))
     except KeyboardInterrupt:
         raise fail(f"Interrupted; the {len(folder.rows)} finished epoch(s) are in "
                    f"{folder.path / 'epochs.csv'}. Received: KeyboardInterrupt.", 130) from None
-    peak_gflops = bench.peak_matmul().gflops if peak else None
-    written = experiment.write_summary(folder, peak_gflops)
-    _summary_table(json.loads((folder.path / "summary.json").read_text()))
+    peak_gflops = peak_matmul().gflops if peak else None
+    written = write_summary(folder, peak_gflops)
+    summaries = experiment.summarize(folder.runs)
+    emit(summary_table(summaries, width=console_width(), color=use_color()), None)
     stderr.print("wrote " + ", ".join(str(path) for path in written))
-
-
-def _summary_table(payload: dict[str, Any]) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    from convcost.render.analyze import human
-
-    table = Table(title="convcost train (exact numbers: summary.json, summary.md)",
-                  title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
-                  pad_edge=False)
-    for column in ("model", "params", "MACs", "epoch 1", "steady", "img/s", "GFLOP/s", "pred.",
-                   "meas.", "acc"):
-        table.add_column(column, justify="left" if column == "model" else "right",
-                         no_wrap=True, overflow="fold")
-    for m in payload["summary"]:
-        steady = f"{m['steady_epoch_s']:.2f}" + ("*" if m["flagged"] else "")
-        table.add_row(m["model"], human(m["params"]), human(m["macs"]),
-                      f"{m['first_epoch_s']:.2f}", steady,
-                      f"{m['throughput_samples_per_s']:,.0f}", f"{m['achieved_gflops']:.2f}",
-                      f"{m['predicted_speedup']:.2f}", f"{m['measured_speedup']:.2f}",
-                      f"{m['final_test_accuracy']:.3f}")
-    console = Console(soft_wrap=True)
-    console.print(table)
-    console.print("epoch 1 / steady: seconds per epoch (first; median of the later ones). "
-                  "pred. = MAC ratio, meas. = steady-epoch-time ratio (speedups), against "
-                  f"{payload['summary'][0]['model']}. acc: test accuracy. "
-                  "* one epoch only (includes warm-up).")
 
 
 def _progress() -> Any:
@@ -133,72 +112,26 @@ def _progress() -> Any:
                     TimeElapsedColumn(), console=stderr)
 
 
-@app.command("bench")
-@domain_errors
-def bench_command(
-    models: Annotated[list[str] | None, typer.Argument(
-        help="Zoo names; the first is the baseline of the speedups.",
-        show_default="naive v1 v2")] = None,
-    batch_size: Annotated[int, typer.Option(help="Samples per forward call.")] = 64,
-    repeats: Annotated[int, typer.Option(help="Timed calls per model.")] = 30,
-    warmup: Annotated[int, typer.Option(help="Untimed calls first (the first traces).")] = 3,
-    alpha: Annotated[float | None, typer.Option(help="Width multiplier of the nets.",
-                                                show_default=False)] = None,
-    peak_size: Annotated[int, typer.Option(help="n of the n x n float32 peak matmul.")] = 2048,
-    peak_repeats: Annotated[int, typer.Option(help="Timed peak matmuls (median kept).")] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = (
-        False),
-) -> None:
-    """Forward latency of zoo nets (compiled model(x, training=False)) next to their MACs.
+def _progress_bars(progress: Any) -> Any:
+    """A factory of Keras callbacks that advance a rich progress bar, one per epoch."""
+    import keras
 
-    Also measures this machine's attainable GFLOP/s (median of a float32 matmul) and shows
-    each model's achieved GFLOP/s as a share of it.
-    """
-    from convcost.measure import bench
-    from convcost.models import zoo
+    class ProgressBar(keras.callbacks.Callback):
+        async_safe = True  # only advances a counter: Keras may keep dispatching batches async
 
-    names = models or ARTICLE_NETS
-    for name in names:
-        zoo.entry(name)
-    load_keras()
-    rows = bench.bench_models(names, batch_size=batch_size, repeats=repeats, warmup=warmup,
-                              alpha=alpha)
-    peak = bench.peak_matmul(peak_size, peak_repeats)
-    payload = {"machine": bench.machine_info(), "method": f"{bench.compiled_call()}; each call "
-               "waits for its result",
-               "peak": bench.peak_dict(peak),
-               "models": [bench.bench_dict(row, rows[0], peak) for row in rows]}
-    if as_json:
-        typer.echo(json.dumps(payload, indent=2))
-    else:
-        _bench_table(payload)
+        def __init__(self, name: str, epochs: int, steps: int) -> None:
+            super().__init__()
+            self.name, self.epochs, self.steps = name, epochs, steps
+            self.task: Any = None
 
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.task = progress.add_task(f"{self.name} epoch {epoch + 1}/{self.epochs}",
+                                          total=self.steps)
 
-def _bench_table(payload: dict[str, Any]) -> None:
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            progress.advance(self.task)
 
-    from convcost.render.analyze import human
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            progress.update(self.task, completed=self.steps)
 
-    peak, models = payload["peak"], payload["models"]
-    table = Table(title=f"forward latency, batch {models[0]['batch_size']}, ms per batch "
-                        "(exact numbers: --json)", title_justify="left", box=box.SIMPLE_HEAD,
-                  padding=(0, 0, 0, 1), pad_edge=False)
-    for column in ("model", "MACs", "med", "p10", "p90", "min", "img/s", "GFLOP/s", "%pk",
-                   "pred", "meas"):
-        table.add_column(column, justify="left" if column == "model" else "right",
-                         no_wrap=True)
-    for m in models:
-        table.add_row(m["model"], human(m["macs"]),
-                      *(f"{m[key] * 1e3:.2f}" for key in ("median_s", "p10_s", "p90_s", "min_s")),
-                      f"{m['throughput_samples_per_s']:.0f}", f"{m['achieved_gflops']:.2f}",
-                      f"{100 * m['share_of_peak']:.0f}", f"{m['predicted_speedup']:.2f}",
-                      f"{m['measured_speedup']:.2f}")
-    console = Console(soft_wrap=True)
-    console.print(table)
-    console.print(f"{payload['method']}. med/p10/p90/min: latency percentiles. %pk: share of "
-                  f"the peak, {peak['gflops']:.1f} GFLOP/s (float32 {peak['size']}x"
-                  f"{peak['size']} matmul, median of {len(peak['seconds'])}; best run "
-                  f"{peak['best_gflops']:.1f}). pred = MAC ratio, meas = median-latency ratio "
-                  f"(speedups), against {models[0]['model']}.")
+    return ProgressBar

@@ -49,23 +49,25 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Group, RenderableType
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 
-from convcost.analysis.compare import BIAS_NOTE, Comparison, PairComparison
-from convcost.count.report import KINDS, LayerCost, Report, Shape
-from convcost.errors import ConvcostError
+from convcost.count.report import Report
+from convcost.render import columns as extra
+from convcost.render.rows import Row, rows
+from convcost.render.tables import Grid, check_choice, markdown_table, print_to_string, rich_table
+from convcost.render.units import bar, exact, human, percent, shape_text, share
+
+if TYPE_CHECKING:
+    from convcost.analysis.roofline import MemoryRooflineFields
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "csv", "markdown")
-COMPARE_FORMATS = ("table", "json", "markdown")
 GROUPINGS = ("layer", "kind", "type")
 
 
@@ -81,7 +83,7 @@ class RenderOptions:
         width: console width of the rich table.
         color: emit ANSI colors (rich table only).
         columns: memory/roofline columns
-            (:class:`convcost.analysis.roofline.AnalyzeColumns`), or None.
+            (:class:`convcost.analysis.roofline.MemoryRooflineFields`), or None.
     """
 
     group_by: str = "layer"
@@ -90,123 +92,7 @@ class RenderOptions:
     depth: int | None = None
     width: int = 120
     color: bool = False
-    columns: Any = None
-
-
-@dataclass(frozen=True)
-class Row:
-    """A displayed row: one layer call, or the aggregate of rows folded by ``depth``."""
-
-    path: str
-    name: str
-    type: str
-    kind: str
-    input_shapes: tuple[Shape, ...]
-    output_shape: Shape
-    params: int
-    keras_params: int
-    macs: int
-    other_flops: int
-    supported: bool
-    call_index: int = 0
-    folded: int = 0
-    note: str = ""
-
-    @property
-    def flops(self) -> int:
-        return 2 * self.macs + self.other_flops
-
-
-# --- rows and folding ------------------------------------------------------------------------
-
-
-def rows(report: Report, depth: int | None = None) -> tuple[Row, ...]:
-    """The report's rows; with ``depth``, rows deeper than it folded into one row per call.
-
-    Consecutive rows under the same folded path form one call of that nested model; a leaf
-    path seen again starts the next call (a block applied twice gives two folded rows).
-    """
-    if depth is not None and depth < 0:
-        raise ConvcostError(f"depth must be 0 or more. Received: {depth}.")
-    result: list[Row] = []
-    chunk: list[LayerCost] = []
-    chunk_path = ""
-    for layer in report.layers:
-        target = _folded_path(layer.path, depth)
-        repeated = any(x.path == layer.path for x in chunk)
-        if chunk and (target != chunk_path or repeated):
-            result.append(_fold(chunk, chunk_path))
-            chunk = []
-        if target == layer.path:
-            result.append(_leaf(layer))
-        else:
-            chunk, chunk_path = [*chunk, layer], target
-    if chunk:
-        result.append(_fold(chunk, chunk_path))
-    return tuple(result)
-
-
-def _folded_path(path: str, depth: int | None) -> str:
-    parts = path.split("/")
-    return path if depth is None or len(parts) <= depth + 1 else "/".join(parts[: depth + 1])
-
-
-def _leaf(layer: LayerCost) -> Row:
-    return Row(layer.path, layer.name, layer.type, layer.kind, layer.input_shapes,
-               layer.output_shape, layer.params, layer.keras_params, layer.macs,
-               layer.other_flops, layer.supported, layer.call_index, 0, layer.note)
-
-
-def _fold(chunk: Sequence[LayerCost], path: str) -> Row:
-    kind_macs = {kind: 0 for kind in KINDS}
-    for layer in chunk:
-        for piece in layer.pieces:
-            kind_macs[piece.kind] += piece.macs
-    kind = max(kind_macs, key=lambda k: kind_macs[k]) if any(kind_macs.values()) else "other"
-    return Row(path, path.rsplit("/", 1)[-1], "folded", kind, chunk[0].input_shapes,
-               chunk[-1].output_shape, sum(x.params for x in chunk),
-               sum(x.keras_params for x in chunk), sum(x.macs for x in chunk),
-               sum(x.other_flops for x in chunk), all(x.supported for x in chunk),
-               0, len(chunk), f"{len(chunk)} layer calls folded")
-
-
-# --- formatting helpers ----------------------------------------------------------------------
-
-
-def human(value: float, unit: str = "") -> str:
-    """``25362816`` -> ``"25.36 M"`` (powers of 1000; for table and Markdown only)."""
-    for factor, prefix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
-        if abs(value) >= factor:
-            return f"{value / factor:.2f} {prefix}{unit}".rstrip()
-    return f"{value:g} {unit}".rstrip() if isinstance(value, float) else f"{value} {unit}".rstrip()
-
-
-def exact(value: int) -> str:
-    """An exact integer with thousands separators: ``259,082``."""
-    return f"{value:,}"
-
-
-def shape_text(shape: Sequence[int | None]) -> str:
-    """``(14, 14, 32)`` -> ``"14×14×32"``."""
-    return "×".join("?" if d is None else str(d) for d in shape) or "scalar"
-
-
-def percent(share: float) -> str:
-    return f"{100 * share:.2f}%"
-
-
-def bar(share: float, width: int = 8) -> str:
-    """A share of 1 as a bar of block characters (eighths), ``width`` cells at most."""
-    eighths = round(max(0.0, min(1.0, share)) * width * 8)
-    full, rest = divmod(eighths, 8)
-    return "█" * full + ("" if rest == 0 else " ▏▎▍▌▋▊▉"[rest])
-
-
-def _share(part: int, whole: int) -> float:
-    return part / whole if whole else 0.0
-
-
-# --- dispatch --------------------------------------------------------------------------------
+    columns: MemoryRooflineFields | None = None
 
 
 def render(report: Report, fmt: str, options: RenderOptions | None = None) -> str:
@@ -219,27 +105,6 @@ def render(report: Report, fmt: str, options: RenderOptions | None = None) -> st
     return renderers[fmt](report, options)
 
 
-def render_comparison(comparison: Comparison, fmt: str,
-                      options: RenderOptions | None = None) -> str:
-    """Render a comparison as ``fmt`` (one of :data:`COMPARE_FORMATS`)."""
-    options = options or RenderOptions()
-    check_choice("format for compare", fmt, COMPARE_FORMATS)
-    if fmt == "json":
-        return compare_to_json(comparison)
-    if fmt == "markdown":
-        return compare_to_markdown(comparison)
-    return compare_to_table(comparison, options)
-
-
-def check_choice(what: str, value: str, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ConvcostError(f"Unknown {what}; use one of {', '.join(choices)}. "
-                            f"Received: {value!r}.")
-
-
-# --- JSON ------------------------------------------------------------------------------------
-
-
 def report_dict(report: Report, options: RenderOptions | None = None) -> dict[str, Any]:
     """The JSON object of the contract in this module's docstring."""
     options = options or RenderOptions()
@@ -248,7 +113,7 @@ def report_dict(report: Report, options: RenderOptions | None = None) -> dict[st
         "model": report.model,
         "input_shape": list(report.input_shape),
         "backend": report.backend,
-        "totals": _totals(report),
+        "totals": totals(report),
     }
     if options.batch_size is not None:
         data["batch_size"] = options.batch_size
@@ -261,10 +126,10 @@ def report_dict(report: Report, options: RenderOptions | None = None) -> dict[st
         _add_columns(data, report, options)
     data["unsupported"] = list(report.unsupported)
     data["unsupported_counts"] = report.unsupported
-    data["check"] = _check_dict(report)
+    data["check"] = check_dict(report)
     if options.group_by in ("kind", "type"):
         data["group_by"] = options.group_by
-        data["groups"] = _groups_list(report, options.group_by)
+        data["groups"] = groups_list(report, options.group_by)
     return data
 
 
@@ -286,7 +151,7 @@ def to_json(report: Report, options: RenderOptions | None = None) -> str:
     return json.dumps(report_dict(report, options), indent=2) + "\n"
 
 
-def _totals(report: Report) -> dict[str, int]:
+def totals(report: Report) -> dict[str, int]:
     return {"params": report.params, "trainable_params": report.trainable_params,
             "non_trainable_params": report.non_trainable_params, "macs": report.macs,
             "flops": report.flops, "other_flops": report.other_flops}
@@ -301,7 +166,7 @@ def _row_dict(row: Row) -> dict[str, Any]:
             "call_index": row.call_index, "folded_layers": row.folded, "note": row.note}
 
 
-def _check_dict(report: Report) -> dict[str, Any]:
+def check_dict(report: Report) -> dict[str, Any]:
     return {"keras_count_params": report.keras_count_params, "counted_params": report.params,
             "match": report.params_match,
             "mismatched_layers": [{"path": x.path, "params": x.params,
@@ -309,13 +174,10 @@ def _check_dict(report: Report) -> dict[str, Any]:
                                   for x in report.mismatched_layers]}
 
 
-def _groups_list(report: Report, by: str) -> list[dict[str, Any]]:
+def groups_list(report: Report, by: str) -> list[dict[str, Any]]:
     return [{by: g.key, "layers": g.layers, "params": g.params, "macs": g.macs,
              "flops": g.flops, "params_share": g.params_share, "macs_share": g.macs_share}
             for g in report.groups(by)]
-
-
-# --- CSV -------------------------------------------------------------------------------------
 
 
 def to_csv(report: Report, options: RenderOptions | None = None) -> str:
@@ -324,7 +186,7 @@ def to_csv(report: Report, options: RenderOptions | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if options.group_by in ("kind", "type"):
-        groups = _groups_list(report, options.group_by)
+        groups = groups_list(report, options.group_by)
         writer.writerow(list(groups[0]) if groups else [options.group_by])
         writer.writerows([list(g.values()) for g in groups])
         return out.getvalue()
@@ -341,19 +203,6 @@ def to_csv(report: Report, options: RenderOptions | None = None) -> str:
     return out.getvalue()
 
 
-# --- the grid behind the table and Markdown --------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Grid:
-    """Header, body and total row as strings; ``numeric`` marks right-aligned columns."""
-
-    headers: list[str]
-    numeric: list[bool]
-    body: list[list[str]]
-    total: list[str]
-
-
 def layer_grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
     """One line per row: layer, type, output shape, params, MACs, [FLOPs], MACs share."""
     headers = ["layer", "type", "output", "params", "MACs"]
@@ -361,24 +210,24 @@ def layer_grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
         headers.append("FLOPs")
     headers.append("MACs %")
     columns = options.columns
-    headers += columns.headers() if columns else []
+    headers += extra.headers(columns) if columns else []
     shown = rows(report, options.depth)
-    extra = columns.row_fields(shown) if columns else [{} for _ in shown]
+    added = columns.row_fields(shown) if columns else [{} for _ in shown]
     body = []
-    for row, fields in zip(shown, extra):
-        share = _share(row.macs, report.macs)
+    for row, fields in zip(shown, added):
+        part = share(row.macs, report.macs)
         type_text = f"{row.folded} layers" if row.folded else row.type
         line = [row.path, type_text, shape_text(row.output_shape), exact(row.params),
                 exact(row.macs)]
         if options.flops:
             line.append(exact(row.flops))
-        line.append(f"{bar(share)} {100 * share:5.1f}%" if bars else f"{100 * share:.1f}%")
-        body.append(line + (columns.cells(fields) if columns else []))
+        line.append(f"{bar(part)} {100 * part:5.1f}%" if bars else f"{100 * part:.1f}%")
+        body.append(line + (extra.cells(columns, fields) if columns else []))
     total = ["total", "", "", exact(report.params), exact(report.macs)]
     if options.flops:
         total.append(exact(report.flops))
     total.append("100.0%" if report.macs else "0.0%")
-    total += columns.total_cells() if columns else []
+    total += extra.total_cells(columns) if columns else []
     numeric = [False, False, False, True, True, *([True] if options.flops else []), True]
     return Grid(headers, numeric + [True] * (len(headers) - len(numeric)), body, total)
 
@@ -406,9 +255,6 @@ def _grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
     return layer_grid(report, options, bars)
 
 
-# --- summary lines shared by the table and Markdown ------------------------------------------
-
-
 def header_line(report: Report) -> str:
     return (f"{report.model} · input {shape_text(report.input_shape)} · backend "
             f"{report.backend or '?'} · {len(report.layers)} layer calls")
@@ -427,7 +273,7 @@ def totals_lines(report: Report, options: RenderOptions) -> list[str]:
                      f"{human(n * report.flops)} FLOPs ({exact(n * report.macs)} MACs, "
                      f"{exact(n * report.flops)} FLOPs)")
     if options.columns is not None:
-        lines += options.columns.lines(options.batch_size)
+        lines += extra.lines(options.columns, options.batch_size)
     return lines
 
 
@@ -447,9 +293,6 @@ def unsupported_lines(report: Report) -> list[str]:
             for name, count in report.unsupported.items()]
 
 
-# --- Markdown --------------------------------------------------------------------------------
-
-
 def to_markdown(report: Report, options: RenderOptions | None = None) -> str:
     """A Markdown document: header, pipe table with a total row, totals, check, warnings."""
     options = options or RenderOptions()
@@ -464,26 +307,6 @@ def to_markdown(report: Report, options: RenderOptions | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def markdown_table(grid: Grid) -> list[str]:
-    """Pipe-table lines of a grid; the total row in bold."""
-    total = [f"**{c}**" if c else "" for c in grid.total]
-    return pipe_table(grid.headers, [*grid.body, total], grid.numeric)
-
-
-def pipe_table(headers: Sequence[str], rows: Sequence[Sequence[str]],
-               numeric: Sequence[bool] | None = None) -> list[str]:
-    """Markdown pipe-table lines; ``numeric`` columns are right-aligned, ``|`` is escaped."""
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    flags = numeric if numeric is not None else [False] * len(headers)
-    rule = "| " + " | ".join("---:" if n else "---" for n in flags) + " |"
-    return [line(headers), rule, *[line(r) for r in rows]]
-
-
-# --- rich table ------------------------------------------------------------------------------
-
-
 def to_table(report: Report, options: RenderOptions | None = None) -> str:
     """The rich table as text: header, rows, total, cross-check, unsupported-layers panel."""
     options = options or RenderOptions()
@@ -496,173 +319,6 @@ def to_table(report: Report, options: RenderOptions | None = None) -> str:
     if warnings:
         parts.append(Panel("\n".join(warnings), title="unsupported layers", style="yellow",
                            title_align="left", expand=False))
-    return print_to_string(Group(*parts), options)
+    return print_to_string(Group(*parts), width=options.width, color=options.color)
 
 
-def rich_table(grid: Grid) -> Table:
-    """A compact rich Table of a grid; one line per row (long names are cut with …)."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for header, numeric in zip(grid.headers, grid.numeric):
-        table.add_column(header, justify="right" if numeric else "left", no_wrap=True,
-                         overflow="ellipsis")
-    for line in grid.body:
-        table.add_row(*line)
-    table.add_section()
-    table.add_row(*grid.total, style="bold")
-    return table
-
-
-def print_to_string(renderable: RenderableType, options: RenderOptions) -> str:
-    """Print with a fixed width, colors only when asked (so output is deterministic)."""
-    console = Console(file=io.StringIO(), width=options.width, force_terminal=options.color,
-                      color_system="standard" if options.color else None,
-                      no_color=not options.color, highlight=False, emoji=False,
-                      legacy_windows=False, soft_wrap=False)
-    console.print(renderable)
-    text = console.file.getvalue()  # type: ignore[attr-defined]
-    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
-
-
-# --- comparison ------------------------------------------------------------------------------
-
-
-def comparison_dict(comparison: Comparison) -> dict[str, Any]:
-    """The JSON object of ``convcost compare`` (``schema_version`` 1)."""
-    first = comparison.reports[0]
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "baseline": first.model,
-        "models": [{"model": r.model, "input_shape": list(r.input_shape),
-                    "totals": _totals(r), "check": _check_dict(r),
-                    "unsupported": list(r.unsupported), "groups": _groups_list(r, "kind")}
-                   for r in comparison.reports],
-        "ratios": [{"model": r.model, **{key: _share(getattr(r, key), getattr(first, key))
-                                         for key in ("params", "macs", "flops")}}
-                   for r in comparison.reports],
-        "pairs": [pair_dict(pair) for pair in comparison.pairs],
-    }
-
-
-def pair_dict(pair: PairComparison) -> dict[str, Any]:
-    """One pair: shared layers, both differing parts, measured and predicted ratios."""
-    def side(part: Any) -> dict[str, Any]:
-        return {"layers": list(part.paths), "params": part.params, "macs": part.macs,
-                "flops": part.flops}
-
-    return {
-        "base": pair.base, "other": pair.other,
-        "shared": [{"base": a, "other": b} for a, b in pair.shared],
-        "differing": {"base": side(pair.base_part), "other": side(pair.other_part)},
-        "measured": {"params_ratio": pair.params_ratio, "macs_ratio": pair.macs_ratio,
-                     "params_reduction": _inverse(pair.params_ratio),
-                     "macs_reduction": _inverse(pair.macs_ratio)},
-        "predicted": {
-            "formula": "1/N + 1/D_K^2",
-            "layers": [{"path": p.path, "kernel": list(p.kernel), "filters": p.filters,
-                        "params": p.params, "macs": p.macs, "ratio": p.ratio}
-                       for p in pair.predictions],
-            "params_ratio": pair.predicted_params_ratio,
-            "macs_ratio": pair.predicted_macs_ratio,
-            "params_reduction": _inverse(pair.predicted_params_ratio),
-            "macs_reduction": _inverse(pair.predicted_macs_ratio),
-            "covered_params": pair.covered_params, "covered_macs": pair.covered_macs},
-        "note": BIAS_NOTE,
-    }
-
-
-def compare_to_json(comparison: Comparison) -> str:
-    return json.dumps(comparison_dict(comparison), indent=2) + "\n"
-
-
-def _inverse(ratio: float | None) -> float | None:
-    return 1 / ratio if ratio else None
-
-
-def _times(ratio: float | None) -> str:
-    return "—" if ratio is None else f"{ratio:.4f}"
-
-
-def totals_grid(comparison: Comparison) -> Grid:
-    """Totals and per-kind params/MACs side by side, with ratios against the first model."""
-    reports = comparison.reports
-    first = reports[0]
-    headers = ["", *[r.model for r in reports]]
-    body = []
-    for key, label in (("params", "params"), ("macs", "MACs"), ("flops", "FLOPs")):
-        values = [getattr(r, key) for r in reports]
-        body.append([label, *[exact(v) for v in values]])
-        body.append([f"  × {first.model}", *[_times(_share(v, values[0])) for v in values]])
-    for kind in KINDS:
-        groups = [{g.key: g for g in r.groups("kind")}[kind] for r in reports]
-        body.append([f"{kind} params", *[f"{exact(g.params)} ({percent(g.params_share)})"
-                                         for g in groups]])
-        body.append([f"{kind} MACs", *[f"{exact(g.macs)} ({percent(g.macs_share)})"
-                                       for g in groups]])
-    return Grid(headers, [False, *([True] * len(reports))], body, [])
-
-
-def pair_lines(pair: PairComparison) -> list[str]:
-    """The differing part of one pair, measured against predicted, in words."""
-    a, b = pair.base_part, pair.other_part
-    lines = [f"{pair.other} vs {pair.base}: {_calls(len(pair.shared))} shared unchanged"
-             f" ({', '.join(x for x, _ in pair.shared) or 'none'})",
-             f"differing part: {pair.base} {_calls(len(a.paths))}, {exact(a.params)} params,"
-             f" {exact(a.macs)} MACs; {pair.other} {_calls(len(b.paths))},"
-             f" {exact(b.params)} params, {exact(b.macs)} MACs",
-             f"measured {pair.other}/{pair.base}: params {exact(b.params)} / {exact(a.params)}"
-             f" = {_ratio_text(pair.params_ratio)}; MACs {exact(b.macs)} / {exact(a.macs)}"
-             f" = {_ratio_text(pair.macs_ratio)}"]
-    for p in pair.predictions:
-        lines.append(f"  {p.path}: standard {'×'.join(map(str, p.kernel))} conv, N={p.filters}:"
-                     f" 1/N + 1/D_K² = {_ratio_text(p.ratio)}")
-    if pair.predictions:
-        lines.append(f"predicted by 1/N + 1/D_K²: params-weighted "
-                     f"{_ratio_text(pair.predicted_params_ratio)}; MAC-weighted "
-                     f"{_ratio_text(pair.predicted_macs_ratio)} (covers "
-                     f"{exact(pair.covered_params)} of {exact(a.params)} params, "
-                     f"{exact(pair.covered_macs)} of "
-                     f"{exact(a.macs)} MACs of the differing part)")
-        lines.append(f"note: {BIAS_NOTE}")
-    else:
-        lines.append(f"predicted: no standard k×k conv in {pair.base}'s differing part")
-    return lines
-
-
-def _calls(count: int) -> str:
-    return f"{count} layer call{'' if count == 1 else 's'}"
-
-
-def _ratio_text(ratio: float | None) -> str:
-    if ratio is None:
-        return "—"
-    return f"{ratio:.4f} ({1 / ratio:.2f}× fewer)" if ratio else "0"
-
-
-def compare_to_table(comparison: Comparison, options: RenderOptions | None = None) -> str:
-    """Side-by-side totals and kinds, then each pair's differing part, as rich text."""
-    options = options or RenderOptions()
-    title = "compare: " + " vs ".join(r.model for r in comparison.reports)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    grid = totals_grid(comparison)
-    for header, numeric in zip(grid.headers, grid.numeric):
-        table.add_column(header, justify="right" if numeric else "left", no_wrap=True)
-    for line in grid.body:
-        table.add_row(*line)
-    parts: list[RenderableType] = [Text(title, style="bold"), table]
-    for pair in comparison.pairs:
-        parts += [Text(""), *[Text(line) for line in pair_lines(pair)]]
-    return print_to_string(Group(*parts), options)
-
-
-def compare_to_markdown(comparison: Comparison) -> str:
-    """The comparison as Markdown: a side-by-side table, then one section per pair."""
-    lines = ["### compare: " + " vs ".join(r.model for r in comparison.reports), ""]
-    grid = totals_grid(comparison)
-    rule = "| " + " | ".join("---:" if n else "---" for n in grid.numeric) + " |"
-    lines += ["| " + " | ".join(grid.headers) + " |", rule]
-    lines += ["| " + " | ".join(line) + " |" for line in grid.body]
-    for pair in comparison.pairs:
-        lines += ["", f"#### {pair.other} vs {pair.base}", ""]
-        lines += [f"  - {line.strip()}" if line.startswith("  ") else f"- {line}"
-                  for line in pair_lines(pair)]
-    return "\n".join(lines) + "\n"

@@ -5,17 +5,14 @@ from __future__ import annotations
 import os
 
 import pytest
-from typer.testing import CliRunner
 
-from convcost.cli import app
 from convcost.models import zoo
 from convcost.models.loader import load_model
-
-runner = CliRunner()
+from tests.conftest import run_cli
 
 
 def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+    return run_cli(*(str(a) for a in args))
 
 
 def test_separate_naive_writes_the_articles_v1(tmp_path):

@@ -15,6 +15,7 @@ import pytest
 from convcost.errors import ConvcostError
 from convcost.measure import data, experiment
 from convcost.measure.experiment import EpochRow, FitTiming, ModelRun
+from convcost.render.train import summary_markdown, write_summary
 
 # Verified independently (preamble / FINDINGS.md: Keras count_params and TF's profiler).
 NAIVE = dict(params=259_082, macs=25_362_816)
@@ -38,7 +39,7 @@ def test_article_preset_and_overrides() -> None:
     ("paper", {}, r"Unknown preset.*Received: 'paper'"),
     (None, {"optimizer": "lamb"}, r"optimizer must be one of adam, rmsprop, sgd.*'lamb'"),
     (None, {"epochs": 0}, r"epochs must be a positive integer. Received: epochs=0"),
-    (None, {"learning_rate": -1.0}, r"learning_rate must be positive"),
+    (None, {"learning_rate": -1.0}, r"learning_rate must be a positive number"),
     (None, {"device": "tpu"}, r"device must be one of auto, cpu, gpu"),
 ])
 def test_bad_settings(preset, options, match: str) -> None:
@@ -80,7 +81,7 @@ def test_summary_arithmetic_from_hand_numbers() -> None:
 def test_single_epoch_is_used_and_flagged() -> None:
     (only,) = experiment.summarize([_run("v1", 10, 20, [12.5])])
     assert (only.steady_epoch_s, only.steady_epochs, only.flagged) == (12.5, 0, True)
-    text = experiment.summary_markdown([only], [], _meta(), None)
+    text = summary_markdown([only], [], _meta(), None)
     assert "| 12.50 * |" in text and "Only one epoch ran" in text
 
 
@@ -91,7 +92,7 @@ def test_fit_gap_is_what_epochs_and_evaluation_do_not_explain() -> None:
 
 
 def test_stall_watch_names_where_the_main_thread_waits(monkeypatch) -> None:
-    monkeypatch.setattr(experiment, "STALL_AFTER_S", 0.05)
+    monkeypatch.setattr(experiment.callbacks, "STALL_AFTER_S", 0.05)
     watch = experiment.StallWatch()
     time.sleep(0.4)  # the "stall": this very line
     stack = watch.stop()
@@ -158,7 +159,7 @@ def small_run(mnist_path: Path, tmp_path_factory):
     folder = experiment.ResultsFolder(tmp_path_factory.mktemp("run"),
                                       experiment.run_meta(config, prepared, machine))
     runs = experiment.run_experiment(["naive", "v1", "v2"], prepared, config, folder)
-    written = experiment.write_summary(folder, peak_gflops=100.0)
+    written = write_summary(folder, peak_gflops=100.0)
     return SimpleNamespace(folder=folder, runs=runs, written=written)
 
 

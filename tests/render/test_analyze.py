@@ -13,10 +13,11 @@ import sys
 
 import pytest
 
+from convcost import render
 from convcost.count.report import LayerCost, Piece, Report
 from convcost.errors import ConvcostError
-from convcost.render import analyze as render
-from convcost.render.analyze import RenderOptions
+from convcost.render import RenderOptions
+from convcost.render.units import bar
 
 
 def row(path: str, params: int = 0, macs: int = 0, *, kind: str = "standard", other: int = 0,
@@ -52,7 +53,7 @@ def test_human_units(value: int, text: str) -> None:
 @pytest.mark.parametrize(("share", "text"), [(0.0, ""), (1.0, "█" * 8), (0.5, "████"),
                                              (1 / 64, "▏")])
 def test_bar_is_eighths_of_the_width(share: float, text: str) -> None:
-    assert render.bar(share) == text
+    assert bar(share) == text
 
 
 def test_totals_are_exact_integers_in_json() -> None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
-from typer.testing import CliRunner
 
-from convcost.cli import app
+from tests.conftest import assert_one_line_error, run_cli, run_ok
 
-runner = CliRunner()
 DEVICE_ARGS = ["--peak-gflops", "100", "--bandwidth-gbs", "10"]
 FAST = ["--batch-size", "2", "--repeats", "1", "--warmup", "1"]
 
@@ -30,22 +29,10 @@ def model_file(tmp_path_factory):
     return path
 
 
-def _ok(result):
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def _fails(result, message):
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0], result.stderr
-    assert "Traceback" not in result.output
-
-
 def test_probe_writes_a_profile(tmp_path):
     target = tmp_path / "dev.json"
-    result = _ok(runner.invoke(app, ["probe", "--output", str(target), "--matmul-size", "64",
-                                     "--copy-mb", "1", "--repeats", "2"]))
+    result = run_ok(*["probe", "--output", str(target), "--matmul-size", "64",
+                                     "--copy-mb", "1", "--repeats", "2"])
     data = json.loads(target.read_text())
     assert data["peak_flops"] > 0 and data["bandwidth"] > 0 and data["source"] == "probe"
     assert str(target) in result.output and "GFLOP/s" in result.output
@@ -53,14 +40,14 @@ def test_probe_writes_a_profile(tmp_path):
 
 def test_probe_default_path(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    _ok(runner.invoke(app, ["probe", "--matmul-size", "32", "--copy-mb", "1",
-                            "--repeats", "1", "--method", "numpy"]))
+    run_ok(*["probe", "--matmul-size", "32", "--copy-mb", "1",
+                            "--repeats", "1", "--method", "numpy"])
     assert json.loads((tmp_path / "convcost" / "device.json").read_text())["bandwidth"] > 0
 
 
 def test_profile_json_is_consistent(model_file):
-    result = _ok(runner.invoke(app, ["profile", str(model_file), *FAST, *DEVICE_ARGS,
-                                     "--format", "json"]))
+    result = run_ok(*["profile", str(model_file), *FAST, *DEVICE_ARGS,
+                                     "--format", "json"])
     data = json.loads(result.stdout)
     assert [r["path"] for r in data["layers"]] == ["c1", "dw", "pw", "add", "gap", "fc"]
     assert data["batch_size"] == 2 and data["device"]["peak_gflops"] == pytest.approx(100)
@@ -74,8 +61,8 @@ def test_profile_json_is_consistent(model_file):
 
 def test_profile_markdown_to_file_and_plots(model_file, tmp_path):
     out, plots = tmp_path / "p.md", tmp_path / "plots"
-    _ok(runner.invoke(app, ["profile", str(model_file), *FAST, *DEVICE_ARGS, "--format",
-                            "markdown", "--output", str(out), "--plot", str(plots)]))
+    run_ok(*["profile", str(model_file), *FAST, *DEVICE_ARGS, "--format",
+                            "markdown", "--output", str(out), "--plot", str(plots)])
     text = out.read_text()
     assert "| layer | type | kind |" in text and "| depthwise |" in text
     assert sorted(p.name for p in plots.iterdir()) == ["tiny_roofline.png", "tiny_shares.png"]
@@ -83,15 +70,15 @@ def test_profile_markdown_to_file_and_plots(model_file, tmp_path):
 
 
 def test_profile_table(model_file):
-    result = _ok(runner.invoke(app, ["profile", str(model_file), *FAST, *DEVICE_ARGS]))
+    result = run_ok(*["profile", str(model_file), *FAST, *DEVICE_ARGS])
     assert "per kind" in result.stdout and "whole model forward" in result.stdout
 
 
 def test_profile_with_a_saved_device_profile(model_file, tmp_path):
     file = tmp_path / "dev.json"
     file.write_text('{"peak_gflops": 50, "bandwidth_gbs": 5}')
-    result = _ok(runner.invoke(app, ["profile", str(model_file), *FAST, "--device-profile",
-                                     str(file), "--format", "json"]))
+    result = run_ok(*["profile", str(model_file), *FAST, "--device-profile",
+                                     str(file), "--format", "json"])
     assert json.loads(result.stdout)["device"]["ridge_flops_per_byte"] == pytest.approx(10.0)
 
 
@@ -100,8 +87,7 @@ def test_profile_with_a_saved_device_profile(model_file, tmp_path):
     (["--device-profile", "{corrupt}"], "The device profile is not valid JSON"),
     (["--peak-gflops", "-5", "--bandwidth-gbs", "10"],
      "--peak-gflops must be a positive number. Received: -5.0"),
-    (["--format", "xml", *DEVICE_ARGS], "Unknown format; use one of table, json, markdown. "
-                                        "Received: 'xml'"),
+    (["--format", "xml", *DEVICE_ARGS], "'xml' is not one of 'table', 'json', 'markdown'."),
     (["--batch-size", "0", *DEVICE_ARGS], "batch size must be a positive integer. Received: 0"),
     (["--input-shape", "8,x,3", *DEVICE_ARGS], "--input-shape must be whole numbers"),
 ])
@@ -109,19 +95,19 @@ def test_profile_errors(model_file, tmp_path, args, message):
     corrupt = tmp_path / "corrupt.json"
     corrupt.write_text("{peak")
     args = [a.format(missing=tmp_path / "none.json", corrupt=corrupt) for a in args]
-    _fails(runner.invoke(app, ["profile", str(model_file), *args]), message)
+    _fails_with(run_cli(*["profile", str(model_file), *args]), message)
 
 
 def test_profile_output_not_written_on_error(model_file, tmp_path):
     out = tmp_path / "result.json"
-    _fails(runner.invoke(app, ["profile", str(model_file), "--peak-gflops", "0",
+    _fails_with(run_cli(*["profile", str(model_file), "--peak-gflops", "0",
                                "--bandwidth-gbs", "1", "--output", str(out)]),
            "--peak-gflops must be a positive number")
     assert not out.exists()
 
 
 def test_probe_bad_size(tmp_path):
-    _fails(runner.invoke(app, ["probe", "--output", str(tmp_path / "d.json"),
+    _fails_with(run_cli(*["probe", "--output", str(tmp_path / "d.json"),
                                "--matmul-size", "0"]),
            "matmul_size must be a positive integer. Received: 0")
     assert not (tmp_path / "d.json").exists()
@@ -133,7 +119,7 @@ ROOF = ["--peak-gflops", "100", "--bandwidth-gbs", "20"]
 
 
 def _analyze_json(*args):
-    result = _ok(runner.invoke(app, ["analyze", "v1", "--format", "json", *args]))
+    result = run_ok(*["analyze", "v1", "--format", "json", *args])
     return json.loads(result.stdout)
 
 
@@ -173,15 +159,15 @@ def test_analyze_memory_and_roofline_hand_numbers():
 
 
 def test_analyze_memory_table_and_dtype():
-    result = _ok(runner.invoke(app, ["analyze", "v1", "--memory", "--dtype", "float16"],
-                               env={"COLUMNS": "160", "NO_COLOR": "1"}))
+    result = run_ok(*["analyze", "v1", "--memory", "--dtype", "float16"],
+                               env={"COLUMNS": "160", "NO_COLOR": "1"})
     assert "FLOP/B" in result.stdout and "bytes moved (float16" in result.stdout
     assert "peak activation memory" in result.stdout and "bound" not in result.stdout
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    (["--memory", "--dtype", "int8"], "Unknown dtype; use one of float32, float16, bfloat16. "
-                                      "Received: 'int8'"),
+    (["--memory", "--dtype", "int8"], "'int8' is not one of 'float32', 'float16', "
+                                      "'bfloat16'."),
     (["--roofline", "--device-profile", "{corrupt}"], "The device profile is not valid JSON"),
     (["--peak-gflops", "-1", "--bandwidth-gbs", "3"], "--peak-gflops must be a positive number"),
 ])
@@ -189,10 +175,14 @@ def test_analyze_memory_errors(tmp_path, args, message):
     corrupt = tmp_path / "corrupt.json"
     corrupt.write_text("{peak")
     args = [a.format(corrupt=corrupt) for a in args]
-    _fails(runner.invoke(app, ["analyze", "v1", *args]), message)
+    _fails_with(run_cli(*["analyze", "v1", *args]), message)
 
 
 def test_analyze_roofline_without_any_profile(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    _fails(runner.invoke(app, ["analyze", "v1", "--roofline"]),
+    _fails_with(run_cli(*["analyze", "v1", "--roofline"]),
            "No device profile: run 'convcost probe'")
+
+
+def _fails_with(result, message: str) -> None:
+    assert_one_line_error(result, 1, re.escape(message))

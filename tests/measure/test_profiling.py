@@ -98,7 +98,7 @@ def test_kind_aggregation_sums_and_shares(latency):
 
 
 def test_to_dict_totals_are_sums_of_rows(latency):
-    from convcost.measure.profiling import to_dict
+    from convcost.render.profile import to_dict
 
     data = to_dict(latency)
     assert data["batch_size"] == BATCH and data["model"] == "tiny"

@@ -19,45 +19,20 @@ import pytest
 from typer.testing import CliRunner
 
 from convcost.cli import app
+from tests.conftest import assert_one_line_error, cli_json, cli_ok, run_cli
 
 GOLDEN = Path(__file__).parent / "golden"
-ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
-
-
-def invoke(*args: str):
-    return CliRunner().invoke(app, list(args), env=ENV)
-
-
-def ok(*args: str) -> str:
-    result = invoke(*args)
-    assert result.exit_code == 0, result.output + result.stderr
-    return result.stdout
-
-
-def ok_json(*args: str) -> dict:
-    return json.loads(ok(*args, "--format", "json"))
-
-
-def assert_one_line_error(result, code: int, pattern: str) -> None:
-    assert result.exit_code == code, result.stdout + result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert re.search(pattern, lines[0]), lines[0]
-    assert "Traceback" not in result.stdout + result.stderr
-    assert result.stdout == ""
-
-
 # --- models built once per module ------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def naive() -> dict:
-    return ok_json("analyze", "naive")
+    return cli_json("analyze", "naive")
 
 
 @pytest.fixture(scope="module")
 def v1() -> dict:
-    return ok_json("analyze", "v1")
+    return cli_json("analyze", "v1")
 
 
 @pytest.fixture(scope="module")
@@ -154,7 +129,7 @@ def test_v1_json_is_the_articles(v1) -> None:
 
 
 def test_compare_naive_v1_json() -> None:
-    data = ok_json("compare", "naive", "v1")
+    data = cli_json("compare", "naive", "v1")
     assert [m["totals"]["params"] for m in data["models"]] == [259_082, 48_330]
     assert [m["totals"]["macs"] for m in data["models"]] == [25_362_816, 3_109_760]
     assert data["ratios"][1]["params"] == pytest.approx(48_330 / 259_082)
@@ -171,10 +146,10 @@ def test_compare_naive_v1_json() -> None:
 
 
 def test_compare_table_and_markdown_explain_the_ratio() -> None:
-    table = ok("compare", "naive", "v1", "v2")
+    table = cli_ok("compare", "naive", "v1", "v2")
     assert "29,184 / 239,936 = 0.1216 (8.22× fewer)" in table
     assert "v2 vs naive" in table and "1/N + 1/D_K²" in table and "bias" in table
-    markdown = ok("compare", "naive", "v1", "--format", "markdown")
+    markdown = cli_ok("compare", "naive", "v1", "--format", "markdown")
     assert markdown.startswith("### compare: naive vs v1")
     assert "| params | 259,082 | 48,330 |" in markdown
 
@@ -188,7 +163,7 @@ TABLE_2 = {"pointwise": (94.86, 74.59), "depthwise": (3.06, 1.06), "standard": (
 
 @pytest.fixture(scope="module")
 def mobilenet_kinds() -> dict:
-    data = ok_json("analyze", "mobilenet", "--group-by", "kind")
+    data = cli_json("analyze", "mobilenet", "--group-by", "kind")
     return {g["kind"]: g for g in data["groups"]}
 
 
@@ -204,7 +179,7 @@ def test_mobilenet_first_conv_share() -> None:
     that makes it sum to 100% is 1.90%, and the hand count agrees: 3*3*3*32 weights at
     112x112 = 10,838,016 of 568,740,352 mult-adds (FINDINGS.md) = 1.906%. We read 1.19 as a
     transposition of 1.91 and check against the hand count."""
-    data = ok_json("analyze", "mobilenet", "--group-by", "kind", "--input-shape", "224,224,3")
+    data = cli_json("analyze", "mobilenet", "--group-by", "kind", "--input-shape", "224,224,3")
     standard = next(g for g in data["groups"] if g["kind"] == "standard")
     assert standard["macs"] == 3 * 3 * 3 * 32 * 112 * 112
     assert 100 * standard["macs_share"] == pytest.approx(
@@ -226,7 +201,7 @@ def test_mobilenet_params_shares_match_table_2(mobilenet_kinds, kind) -> None:
 
 def test_input_shape_rebuilds_a_zoo_model() -> None:
     """At 56x56 every conv output has 4x the positions; dense layers (17,664 MACs) do not."""
-    data = ok_json("analyze", "v1", "--input-shape", "56,56,1")
+    data = cli_json("analyze", "v1", "--input-shape", "56,56,1")
     assert data["input_shape"] == [56, 56, 1]
     assert data["totals"]["params"] == 48_330
     assert data["totals"]["macs"] == 4 * (3_109_760 - 17_664) + 17_664
@@ -237,7 +212,7 @@ def test_input_shape_rebuilds_a_zoo_model() -> None:
     (["--no-top"], 320 + 18_496 + 73_856 + 147_584, 25_362_816 - 128 * 128 - 128 * 10),
 ])
 def test_zoo_options(args, params, macs) -> None:
-    data = ok_json("analyze", "naive", *args)
+    data = cli_json("analyze", "naive", *args)
     assert (data["totals"]["params"], data["totals"]["macs"]) == (params, macs)
     assert data["check"]["match"]
 
@@ -245,22 +220,22 @@ def test_zoo_options(args, params, macs) -> None:
 def test_alpha_matches_keras_count() -> None:
     from convcost.models import zoo
 
-    data = ok_json("analyze", "v1", "--alpha", "0.5")
+    data = cli_json("analyze", "v1", "--alpha", "0.5")
     assert data["totals"]["params"] == zoo.build("v1", alpha=0.5).count_params()
 
 
 def test_batch_size_and_flops(v1) -> None:
-    data = ok_json("analyze", "v1", "--batch-size", "32", "--flops")
+    data = cli_json("analyze", "v1", "--batch-size", "32", "--flops")
     assert data["batch_size"] == 32
     assert data["per_batch"]["macs"] == 32 * 3_109_760
     assert data["per_batch"]["flops"] == 32 * v1["totals"]["flops"]
-    table = ok("analyze", "v1", "--batch-size", "32", "--flops")
+    table = cli_ok("analyze", "v1", "--batch-size", "32", "--flops")
     assert "FLOPs" in table.splitlines()[1]
     assert "per batch of 32: 99.51 M MACs" in table
 
 
 def test_group_by_type() -> None:
-    data = ok_json("analyze", "naive", "--group-by", "type")
+    data = cli_json("analyze", "naive", "--group-by", "type")
     groups = {g["type"]: g for g in data["groups"]}
     assert groups["Conv2D"]["params"] == 320 + 18_496 + 73_856 + 147_584
     assert groups["Dense"]["params"] == 128 * 128 + 128 + 128 * 10 + 10
@@ -268,14 +243,14 @@ def test_group_by_type() -> None:
 
 
 def test_file_with_unknown_size_takes_input_shape(files) -> None:
-    data = ok_json("analyze", str(files["anysize"]), "--input-shape", "28,28,1")
+    data = cli_json("analyze", str(files["anysize"]), "--input-shape", "28,28,1")
     conv = next(x for x in data["layers"] if x["path"] == "conv")
     assert conv["output_shape"] == [14, 14, 8] and conv["macs"] == 3 * 3 * 1 * 8 * 14 * 14
 
 
 def test_depth_folds_nested_rows_and_keeps_totals(files) -> None:
-    leaves = ok_json("analyze", str(files["nested"]))
-    folded = ok_json("analyze", str(files["nested"]), "--depth", "0")
+    leaves = cli_json("analyze", str(files["nested"]))
+    folded = cli_json("analyze", str(files["nested"]), "--depth", "0")
     assert [x["path"] for x in leaves["layers"]] == [
         "stem", "block/conv", "block/relu", "block/conv", "block/relu", "gap", "fc"]
     assert [(x["path"], x["folded_layers"]) for x in folded["layers"]] == [
@@ -287,7 +262,7 @@ def test_depth_folds_nested_rows_and_keeps_totals(files) -> None:
 
 
 def test_csv_is_exact_and_plain(naive) -> None:
-    text = ok("analyze", "naive", "--format", "csv")
+    text = cli_ok("analyze", "naive", "--format", "csv")
     lines = text.splitlines()
     assert lines[0].startswith("path,name,type,kind,output_shape,params")
     params = [int(line.split(",")[5]) for line in lines[1:]]
@@ -301,7 +276,7 @@ def test_json_is_not_wrapped_on_a_narrow_terminal() -> None:
 
 
 def test_zoo_json_lists_the_models() -> None:
-    entries = {e["name"]: e for e in json.loads(ok("zoo", "--format", "json"))}
+    entries = {e["name"]: e for e in json.loads(cli_ok("zoo", "--format", "json"))}
     assert entries["v1"]["input_shape"] == [28, 28, 1]
     assert entries["mobilenet"]["takes_alpha"] and not entries["resnet50"]["takes_alpha"]
 
@@ -314,7 +289,7 @@ def test_zoo_json_lists_the_models() -> None:
     ("analyze_naive.md", ["analyze", "naive", "--format", "markdown"]),
 ])
 def test_golden(name: str, args: list[str]) -> None:
-    text = ok(*args)
+    text = cli_ok(*args)
     path = GOLDEN / name
     if os.environ.get("CONVCOST_UPDATE_GOLDEN") == "1":
         path.parent.mkdir(exist_ok=True)
@@ -349,7 +324,7 @@ def _int(cell: str) -> int:
 @pytest.mark.parametrize(("model", "columns"), [("naive", 3), ("v1", 3)])
 def test_printed_columns_add_up_to_printed_totals(fmt: str, model: str, columns: int) -> None:
     """params, MACs and FLOPs (cells 3, 4, 5 of each row) re-added equal the total row."""
-    text = ok("analyze", model, "--flops", "--format", fmt)
+    text = cli_ok("analyze", model, "--flops", "--format", fmt)
     body, total = (_table_rows if fmt == "table" else _markdown_rows)(text)
     totals = [_int(c) for c in total if NUMBER.match(c)]
     assert len(totals) == columns
@@ -362,29 +337,29 @@ def test_printed_columns_add_up_to_printed_totals(fmt: str, model: str, columns:
 
 
 def test_group_table_columns_add_up() -> None:
-    body, total = _markdown_rows(ok("analyze", "v1", "--group-by", "kind", "--format",
+    body, total = _markdown_rows(cli_ok("analyze", "v1", "--group-by", "kind", "--format",
                                     "markdown"))
     assert sum(_int(line[2]) for line in body) == _int(total[2]) == 48_330
     assert sum(_int(line[4]) for line in body) == _int(total[4]) == 3_109_760
 
 
 def test_table_shows_the_cross_check() -> None:
-    assert "params match model.summary(): 259,082 ✓" in ok("analyze", "naive")
+    assert "params match model.summary(): 259,082 ✓" in cli_ok("analyze", "naive")
 
 
 # --- unsupported layers and --strict ---------------------------------------------------------
 
 
 def test_unsupported_layer_is_reported(files) -> None:
-    data = ok_json("analyze", str(files["custom"]))
+    data = cli_json("analyze", str(files["custom"]))
     assert data["unsupported"] == ["Doubler"]
     assert next(x for x in data["layers"] if x["path"] == "doubler")["supported"] is False
-    assert "Doubler × 1: no cost rule" in ok("analyze", str(files["custom"]))
+    assert "Doubler × 1: no cost rule" in cli_ok("analyze", str(files["custom"]))
 
 
 def test_strict_exits_2_on_unsupported_layer(files, tmp_path) -> None:
     out = tmp_path / "out.json"
-    result = invoke("analyze", str(files["custom"]), "--strict", "--output", str(out))
+    result = run_cli("analyze", str(files["custom"]), "--strict", "--output", str(out))
     assert_one_line_error(result, 2, r"--strict: no cost rule for Doubler \(1 call\)")
     assert list(tmp_path.iterdir()) == []
 
@@ -402,20 +377,20 @@ def test_params_mismatch_is_shown_and_strict_exits_2(monkeypatch) -> None:
     inputs = keras.Input((4,))
     model = keras.Model(inputs, _scaled_dense_class()(3, name="odd")(inputs), name="odd_model")
     monkeypatch.setattr(convcost.models.loader, "obtain", lambda spec: model)
-    data = ok_json("analyze", "v1")
+    data = cli_json("analyze", "v1")
     assert data["model"] == "odd_model"
     assert data["check"]["keras_count_params"] == 16 and data["check"]["match"] is False
     assert data["check"]["mismatched_layers"] == [{"path": "odd", "params": 15,
                                                    "keras_params": 16}]
-    assert "params MISMATCH: counted 15, model.summary() 16 ✗ — layers: odd" in ok(
+    assert "params MISMATCH: counted 15, model.summary() 16 ✗ — layers: odd" in cli_ok(
         "analyze", "v1")
-    result = invoke("analyze", "v1", "--strict")
+    result = run_cli("analyze", "v1", "--strict")
     assert_one_line_error(result, 2, r"params check failed: counted 15 vs count_params\(\) 16 "
                                      r"\(layers: odd\)")
 
 
 def test_strict_passes_a_supported_model() -> None:
-    assert invoke("analyze", "v1", "--strict", "--format", "json").exit_code == 0
+    assert run_cli("analyze", "v1", "--strict", "--format", "json").exit_code == 0
 
 
 # --- --output --------------------------------------------------------------------------------
@@ -423,7 +398,7 @@ def test_strict_passes_a_supported_model() -> None:
 
 def test_output_writes_exactly_one_file(tmp_path) -> None:
     out = tmp_path / "v1.json"
-    assert ok("analyze", "v1", "--format", "json", "--output", str(out)) == ""
+    assert cli_ok("analyze", "v1", "--format", "json", "--output", str(out)) == ""
     assert json.loads(out.read_text())["totals"]["params"] == 48_330
     assert [p.name for p in tmp_path.iterdir()] == ["v1.json"]
     umask = os.umask(0)
@@ -434,7 +409,7 @@ def test_output_writes_exactly_one_file(tmp_path) -> None:
 @pytest.mark.parametrize("where", ["missing/out.json", "a_file/out.json", "."])
 def test_output_to_a_bad_place_fails_cleanly(tmp_path, where: str) -> None:
     (tmp_path / "a_file").write_text("x")
-    result = invoke("analyze", "v1", "--output", str(tmp_path / where))
+    result = run_cli("analyze", "v1", "--output", str(tmp_path / where))
     assert_one_line_error(result, 1, r"--output.*Received: ")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
 
@@ -443,14 +418,14 @@ def test_output_to_a_bad_place_fails_cleanly(tmp_path, where: str) -> None:
 def test_output_to_an_unwritable_directory(tmp_path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o555)
-    result = invoke("analyze", "v1", "--output", str(locked / "out.txt"))
+    result = run_cli("analyze", "v1", "--output", str(locked / "out.txt"))
     assert_one_line_error(result, 1, "not writable")
     assert list(locked.iterdir()) == []
 
 
 @pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux /proc")
 def test_output_where_even_root_cannot_write() -> None:
-    result = invoke("analyze", "v1", "--output", "/proc/convcost-out.txt")
+    result = run_cli("analyze", "v1", "--output", "/proc/convcost-out.txt")
     assert_one_line_error(result, 1, r"Cannot write the output file.*'/proc/convcost-out.txt'")
 
 
@@ -462,7 +437,7 @@ def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch) -> 
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", refuse)
-    result = invoke("analyze", "v1", "--format", "json", "--output", str(out))
+    result = run_cli("analyze", "v1", "--format", "json", "--output", str(out))
     assert_one_line_error(result, 1, "No space left on device")
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"] and out.read_text() == "old"
 
@@ -480,17 +455,19 @@ def test_failed_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch) -> 
     (["analyze", "v1", "--input-shape", "28,,1"], r"whole numbers.*Received: '28,,1'"),
     (["analyze", "v1", "--input-shape", ""], r"whole numbers.*Received: ''"),
     (["analyze", "resnet50", "--alpha", "0.5"], r"takes no width multiplier.*alpha=0.5"),
-    (["analyze", "v1", "--format", "xml"], r"Unknown format.*Received: 'xml'"),
-    (["analyze", "v1", "--group-by", "colour"], r"Unknown --group-by.*Received: 'colour'"),
-    (["analyze", "v1", "--batch-size", "0"], r"--batch-size must be 1 or more"),
-    (["analyze", "v1", "--depth", "-1"], r"--depth must be 0 or more"),
+    (["analyze", "v1", "--format", "xml"], r"--format.*'xml' is not one of 'table', 'json'"),
+    (["analyze", "v1", "--group-by", "colour"], r"--group-by.*'colour' is not one of"),
+    (["analyze", "v1", "--batch-size", "0"],
+     r"--batch-size must be a positive integer. Received: --batch-size 0"),
+    (["analyze", "v1", "--depth", "-1"], r"--depth must be a non-negative integer"),
     (["analyze", "no/such/model.keras"], r"Model file not found. Received: "),
     (["compare", "v1"], r"at least two models"),
-    (["compare", "naive", "v1", "--format", "csv"], r"Unknown format for compare.*'csv'"),
-    (["zoo", "--format", "xml"], r"Unknown format for zoo.*'xml'"),
+    (["compare", "naive", "v1", "--format", "csv"],
+     r"--format.*'csv' is not one of 'table', 'json', 'markdown'"),
+    (["zoo", "--format", "xml"], r"--format.*'xml' is not one of 'table', 'json'"),
 ])
 def test_bad_input_is_one_line_exit_1(args: list[str], pattern: str) -> None:
-    assert_one_line_error(invoke(*args), 1, pattern)
+    assert_one_line_error(run_cli(*args), 1, pattern)
 
 
 @pytest.mark.parametrize(("name", "args", "pattern"), [
@@ -501,7 +478,7 @@ def test_bad_input_is_one_line_exit_1(args: list[str], pattern: str) -> None:
 ])
 def test_bad_files_are_one_line_exit_1(files, tmp_path, name, args, pattern) -> None:
     out = tmp_path / "out.txt"
-    result = invoke("analyze", str(files[name]), *args, "--output", str(out))
+    result = run_cli("analyze", str(files[name]), *args, "--output", str(out))
     assert_one_line_error(result, 1, pattern)
     assert not out.exists()
 

@@ -1,0 +1,55 @@
+"""``convcost bench``: forward latency of zoo nets next to their MACs and the matmul peak."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from convcost.cli.app import app, domain_errors, load_keras
+from convcost.cli.options import Alpha, ListFormat, ModelsArg, Repeats, Warmup
+from convcost.cli.output import console_width, emit, use_color
+from convcost.cli.train import ARTICLE_NETS
+
+
+@app.command("bench")
+@domain_errors
+def bench_command(
+    models: ModelsArg = None,
+    batch_size: Annotated[int, typer.Option(help="Samples per forward call.", metavar="N")] = 64,
+    repeats: Repeats = 30,
+    warmup: Warmup = 3,
+    alpha: Alpha = None,
+    peak_size: Annotated[int, typer.Option(help="n of the n x n float32 peak matmul.",
+                                           metavar="N")] = 2048,
+    peak_repeats: Annotated[int, typer.Option(help="Timed peak matmuls (median kept).",
+                                              metavar="N")] = 10,
+    fmt: ListFormat = "table",
+    as_json: Annotated[bool, typer.Option(
+        "--json", hidden=True, help="Same as --format json (kept for old scripts).")] = False,
+) -> None:
+    """Forward latency of zoo nets (compiled model(x, training=False)) next to their MACs.
+
+    Also measures this machine's attainable GFLOP/s (median of a float32 matmul) and shows
+    each model's achieved GFLOP/s as a share of it.
+    """
+    from convcost.models import zoo
+
+    names = models or ARTICLE_NETS
+    for name in names:
+        zoo.entry(name)
+    load_keras()
+    from convcost.measure.bench import bench_models
+    from convcost.measure.machine import machine_info
+    from convcost.measure.probe import peak_matmul
+    from convcost.measure.timing import compiled_call
+    from convcost.render.train import bench_document, bench_json, bench_table
+
+    rows = bench_models(names, batch_size=batch_size, repeats=repeats, warmup=warmup,
+                        alpha=alpha)
+    peak = peak_matmul(peak_size, peak_repeats)
+    document = bench_document(rows, peak, machine_info(), compiled_call())
+    if as_json or fmt == "json":
+        emit(bench_json(document), None)
+    else:
+        emit(bench_table(document, width=console_width(), color=use_color()), None)

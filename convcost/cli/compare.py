@@ -1,0 +1,48 @@
+"""``convcost compare``: models side by side, and the part that differs against 1/N + 1/D_K²."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from convcost.cli.analyze import analyze_source
+from convcost.cli.app import app, domain_errors
+from convcost.cli.options import (
+    Classes,
+    InputShape,
+    NoTop,
+    Output,
+    ReportFormat,
+    Unsafe,
+    make_source,
+)
+from convcost.cli.output import check_output_dir, console_width, emit, use_color
+from convcost.errors import ConvcostError
+
+
+@app.command("compare")
+@domain_errors
+def compare_command(
+    models: Annotated[list[str], typer.Argument(
+        help="Two or more zoo names or model files; the first is the baseline.",
+        show_default=False, metavar="MODEL...")],
+    input_shape: InputShape = None,
+    classes: Classes = None,
+    no_top: NoTop = False,
+    fmt: ReportFormat = "table",
+    output: Output = None,
+    unsafe: Unsafe = False,
+) -> None:
+    """Compare models side by side, and the part that differs against 1/N + 1/D_K²."""
+    from convcost import render
+    from convcost.analysis.compare import compare
+
+    if len(models) < 2:
+        raise ConvcostError(f"compare needs at least two models. Received: {models}.")
+    check_output_dir(output)
+    sources = [make_source(m, input_shape, classes=classes, no_top=no_top, unsafe=unsafe)
+               for m in models]
+    reports = [analyze_source(source)[1] for source in sources]
+    options = render.RenderOptions(width=console_width(output), color=use_color(output))
+    emit(render.render_comparison(compare(reports), fmt, options), output)

@@ -1,0 +1,104 @@
+"""``convcost profile``: time every layer alone and set it against its MACs and roofline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from convcost.cli.app import app, domain_errors, load_keras, stderr
+from convcost.cli.options import (
+    Alpha,
+    BandwidthGbs,
+    Classes,
+    DeviceProfileFile,
+    InputShape,
+    ModelArg,
+    Output,
+    PeakGflops,
+    Repeats,
+    ReportFormat,
+    Source,
+    Unsafe,
+    Warmup,
+    make_source,
+)
+from convcost.cli.output import emit
+
+if TYPE_CHECKING:
+    from convcost.analysis.roofline import DeviceProfile
+    from convcost.measure.profiling import LatencyReport
+
+
+@app.command("profile")
+@domain_errors
+def profile_command(
+    model: ModelArg,
+    input_shape: InputShape = None,
+    classes: Classes = None,
+    alpha: Alpha = None,
+    unsafe: Unsafe = False,
+    batch_size: Annotated[int, typer.Option(help="Samples per timed call.", metavar="N")] = 32,
+    repeats: Repeats = 10,
+    warmup: Warmup = 2,
+    peak_gflops: PeakGflops = None,
+    bandwidth_gbs: BandwidthGbs = None,
+    device_profile: DeviceProfileFile = None,
+    fmt: ReportFormat = "table",
+    output: Output = None,
+    plot: Annotated[Path | None, typer.Option(
+        help="Write the roofline and share PNGs into DIR.", show_default=False,
+        metavar="DIR")] = None,
+) -> None:
+    """Time every layer alone on its real input shape; compare with MACs and the roofline.
+
+    Default batch 32: large enough that the fixed cost of each call (~0.1 ms) is small next to
+    a layer's work and weights are amortised as in inference serving, small enough for 224x224
+    models on a laptop CPU. Views (reshape, flatten, dropout) are not timed.
+    """
+    from convcost.render import profile as show
+
+    device = _device(peak_gflops, bandwidth_gbs, device_profile)
+    source = make_source(model, input_shape, classes=classes, alpha=alpha, unsafe=unsafe)
+    latency = _measure(source, batch_size, repeats, warmup, device)
+    renderers = {"table": show.render_table, "json": show.render_json,
+                 "markdown": show.render_markdown}
+    emit(renderers[fmt](latency), output, make_parents=True)
+    if output is not None:
+        stderr.print(f"wrote {output}")
+    if plot is not None:
+        from convcost.render.plots import write_profile_plots
+
+        for path in write_profile_plots(latency, plot):
+            stderr.print(f"wrote {path}")
+
+
+def _device(peak_gflops: float | None, bandwidth_gbs: float | None,
+            profile_file: Path | None) -> DeviceProfile:
+    from convcost.analysis import devices
+    from convcost.measure.probe import probe
+
+    device = devices.resolve(peak_gflops=peak_gflops, bandwidth_gbs=bandwidth_gbs,
+                             profile_file=profile_file, required=False)
+    if device is not None:
+        return device
+    stderr.print("note: no device profile saved; measuring this machine now (not saved; run "
+                 "'convcost probe' to save one)")
+    return probe()
+
+
+def _measure(source: Source, batch: int, repeats: int, warmup: int,
+             device: DeviceProfile) -> LatencyReport:
+    from convcost.analysis.memory import check_batch
+
+    check_batch(batch)
+    load_keras()
+    from convcost.count.walker import analyze
+    from convcost.measure.profiling import profile
+    from convcost.models.loader import obtain
+
+    keras_model = obtain(source.spec)
+    report = analyze(keras_model, input_shape=source.analyze_shape)
+    return profile(keras_model, device, report=report, batch=batch, repeats=repeats,
+                   warmup=warmup)

@@ -1,0 +1,47 @@
+"""What ``separate`` and ``merge`` share: check, obtain, rewrite, cost both, save, print.
+
+Keras and :mod:`convcost.analysis.rewrite` are imported inside the call only. The output path
+is checked before the model is built, and the file is written atomically (temp file +
+replace), so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from convcost.cli.app import load_keras
+from convcost.cli.options import make_source
+from convcost.cli.output import console_width, emit, use_color
+
+OutputOpt = Annotated[str, typer.Option(
+    "--output", "-o", help="Where to save the rewritten model (must end in .keras).",
+    show_default=False, metavar="FILE")]
+LayersOpt = Annotated[str | None, typer.Option(
+    "--layers", help="Only layers whose name or path matches: a glob (conv_*) or a regular "
+                     "expression matching the whole name (conv_[23]).", show_default=False,
+    metavar="PATTERN")]
+
+
+def rewrite(action: str, options: dict[str, Any], source: str, output: str,
+            alpha: float | None, input_shape: str | None, classes: int | None,
+            unsafe: bool) -> None:
+    """Run ``convcost.analysis.rewrite.<action>(model, **options)`` and report it."""
+    from convcost.files import check_output_path
+
+    spec = make_source(source, input_shape, classes=classes, alpha=alpha, unsafe=unsafe)
+    check_output_path(output)
+    load_keras()
+    from convcost.analysis import rewrite as rewriting
+    from convcost.count.walker import analyze
+    from convcost.models.loader import obtain
+    from convcost.render.rewrite import rewrite_text
+
+    original = obtain(spec.spec)
+    new, log = getattr(rewriting, action)(original, **options)
+    shape = spec.analyze_shape
+    before, after = analyze(original, input_shape=shape), analyze(new, input_shape=shape)
+    target = rewriting.save_model(new, output)
+    emit(rewrite_text(log, before, after, str(target), width=console_width(),
+                      color=use_color()), None)

@@ -1,0 +1,79 @@
+"""What machine a measurement ran on: CPU, GPUs, library versions, thread settings."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from typing import Any
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (``platform.processor()`` elsewhere)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_name() -> str:
+    """A short label: host name, processor and CPU count."""
+    cpu = platform.processor() or platform.machine()
+    return f"{platform.node()} ({cpu}, {os.cpu_count()} CPUs)"
+
+
+def machine_info() -> dict[str, Any]:
+    """Device, versions and thread settings, for every result file.
+
+    TensorFlow's inter/intra-op thread settings are reported as set; 0 means "TensorFlow
+    chooses" (by default, one thread per core it can use).
+    """
+    import keras
+    import numpy as np
+
+    backend = keras.backend.backend()
+    threads = _tensorflow_threads() if backend == "tensorflow" else (None, None)
+    return {"cpu": cpu_model(), "cpu_count": os.cpu_count(),
+            "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+            else os.cpu_count(),
+            "gpus": gpu_names(), "tensorflow": installed_version("tensorflow"),
+            "keras": keras.__version__, "backend": backend, "numpy": np.__version__,
+            "python": platform.python_version(),
+            "inter_op_threads": threads[0], "intra_op_threads": threads[1],
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def gpu_names() -> list[str]:
+    """The GPUs the Keras backend sees (model names on TensorFlow); [] when there are none."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        return [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name)
+                for gpu in tf.config.list_physical_devices("GPU")]
+    try:
+        return [str(device) for device in keras.distribution.list_devices("gpu")]
+    except RuntimeError:  # JAX raises when asked for a platform it does not have
+        return []
+
+
+def installed_version(package: str) -> str | None:
+    """The installed version of a distribution, or None."""
+    from importlib import metadata
+
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _tensorflow_threads() -> tuple[int, int]:
+    import tensorflow as tf
+
+    return (tf.config.threading.get_inter_op_parallelism_threads(),
+            tf.config.threading.get_intra_op_parallelism_threads())

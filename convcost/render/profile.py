@@ -1,0 +1,150 @@
+"""Render a :class:`~convcost.measure.profiling.LatencyReport`: tables, Markdown, JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.table import Table
+
+from convcost.analysis.roofline import GIGA, DeviceProfile
+from convcost.measure.profiling import KindTiming, LatencyReport, LayerTiming
+from convcost.render.tables import pipe_table, print_to_string
+from convcost.render.units import human
+
+_LAYER_HEAD = ["layer", "type", "kind", "MACs/sample", "FLOP/B", "bound", "bound ms",
+               "measured ms", "GFLOP/s", "bound/measured"]
+_KIND_HEAD = ["kind", "layers", "MAC share", "time share", "GFLOP/s", "bound/measured"]
+
+
+def _layer_rows(latency: LatencyReport) -> list[list[str]]:
+    rows = []
+    for layer in latency.layers:
+        row = layer.traffic.row
+        rows.append([
+            row.path, row.type, row.kind, human(row.macs),
+            f"{layer.traffic.intensity(latency.batch, latency.memory.dtype):.2f}",
+            layer.bound.limit, f"{layer.bound.seconds * 1e3:.3f}", _ms(layer.seconds) or
+            layer.note, _num(layer.gflops_per_s), _pct(layer.roofline_fraction)])
+    return rows
+
+
+def _kind_rows(latency: LatencyReport) -> list[list[str]]:
+    return [[k.kind, str(k.layers), _pct(k.macs_share), _pct(k.time_share),
+             _num(k.gflops_per_s), _pct(k.roofline_fraction)]
+            for k in latency.kinds() if k.layers]
+
+
+def _summary(latency: LatencyReport) -> list[str]:
+    d = latency.device
+    overhead = latency.call_overhead_seconds * latency.timed_layers
+    return [
+        f"{latency.report.model}: batch {latency.batch}, {latency.memory.dtype}, "
+        f"{latency.backend}; median of {latency.repeats} after {latency.warmup} warm-up runs",
+        f"device: {d.peak_flops / 1e9:.1f} GFLOP/s, {d.bandwidth / 1e9:.1f} GB/s, ridge "
+        f"{d.ridge:.2f} FLOP/B ({d.source})",
+        f"whole model forward: {latency.model_seconds * 1e3:.3f} ms "
+        f"({latency.gflops_per_s:.1f} GFLOP/s)",
+        f"sum of {latency.timed_layers} layers timed alone: {latency.layer_seconds * 1e3:.3f} ms "
+        f"(of which ~{overhead * 1e3:.3f} ms is the fixed cost per call, "
+        f"{latency.call_overhead_seconds * 1e6:.0f} µs each)",
+        f"roofline prediction (sum of layer bounds): {latency.predicted_seconds * 1e3:.3f} ms",
+    ]
+
+
+def _sections(latency: LatencyReport) -> list[tuple[str, list[str], list[list[str]], int]]:
+    """(title, header, rows, number of leading text columns) of the layer and kind tables."""
+    return [("layers", _LAYER_HEAD, _layer_rows(latency), 3),
+            ("per kind", _KIND_HEAD, _kind_rows(latency), 1)]
+
+
+def render_table(latency: LatencyReport, width: int = 170) -> str:
+    """Two rich tables (layers, kinds) and a summary, as plain text."""
+    parts: list[Any] = []
+    for title, head, rows, text in _sections(latency):
+        table = Table(title=f"{latency.report.model}: {title}", title_justify="left")
+        for index, column in enumerate(head):
+            table.add_column(column, justify="left" if index < text else "right")
+        for row in rows:
+            table.add_row(*row)
+        parts.append(table)
+    return print_to_string(*parts, *_summary(latency), width=width)
+
+
+def render_markdown(latency: LatencyReport) -> str:
+    """Two Markdown tables (layers, kinds) and the summary as a list."""
+    parts = ["\n".join(pipe_table(head, rows, [i >= text for i in range(len(head))]))
+             for _, head, rows, text in _sections(latency)]
+    parts.append("\n".join(f"- {line}" for line in _summary(latency)))
+    return "\n\n".join(parts) + "\n"
+
+
+def render_json(latency: LatencyReport) -> str:
+    return json.dumps(to_dict(latency), indent=2) + "\n"
+
+
+def probe_lines(device: DeviceProfile, method: str, matmul_size: int, copy_mb: int,
+                repeats: int) -> str:
+    """What ``convcost probe`` measured, one figure a line."""
+    return (f"peak      {device.peak_flops / GIGA:10.1f} GFLOP/s  ({method} float32 "
+            f"{matmul_size}x{matmul_size} matmul, best of {repeats})\n"
+            f"bandwidth {device.bandwidth / GIGA:10.1f} GB/s     (copy of {copy_mb} MiB, read + "
+            f"write, best of {repeats})\n"
+            f"ridge     {device.ridge:10.2f} FLOP/byte\n")
+
+
+def _ms(seconds: float | None) -> str:
+    return "" if seconds is None else f"{seconds * 1e3:.3f}"
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+
+
+
+def to_dict(latency: LatencyReport) -> dict[str, Any]:
+    """A JSON-ready dict: exact integer counts per batch, times in seconds, shares in [0, 1]."""
+    batch, dtype = latency.batch, latency.memory.dtype
+    return {
+        "model": latency.report.model, "backend": latency.backend, "batch_size": batch,
+        "dtype": dtype, "repeats": latency.repeats, "warmup": latency.warmup,
+        "device": latency.device.to_json(),
+        "layers": [_layer_dict(layer, batch, dtype) for layer in latency.layers],
+        "kinds": [_kind_dict(kind) for kind in latency.kinds()],
+        "totals": {
+            "batch_macs": latency.macs, "batch_flops": latency.flops,
+            "batch_bytes": latency.bytes, "layer_seconds": latency.layer_seconds,
+            "timed_layers": latency.timed_layers, "model_seconds": latency.model_seconds,
+            "call_overhead_seconds": latency.call_overhead_seconds,
+            "predicted_seconds": latency.predicted_seconds,
+            "gflops_per_s": latency.gflops_per_s,
+        },
+    }
+
+
+def _layer_dict(layer: LayerTiming, batch: int, dtype: str) -> dict[str, Any]:
+    row = layer.traffic.row
+    return {
+        "path": row.path, "name": row.name, "type": row.type, "kind": row.kind,
+        "batch_macs": batch * row.macs, "batch_flops": layer.flops, "batch_bytes": layer.bytes,
+        "intensity": layer.traffic.intensity(batch, dtype),
+        "macs_per_element": layer.traffic.macs_per_element(batch),
+        "seconds": layer.seconds, "gflops_per_s": layer.gflops_per_s,
+        "bound_seconds": layer.bound.seconds, "bound": layer.bound.limit,
+        "roofline_fraction": layer.roofline_fraction, "note": layer.note,
+    }
+
+
+def _kind_dict(kind: KindTiming) -> dict[str, Any]:
+    return {
+        "kind": kind.kind, "layers": kind.layers, "batch_macs": kind.macs,
+        "batch_flops": kind.flops, "seconds": kind.seconds, "bound_seconds": kind.bound_seconds,
+        "macs_share": kind.macs_share, "time_share": kind.time_share,
+        "gflops_per_s": kind.gflops_per_s, "roofline_fraction": kind.roofline_fraction,
+    }

@@ -1,0 +1,52 @@
+"""Render what ``separate``/``merge`` did: the rewrite log and the cost before and after."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from convcost.analysis.rewrite import RewriteLog
+from convcost.count.report import Report
+from convcost.render.tables import print_to_string
+
+
+def log_lines(log: RewriteLog) -> list[str]:
+    """What was replaced, what was skipped (grouped by reason), and the notes."""
+    lines = [f"{log.action} {log.model}: {len(log.replaced)} replaced"]
+    lines += [f"  {' + '.join(item.removed)} -> {' + '.join(item.added)}"
+              for item in log.replaced]
+    lines += [f"  skipped {len(paths)} ({reason}): {', '.join(paths)}"
+              for reason, paths in log.skipped_by_reason().items()]
+    lines += [f"  note: {note}" for note in log.notes]
+    return lines
+
+
+def comparison_table(before: Report, after: Report) -> Table:
+    """Params and MACs in total and per kind (kinds that are zero on both sides left out),
+    before and after, with the ratio after/before."""
+    table = Table(title="cost per sample", title_justify="left")
+    for column in ("", "before", "after", "after/before"):
+        table.add_column(column, justify="left" if not column else "right")
+    after_groups = {group.key: group for group in after.groups("kind")}
+    for measure in ("params", "macs"):
+        table.add_row(*_row(measure.replace("macs", "MACs"), getattr(before, measure),
+                            getattr(after, measure)), style="bold")
+        for group in before.groups("kind"):
+            old, new = getattr(group, measure), getattr(after_groups[group.key], measure)
+            if old or new:
+                table.add_row(*_row(f"  {group.key}", old, new))
+    return table
+
+
+def rewrite_text(log: RewriteLog, before: Report, after: Report, saved: str, *, width: int,
+                 color: bool = False) -> str:
+    """The log, the before/after table and where the model was saved."""
+    first, *rest = log_lines(log)
+    return print_to_string(Text(first, style="bold"), *(Text(line) for line in rest),
+                           comparison_table(before, after), Text(f"saved: {saved}"),
+                           width=width, color=color)
+
+
+def _row(label: str, before: int, after: int) -> tuple[str, str, str, str]:
+    ratio = f"{after / before:.3f}" if before else "-"
+    return label, f"{before:,}", f"{after:,}", ratio

@@ -1,0 +1,89 @@
+"""Render a :class:`~convcost.analysis.verify.VerifyReport`: a table, or JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.table import Table
+from rich.text import Text
+
+from convcost.analysis.verify import CONVENTIONS, LayerCheck, VerifyReport
+from convcost.render.tables import print_to_string
+
+
+def verify_json(result: VerifyReport) -> str:
+    """:func:`to_json` as indented JSON text."""
+    return json.dumps(to_json(result), indent=2) + "\n"
+
+
+def to_json(result: VerifyReport) -> dict[str, Any]:
+    """The comparison as plain data: exact integers, statuses and explanations."""
+    report = result.report
+    return {
+        "model": result.model,
+        "input_shape": list(result.input_shape),
+        "agree": result.agree,
+        "summary": result.summary(),
+        "convcost": {"params": report.params, "macs": report.macs, "flops": report.flops},
+        "profiler_total_flops": result.profiler_total_flops,
+        "seconds": round(result.seconds, 3),
+        "layers": [_row_json(row) for row in result.layers],
+        "tf_op_types_outside_macs": op_types_by_layer_type(result),
+        "notes": list(result.notes),
+        "conventions": list(CONVENTIONS),
+    }
+
+
+def _row_json(row: LayerCheck) -> dict[str, Any]:
+    return {
+        "path": row.path, "type": row.type, "calls": row.calls, "checked": row.checked,
+        "macs": row.macs, "convcost_mac_flops": 2 * row.macs,
+        "profiler_mac_flops": row.profiler_mac_flops, "status": row.status,
+        "explanation": row.explanation, "other_flops": row.other_flops,
+        "profiler_other": dict(row.profiler_other), "uncounted_ops": list(row.uncounted),
+    }
+
+
+_STYLE = {"agree": "green", "differs": "red", "not seen": "yellow", "no MACs": "dim"}
+
+
+def verify_table(result: VerifyReport, width: int, color: bool = False) -> str:
+    """The layer table, the summary, totals, differences and conventions, as text."""
+    table = Table(title=f"{result.model} {result.input_shape}: convcost vs TensorFlow profiler",
+                  title_justify="left")
+    for column in ("layer", "type", "calls", "2 x MACs", "TF MAC FLOPs", "status",
+                   "other FLOPs", "TF other FLOPs"):
+        table.add_column(column, justify="left" if column in ("layer", "type", "status")
+                         else "right")
+    for row in result.layers:
+        style = _STYLE[row.status] if row.checked or row.failing else "dim"
+        table.add_row(Text(row.path), Text(row.type), str(row.calls), f"{2 * row.macs:,}",
+                      f"{row.profiler_mac_flops:,}", Text(row.status, style=style),
+                      f"{row.other_flops:,}", f"{row.profiler_other_flops:,}")
+    lines = [result.summary(),
+             f"Totals: convcost {result.report.flops:,} FLOPs (2 x {result.report.macs:,} "
+             f"MACs + other), TF profiler {result.profiler_total_flops:,} FLOPs; "
+             f"{result.seconds:.1f} s."]
+    lines += [f"- {line}" for line in _differences(result)]
+    lines.append("TF op types outside MACs, by layer type:")
+    lines += [f"  {kind}: {', '.join(types)}"
+              for kind, types in op_types_by_layer_type(result).items()]
+    lines += [f"- {line}" for line in (*CONVENTIONS, *result.notes)]
+    return print_to_string(table, *(Text(line) for line in lines), width=max(width, 120),
+                           color=color)
+
+
+def _differences(result: VerifyReport) -> list[str]:
+    return [f"{row.path} ({row.type}) {row.status}: {row.explanation}"
+            for row in result.layers if row.explanation]
+
+
+def op_types_by_layer_type(result: VerifyReport) -> dict[str, list[str]]:
+    """The TF op types (with FLOPs, outside the MAC ops) each Keras layer type lowers to."""
+    found: dict[str, set[str]] = {}
+    for row in result.layers:
+        kinds = [kind for kind, _ in row.profiler_other] + list(row.uncounted)
+        if kinds:
+            found.setdefault(row.type, set()).update(kinds)
+    return {kind: sorted(types) for kind, types in sorted(found.items())}
