@@ -1,30 +1,56 @@
 """convcost: what does this network cost, and why is it (not) fast?
 
-Importing the package is cheap: TensorFlow/Keras load only when a model is analysed or built.
+The public API: :func:`analyze` (a :class:`Report` of every layer call), :func:`register_rule`
+(cost rules for your own layers), the report data types, and the sub-packages, reached as
+attributes (``convcost.render.render(report, "json")``): :mod:`~convcost.count`,
+:mod:`~convcost.theory`, :mod:`~convcost.models`, :mod:`~convcost.analysis`,
+:mod:`~convcost.measure`, :mod:`~convcost.render`. Importing the package is cheap:
+TensorFlow/Keras load only when a model is analysed or built.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from convcost.count.formulas import Cost
+from convcost.count.report import LayerCost, Piece, Report
 from convcost.errors import ConvcostError
+
+if TYPE_CHECKING:
+    from convcost.count.rules import Call
 
 __version__ = "0.1.0"
 
-__all__ = ["ConvcostError", "Cost", "__version__", "analyze", "register_rule"]
+__all__ = ["ConvcostError", "Cost", "LayerCost", "Piece", "Report", "__version__", "analyze",
+           "register_rule"]
+
+_SUBPACKAGES = ("analysis", "cli", "count", "measure", "models", "render", "theory")
 
 
-def analyze(model: Any, **kwargs: Any) -> Any:
-    """Cost of every layer call of a Keras model; see :func:`convcost.count.walker.analyze`."""
-    from convcost.count.walker import analyze as _analyze
+def analyze(model: Any, *, input_shape: Sequence[int] | None = None,
+            name: str | None = None) -> Report:
+    """Params, MACs and other FLOPs of every layer call of a Keras model, per sample.
 
-    return _analyze(model, **kwargs)
+    See :func:`convcost.count.walker.analyze` for the arguments.
+    """
+    from convcost.count.walker import analyze as walk
+
+    return walk(model, input_shape=input_shape, name=name)
 
 
-def register_rule(*layer_classes: type) -> Any:
-    """Register a cost rule for your own layer classes; see
-    :func:`~convcost.count.rules.register_rule`."""
-    from convcost.count.rules import register_rule as _register
+def register_rule(*layer_classes: type) -> Callable[[Callable[[Any, Call], tuple[Piece, ...]]],
+                                                     Callable[[Any, Call], tuple[Piece, ...]]]:
+    """Register a cost rule for your own layer classes (a decorator); see
+    :func:`convcost.count.rules.register_rule`."""
+    from convcost.count.rules import register_rule as register
 
-    return _register(*layer_classes)
+    return register(*layer_classes)
+
+
+def __getattr__(name: str) -> Any:
+    """Import a sub-package on first use, so ``import convcost`` stays light."""
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"convcost.{name}")
+    raise AttributeError(f"module 'convcost' has no attribute {name!r}")

@@ -96,11 +96,11 @@ def formulas_page() -> str:
         "# Generated formulas",
         "",
         "Each formula below is computed, not typed: `convcost.theory.symbolic` calls the same "
-        "functions "
-        "of `convcost/formulas.py` that count real Keras models, with sympy symbols instead of "
-        "integers, and sympy simplifies the results. Weights only (no bias, no batch norm), as "
-        "in the papers. The [theory page](index.md) explains what they mean. The terminal "
-        "version of this page is `convcost formulas` (`--format latex` prints this LaTeX).",
+        "functions of `convcost/count/formulas.py` that count real Keras models, with sympy "
+        "symbols instead of integers, and sympy simplifies the results. Weights only (no bias, "
+        "no batch norm), as in the papers. The [theory page](index.md) explains what they "
+        "mean. The terminal version of this page is `convcost formulas` (`--format latex` "
+        "prints this LaTeX).",
         "",
     ]
     for name, derivation in symbolic.DERIVATIONS.items():
@@ -249,10 +249,10 @@ def layers_page() -> str:
         "# Supported layers",
         "",
         "Generated from the rule table of `convcost/count/rules/`: each row is one rule, the "
-        "classes "
-        "it serves (subclasses use their parent's rule) and its docstring. All counts are per "
-        "sample; the [conventions](../conventions.md) explain MACs, other FLOPs and params. A "
-        "class that is not on this page is reported as *unsupported* — its params come from "
+        "classes it serves (subclasses use their parent's rule) and its docstring. All counts "
+        "are per sample; the [conventions](../conventions.md) explain MACs, other FLOPs and "
+        "params. A class that is not on this page is reported as *unsupported* — its params "
+        "come from "
         "Keras, its cost is unknown, and the report says so; you can "
         "[add a rule](python-api.md#your-own-layer).",
         "",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 import typer
@@ -35,11 +35,12 @@ stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 class _OneLineErrors(TyperGroup):
     """Click's usage errors (a bad option value, an unknown option) as one line, exit 1."""
 
-    def main(self, args: Any = None, prog_name: str | None = None,
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
+             windows_expand_args: bool = True, **extra: Any) -> Any:
         try:
-            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False,
+                                  windows_expand_args=windows_expand_args, **extra)
         except click_errors.NoArgsIsHelpError as shown:
             typer.echo(shown.ctx.get_help() if shown.ctx else str(shown))
             return _leave(0, standalone_mode)
@@ -48,7 +49,7 @@ class _OneLineErrors(TyperGroup):
             stderr.print(f"[bold red]error:[/] {escape(_one_line(error.format_message()))}"
                          f"{escape(hint)}", markup=True, highlight=False)
             return _leave(USAGE_ERROR, standalone_mode)
-        except click_errors.Abort:
+        except (typer.Abort, KeyboardInterrupt):
             stderr.print("[bold red]error:[/] Aborted. Received: an interrupt.", markup=True)
             return _leave(130, standalone_mode)
         return _leave(result if isinstance(result, int) else 0, standalone_mode)

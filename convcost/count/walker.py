@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 
 from convcost.count import keras_internals as internals
 from convcost.count import tracing
-from convcost.count.keras_internals import inner_graph, is_static, nodes_in_order
+from convcost.count.keras_internals import GraphNode, inner_graph, is_static, nodes_in_order
 from convcost.count.report import LayerCost, Piece, Report, Shape
 from convcost.count.rules import Call, Dims, NoRule, has_rule, layer_cost
 from convcost.errors import ConvcostError
@@ -140,7 +141,7 @@ class _Walk:
             specs.update({id(t): _spec(s, t) for t, s in zip(node.outputs, outputs)})
         return [tuple(specs[id(x)].shape) for x in graph.outputs]
 
-    def _visit(self, node, inputs: list, prefix: str) -> list[Shape]:
+    def _visit(self, node: GraphNode, inputs: list, prefix: str) -> list[Shape]:
         op = node.operation
         in_shapes = [tuple(x.shape) for x in inputs]
         inner = inner_graph(op)
@@ -160,7 +161,7 @@ class _Walk:
         self.rows.append(self._row(op, prefix + op.name, in_shapes, out_shapes))
         return out_shapes
 
-    def trace(self, op, args: Sequence, kwargs: dict, prefix: str) -> list[Shape]:
+    def trace(self, op: Any, args: Sequence, kwargs: dict, prefix: str) -> list[Shape]:
         """Cost a container without a static graph by recording one symbolic call of it."""
         with tracing.recording(op, has_rule) as records:
             try:
@@ -202,7 +203,8 @@ class _Walk:
                 operation=layer,
             ))
 
-    def _row(self, op, path: str, in_shapes: list[Shape], out_shapes: list[Shape]) -> LayerCost:
+    def _row(self, op: Any, path: str, in_shapes: list[Shape],
+             out_shapes: list[Shape]) -> LayerCost:
         first_call = id(op) not in self.seen
         self.seen.add(id(op))
         call_index = self.calls.get(id(op), 0)
@@ -222,7 +224,7 @@ class _Walk:
         )
 
 
-def _cost(op, call: Call) -> tuple[tuple[Piece, ...], bool, str]:
+def _cost(op: Any, call: Call) -> tuple[tuple[Piece, ...], bool, str]:
     try:
         return layer_cost(op, call), True, ""
     except NoRule:
@@ -236,7 +238,7 @@ def _cost(op, call: Call) -> tuple[tuple[Piece, ...], bool, str]:
         ) from None
 
 
-def _own_params(layer) -> int:
+def _own_params(layer: Any) -> int:
     """Weights a container holds itself, outside all its sub-layers."""
     inner = {id(w) for sub in internals.sub_layers(layer) if isinstance(sub, keras.layers.Layer)
              for w in sub.weights}
@@ -248,7 +250,7 @@ def _one_line(error: Exception) -> str:
     return text[:300] + ("..." if len(text) > 300 else "")
 
 
-def _spec(shape: Shape, like) -> keras.KerasTensor:
+def _spec(shape: Shape, like: Any) -> keras.KerasTensor:
     return keras.KerasTensor(shape, dtype=like.dtype)
 
 
@@ -257,7 +259,7 @@ def _unknown(shapes: list[Shape]) -> bool:
     return any(d is None for shape in shapes for d in shape[1:])
 
 
-def _recompute(node, inputs: list, by_call: bool = False) -> list[Shape]:
+def _recompute(node: GraphNode, inputs: list, by_call: bool = False) -> list[Shape]:
     """Output shapes of ``node`` on new inputs: Keras' shape rule, or (``by_call``) running
     the layer on symbolic tensors, which resolves sizes the shape rule leaves unknown."""
     tensors = {id(t): x for t, x in zip(node.input_tensors, inputs)}
@@ -276,7 +278,7 @@ def _recompute(node, inputs: list, by_call: bool = False) -> list[Shape]:
     return [tuple(x.shape) for x in keras.tree.flatten(spec)]
 
 
-def _per_sample(shape: Shape, op) -> Dims:
+def _per_sample(shape: Shape, op: Any) -> Dims:
     body = tuple(shape[1:])
     if any(d is None for d in body):
         raise ConvcostError(
@@ -286,7 +288,7 @@ def _per_sample(shape: Shape, op) -> Dims:
     return tuple(int(d) for d in body)  # type: ignore[arg-type]
 
 
-def _keras_counts(op) -> tuple[int, int, int]:
+def _keras_counts(op: Any) -> tuple[int, int, int]:
     """(trainable, non-trainable, ``count_params()``) as Keras holds them; 0s for non-layers."""
     if not isinstance(op, keras.layers.Layer):
         return 0, 0, 0

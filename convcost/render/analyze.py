@@ -123,7 +123,7 @@ def report_dict(report: Report, options: RenderOptions | None = None) -> dict[st
         data["depth"] = options.depth
     data["layers"] = [_row_dict(row) for row in rows(report, options.depth)]
     if options.columns is not None:
-        _add_columns(data, report, options)
+        _add_columns(data, report, options, options.columns)
     data["unsupported"] = list(report.unsupported)
     data["unsupported_counts"] = report.unsupported
     data["check"] = check_dict(report)
@@ -133,9 +133,9 @@ def report_dict(report: Report, options: RenderOptions | None = None) -> dict[st
     return data
 
 
-def _add_columns(data: dict[str, Any], report: Report, options: RenderOptions) -> None:
+def _add_columns(data: dict[str, Any], report: Report, options: RenderOptions,
+                 columns: MemoryRooflineFields) -> None:
     """Add the --memory/--roofline keys to the layers, totals and per_batch (none changed)."""
-    columns = options.columns
     for layer, fields in zip(data["layers"], columns.row_fields(rows(report, options.depth))):
         layer.update(fields)
     data["totals"].update(columns.total_fields())

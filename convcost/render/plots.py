@@ -111,7 +111,8 @@ def roofline_plot(latency: LatencyReport, path: str | Path) -> Path:
     for kind in KINDS:
         mine = [(x, y) for x, y, k in points if k == kind and x > 0]
         if mine:
-            axes.scatter(*zip(*mine), color=KIND_COLOURS[kind], label=kind, s=28, zorder=3)
+            axes.scatter([x for x, _ in mine], [y for _, y in mine],
+                         color=KIND_COLOURS[kind], label=kind, s=28, zorder=3)
     axes.set(xscale="log", yscale="log", xlabel="arithmetic intensity (FLOP / byte)",
              ylabel="achieved GFLOP/s",
              title=f"{latency.report.model}: roofline, batch {batch}, {dtype}")

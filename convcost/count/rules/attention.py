@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import keras
 
@@ -36,7 +37,7 @@ def _projection(d_in: int, heads: int, size: int, positions: int, bias: bool) ->
 
 
 @register_rule(keras.layers.MultiHeadAttention)
-def _multi_head_attention(layer, call: Call) -> tuple[Piece, ...]:
+def _multi_head_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Keras MHA, called as ``(query, value[, key])``: Q, K, V projections to
     ``num_heads x key_dim`` (V: ``value_dim``), dot-product attention per head, output
     projection back to ``output_shape`` (default: query's last size), optional sigmoid gate
@@ -60,7 +61,7 @@ def _multi_head_attention(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.GroupQueryAttention)
-def _group_query_attention(layer, call: Call) -> tuple[Piece, ...]:
+def _group_query_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Grouped-query attention: Q to ``num_query_heads x head_dim``; K and V to
     ``num_key_value_heads x head_dim`` (then repeated, a copy); attention per query head;
     output projection to the query's size; optional gate as in :func:`_multi_head_attention`."""
@@ -81,7 +82,7 @@ def _group_query_attention(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.Attention)
-def _attention(layer, call: Call) -> tuple[Piece, ...]:
+def _attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Luong attention on ``[query (Tq, d), value (Tv, dv), key (Tv, d)]``, no projections.
 
     ``score_mode='dot'``: Tq*Tv*d MACs (+ Tq*Tv with ``use_scale``); ``'concat'``: tanh(q + k)
@@ -101,7 +102,7 @@ def _attention(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.AdditiveAttention)
-def _additive_attention(layer, call: Call) -> tuple[Piece, ...]:
+def _additive_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Bahdanau attention: scores = sum(scale * tanh(q + k)) over d, element-wise (no MACs):
     add, tanh, sum (+ multiply with ``use_scale``, d weights) = (3 + scale) FLOPs per
     (Tq, Tv, d) triple; then softmax (3*Tq*Tv) and Tq*Tv*dv MACs for the context."""

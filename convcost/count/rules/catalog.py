@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from convcost.count.keras_internals import op_classes
@@ -73,7 +75,7 @@ noise and augmentation); each still gets a row, with 0 MACs and 0 FLOPs."""
 
 
 @register_rule(*ZERO_COST)
-def _zero_cost(layer, call: Call) -> tuple[Piece, ...]:
+def _zero_cost(layer: Any, call: Call) -> tuple[Piece, ...]:
     return (Piece("other"),)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from convcost.count import formulas as f
@@ -17,7 +19,7 @@ from convcost.count.rules.base import (
 
 
 @register_rule(keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
-def _conv(layer, call: Call) -> tuple[Piece, ...]:
+def _conv(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Grouped N-D conv: k^d * (C_in/groups) * C_out weights, each used at every output position.
 
     MACs = prod(kernel) * C_in/groups * C_out * prod(out spatial); + C_out bias per position.
@@ -33,7 +35,7 @@ def _conv(layer, call: Call) -> tuple[Piece, ...]:
 @register_rule(
     keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose,
 )
-def _conv_transpose(layer, call: Call) -> tuple[Piece, ...]:
+def _conv_transpose(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Transposed conv: every input position scatters prod(kernel) * C_in * C_out MACs.
 
     MACs = prod(kernel) * C_in * C_out * prod(in spatial) (the taps that fall in the cropped
@@ -47,7 +49,7 @@ def _conv_transpose(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
-def _depthwise(layer, call: Call) -> tuple[Piece, ...]:
+def _depthwise(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Depthwise conv: prod(kernel) * C_in * multiplier weights; MACs = weights * out positions."""
     out_spatial, _ = split_channels(call.output, layer.data_format)
     _, c_in = split_channels(call.input, layer.data_format)
@@ -57,7 +59,7 @@ def _depthwise(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)
-def _separable(layer, call: Call) -> tuple[Piece, ...]:
+def _separable(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Separable conv = depthwise (no bias) + pointwise C_in*multiplier -> C_out (with bias)."""
     out_spatial, c_out = split_channels(call.output, layer.data_format)
     _, c_in = split_channels(call.input, layer.data_format)

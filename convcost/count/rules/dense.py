@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import keras
 
@@ -20,7 +21,7 @@ from convcost.count.rules.base import (
 
 
 @register_rule(keras.layers.Dense)
-def _dense(layer, call: Call) -> tuple[Piece, ...]:
+def _dense(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Dense on the last axis: d_in * units weights, used at every other position."""
     units_in = int(call.input[-1])
     positions = elements(call.input[:-1])
@@ -29,7 +30,7 @@ def _dense(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.EinsumDense)
-def _einsum_dense(layer, call: Call) -> tuple[Piece, ...]:
+def _einsum_dense(layer: Any, call: Call) -> tuple[Piece, ...]:
     """``einsum(equation, x, kernel)``: MACs = product of the sizes of all distinct indices.
 
     Index sizes come from the input and output shapes (batch = 1); the kernel holds the
@@ -68,13 +69,13 @@ def _ellipsis(spec: str, shape: Dims) -> int:
 
 
 @register_rule(keras.layers.Embedding)
-def _embedding(layer, call: Call) -> tuple[Piece, ...]:
+def _embedding(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Embedding: input_dim * output_dim weights; a lookup is a copy (0 FLOPs)."""
     return other(params=int(layer.input_dim) * int(layer.output_dim))
 
 
 @register_rule(keras.layers.ReversibleEmbedding)
-def _reversible_embedding(layer, call: Call) -> tuple[Piece, ...]:
+def _reversible_embedding(layer: Any, call: Call) -> tuple[Piece, ...]:
     """ReversibleEmbedding: a lookup forward; ``reverse=True`` is a dense to the vocabulary.
 
     Params: input_dim * output_dim, twice when ``tie_weights=False``. Reverse call: MACs =

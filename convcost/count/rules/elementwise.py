@@ -6,6 +6,8 @@ An activation is 1 FLOP per output element (softmax 3); matrix products without 
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from convcost.count import formulas as f
@@ -23,7 +25,7 @@ from convcost.count.rules.base import (
 
 
 @register_rule(keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU, keras.layers.ELU)
-def _activation(layer, call: Call) -> tuple[Piece, ...]:
+def _activation(layer: Any, call: Call) -> tuple[Piece, ...]:
     """1 FLOP per output element (softmax through ``Activation``: 3)."""
     flops = activation_flops(layer, call.output) if hasattr(layer, "activation") else (
         elements(call.output))
@@ -31,7 +33,7 @@ def _activation(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.PReLU)
-def _prelu(layer, call: Call) -> tuple[Piece, ...]:
+def _prelu(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Learned leaky ReLU: 1 FLOP per element; one alpha per element, 1 along ``shared_axes``."""
     shape = list(call.input)
     for axis in layer.shared_axes or ():
@@ -40,7 +42,7 @@ def _prelu(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.Softmax)
-def _softmax(layer, call: Call) -> tuple[Piece, ...]:
+def _softmax(layer: Any, call: Call) -> tuple[Piece, ...]:
     """exp, sum, divide: 3 FLOPs per element."""
     return (piece("other", f.elementwise(elements(call.output), f.SOFTMAX_FLOPS_PER_ELEMENT)),)
 
@@ -49,7 +51,7 @@ def _softmax(layer, call: Call) -> tuple[Piece, ...]:
     keras.layers.MaxPooling1D, keras.layers.MaxPooling2D, keras.layers.MaxPooling3D,
     keras.layers.AveragePooling1D, keras.layers.AveragePooling2D, keras.layers.AveragePooling3D,
 )
-def _pooling(layer, call: Call) -> tuple[Piece, ...]:
+def _pooling(layer: Any, call: Call) -> tuple[Piece, ...]:
     """prod(pool_size) FLOPs per output element (compare or add over the window)."""
     window = int(f.product(tuple(layer.pool_size)))
     return (piece("other", f.elementwise(elements(call.output), window)),)
@@ -60,7 +62,7 @@ def _pooling(layer, call: Call) -> tuple[Piece, ...]:
     keras.layers.GlobalAveragePooling3D, keras.layers.GlobalMaxPooling1D,
     keras.layers.GlobalMaxPooling2D, keras.layers.GlobalMaxPooling3D,
 )
-def _global_pooling(layer, call: Call) -> tuple[Piece, ...]:
+def _global_pooling(layer: Any, call: Call) -> tuple[Piece, ...]:
     """1 FLOP per input element."""
     return (piece("other", f.elementwise(elements(call.input))),)
 
@@ -70,7 +72,7 @@ def _global_pooling(layer, call: Call) -> tuple[Piece, ...]:
     keras.layers.AdaptiveAveragePooling3D, keras.layers.AdaptiveMaxPooling1D,
     keras.layers.AdaptiveMaxPooling2D, keras.layers.AdaptiveMaxPooling3D,
 )
-def _adaptive_pooling(layer, call: Call) -> tuple[Piece, ...]:
+def _adaptive_pooling(layer: Any, call: Call) -> tuple[Piece, ...]:
     """1 FLOP per input element of each output's bin; bin i of n -> o spans
     [floor(i*n/o), ceil((i+1)*n/o)), so bins may overlap. Summed per dimension, times channels.
     """
@@ -88,20 +90,20 @@ def _bin_total(n: int, o: int) -> int:
     keras.layers.Add, keras.layers.Subtract, keras.layers.Multiply, keras.layers.Maximum,
     keras.layers.Minimum,
 )
-def _merge(layer, call: Call) -> tuple[Piece, ...]:
+def _merge(layer: Any, call: Call) -> tuple[Piece, ...]:
     """n - 1 FLOPs per output element for n inputs."""
     inputs = len(call.inputs)
     return (piece("other", f.elementwise(elements(call.output), inputs - 1)),)
 
 
 @register_rule(keras.layers.Average)
-def _average(layer, call: Call) -> tuple[Piece, ...]:
+def _average(layer: Any, call: Call) -> tuple[Piece, ...]:
     """n - 1 additions and one division per output element: n FLOPs."""
     return other(elements(call.output) * len(call.inputs))
 
 
 @register_rule(keras.layers.Dot)
-def _dot(layer, call: Call) -> tuple[Piece, ...]:
+def _dot(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Batched dot product: MACs = output elements * contracted size; ``normalize`` adds the
     L2 normalization of both inputs (3 FLOPs per input element)."""
     axes = layer.axes if isinstance(layer.axes, (list, tuple)) else (layer.axes, layer.axes)
@@ -111,7 +113,7 @@ def _dot(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.Masking)
-def _masking(layer, call: Call) -> tuple[Piece, ...]:
+def _masking(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Compare with ``mask_value`` and multiply by the mask: 2 FLOPs per element."""
     return other(2 * elements(call.output))
 
@@ -122,7 +124,7 @@ _INTERPOLATION_FLOPS = {"nearest": 0, "bilinear": 7, "bicubic": 31, "lanczos3": 
 Taps: bilinear 2x2, bicubic 4x4, lanczos3 6x6, lanczos5 10x10."""
 
 
-def _interpolation(layer, call: Call) -> tuple[Piece, ...]:
+def _interpolation(layer: Any, call: Call) -> tuple[Piece, ...]:
     method = getattr(layer, "interpolation", "nearest")
     if method == "area":  # each output averages its input region: one add per input element
         return other(elements(call.input))
@@ -132,13 +134,13 @@ def _interpolation(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.UpSampling2D, keras.layers.Resizing)
-def _resize(layer, call: Call) -> tuple[Piece, ...]:
+def _resize(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Resizing: ``_INTERPOLATION_FLOPS[interpolation]`` per output element (nearest: 0)."""
     return _interpolation(layer, call)
 
 
 @register_rule(keras.layers.CenterCrop)
-def _center_crop(layer, call: Call) -> tuple[Piece, ...]:
+def _center_crop(layer: Any, call: Call) -> tuple[Piece, ...]:
     """A crop is a copy (0); an input smaller than the target is resized bilinearly (7/elt)."""
     in_spatial, _ = split_channels(call.input, layer.data_format)
     out_spatial, _ = split_channels(call.output, layer.data_format)

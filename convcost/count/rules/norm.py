@@ -8,6 +8,7 @@ each of scale and shift; batch norm at inference folds into one scale and one sh
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import keras
 
@@ -25,7 +26,7 @@ from convcost.count.rules.base import (
 
 
 @register_rule(keras.layers.BatchNormalization)
-def _batch_norm(layer, call: Call) -> tuple[Piece, ...]:
+def _batch_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Batch norm: gamma, beta, moving mean and variance per channel; 2 FLOPs per element."""
     channels = axis_size(call.input, layer.axis)
     cost = f.batch_norm(channels, elements(call.output), center=layer.center, scale=layer.scale)
@@ -38,7 +39,7 @@ def _norm_flops(n: int, *, scale: bool, center: bool) -> int:
 
 
 @register_rule(keras.layers.LayerNormalization)
-def _layer_norm(layer, call: Call) -> tuple[Piece, ...]:
+def _layer_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Layer norm over ``axis``: gamma and beta of the normalized size; (4 + scale + center)/elt.
 
     ``rms_scaling`` (deprecated) keeps gamma only and skips the mean: 4 FLOPs per element.
@@ -52,7 +53,7 @@ def _layer_norm(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.GroupNormalization)
-def _group_norm(layer, call: Call) -> tuple[Piece, ...]:
+def _group_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Group norm: gamma and beta per channel; statistics per group: (4 + scale + center)/elt."""
     channels = axis_size(call.input, layer.axis)
     params = channels * (int(layer.scale) + int(layer.center))
@@ -61,19 +62,19 @@ def _group_norm(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.RMSNormalization)
-def _rms_norm(layer, call: Call) -> tuple[Piece, ...]:
+def _rms_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """RMS norm: a scale per normalized element; square, sum, times 1/rms, scale: 4 per element."""
     return other(4 * elements(call.output), params=axis_size(call.input, layer.axis))
 
 
 @register_rule(keras.layers.UnitNormalization)
-def _unit_norm(layer, call: Call) -> tuple[Piece, ...]:
+def _unit_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """x / ||x||: square, sum, divide = 3 FLOPs per element; no weights."""
     return other(3 * elements(call.output))
 
 
 @register_rule(keras.layers.Normalization)
-def _normalization(layer, call: Call) -> tuple[Piece, ...]:
+def _normalization(layer: Any, call: Call) -> tuple[Piece, ...]:
     """(x - mean) / std: 2 FLOPs per element; adapted mean, variance (kept-axis size) and count.
 
     With ``mean``/``variance`` given as constants the layer holds no weights.
@@ -85,7 +86,7 @@ def _normalization(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.Rescaling)
-def _rescaling(layer, call: Call) -> tuple[Piece, ...]:
+def _rescaling(layer: Any, call: Call) -> tuple[Piece, ...]:
     """x * scale (+ offset): 1 FLOP per element, 2 with a non-zero offset."""
     offset = layer.offset
     has_offset = not (isinstance(offset, (int, float)) and offset == 0)
@@ -93,7 +94,7 @@ def _rescaling(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.SpectralNormalization)
-def _spectral_norm(layer, call: Call) -> tuple[Piece, ...]:
+def _spectral_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """At inference the wrapped layer's cost; + a power-iteration vector u (kernel's last size)."""
     inner = layer_cost(layer.layer, call)
     u = int(layer.layer.kernel.shape[-1])

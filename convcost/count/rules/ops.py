@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from convcost.count import formulas as f
 from convcost.count.keras_internals import op_classes
 from convcost.count.report import Piece
@@ -24,24 +26,24 @@ ELEMENTWISE_OPS = (
 
 
 @register_rule(*ELEMENTWISE_OPS)
-def _elementwise_op(op, call: Call) -> tuple[Piece, ...]:
+def _elementwise_op(op: Any, call: Call) -> tuple[Piece, ...]:
     """1 FLOP per output element."""
     return other(elements(call.output))
 
 
 @register_rule(*op_classes("nn", "Softmax LogSoftmax"))
-def _softmax_op(op, call: Call) -> tuple[Piece, ...]:
+def _softmax_op(op: Any, call: Call) -> tuple[Piece, ...]:
     """3 FLOPs per element."""
     return other(f.SOFTMAX_FLOPS_PER_ELEMENT * elements(call.output))
 
 
 @register_rule(*op_classes("numpy", "Mean Sum Max Min Prod Amax Amin"))
-def _reduction_op(op, call: Call) -> tuple[Piece, ...]:
+def _reduction_op(op: Any, call: Call) -> tuple[Piece, ...]:
     """1 FLOP per input element."""
     return other(elements(call.input))
 
 
 @register_rule(*op_classes("numpy", "Matmul"))
-def _matmul_op(op, call: Call) -> tuple[Piece, ...]:
+def _matmul_op(op: Any, call: Call) -> tuple[Piece, ...]:
     """a @ b: MACs = output elements * contracted size (a's last axis)."""
     return other(macs=elements(call.output) * int(call.inputs[0][-1]))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import keras
 
 from convcost.count import formulas as f
@@ -19,7 +21,7 @@ from convcost.count.rules.base import (
 
 
 @register_rule(keras.layers.SimpleRNNCell)
-def _simple_rnn_cell(layer, call: Call) -> tuple[Piece, ...]:
+def _simple_rnn_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """One step of h = act(x W + h U + b): MACs u*(d + u); FLOPs: bias u, add u, act u."""
     d, u = int(call.input[-1]), int(layer.units)
     bias = layer.use_bias
@@ -28,7 +30,7 @@ def _simple_rnn_cell(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.LSTMCell)
-def _lstm_cell(layer, call: Call) -> tuple[Piece, ...]:
+def _lstm_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """One LSTM step, 4 gates (i, f, c~, o): z = x W + h U + b, W: d x 4u, U: u x 4u.
 
     MACs 4u*(d + u). FLOPs: bias 4u, add 4u, gate activations 4u (3 sigmoid, 1 tanh),
@@ -41,7 +43,7 @@ def _lstm_cell(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.GRUCell)
-def _gru_cell(layer, call: Call) -> tuple[Piece, ...]:
+def _gru_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """One GRU step, 3 gates (z, r, h~): W: d x 3u, U: u x 3u, MACs 3u*(d + u).
 
     ``reset_after=True`` (Keras default): two biases (input and recurrent, 6u weights),
@@ -56,7 +58,7 @@ def _gru_cell(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.StackedRNNCells)
-def _stacked_cells(layer, call: Call) -> tuple[Piece, ...]:
+def _stacked_cells(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Each cell on the previous one's output."""
     pieces: list[Piece] = []
     size = call.input
@@ -67,7 +69,7 @@ def _stacked_cells(layer, call: Call) -> tuple[Piece, ...]:
     return tuple(pieces)
 
 
-def _cell_units(cell) -> int:
+def _cell_units(cell: Any) -> int:
     size = getattr(cell, "output_size", None) or getattr(cell, "units", None)
     if size is None:
         raise ValueError(f"cannot tell the output size of cell {type(cell).__name__}")
@@ -75,7 +77,7 @@ def _cell_units(cell) -> int:
 
 
 @register_rule(keras.layers.RNN)
-def _rnn(layer, call: Call) -> tuple[Piece, ...]:
+def _rnn(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Sequence layer (SimpleRNN, LSTM, GRU, ConvLSTM, RNN(cell)): the cell's cost for one
     step, times the sequence length (the input's first axis)."""
     steps, step_in = int(call.input[0]), call.input[1:]
@@ -84,7 +86,7 @@ def _rnn(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(*filter(None, [optional_class("layers.rnn.conv_lstm", "ConvLSTMCell")]))
-def _conv_lstm_cell(layer, call: Call) -> tuple[Piece, ...]:
+def _conv_lstm_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """One ConvLSTM step: the input conv (layer's strides/padding) to 4*filters and the
     recurrent 'same' conv filters -> 4*filters, both with the layer's kernel, at the output
     positions; then the LSTM gate arithmetic (17 or 13 FLOPs per output element)."""
@@ -100,7 +102,7 @@ def _conv_lstm_cell(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.Bidirectional)
-def _bidirectional(layer, call: Call) -> tuple[Piece, ...]:
+def _bidirectional(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Forward and backward layers on the same input; merge: concat 0, sum/mul 1, ave 2 FLOPs
     per output element."""
     out = call.output
@@ -113,7 +115,7 @@ def _bidirectional(layer, call: Call) -> tuple[Piece, ...]:
 
 
 @register_rule(keras.layers.TimeDistributed)
-def _time_distributed(layer, call: Call) -> tuple[Piece, ...]:
+def _time_distributed(layer: Any, call: Call) -> tuple[Piece, ...]:
     """The wrapped layer's cost on one time step, times the steps (the first axis)."""
     steps = int(call.input[0])
     step = Call(tuple(s[1:] for s in call.inputs), tuple(s[1:] for s in call.outputs))

@@ -24,7 +24,7 @@ STALL_AFTER_S = 0.5  # a longer stretch after on_train_end gets its main-thread 
 class StallWatch:
     """Samples the main thread's stack while ``fit`` has not returned after ``on_train_end``.
 
-    FINDINGS.md saw ``fit`` return 12-15 s after its last step with the process idle. Started
+    ``fit`` was seen to return 12-15 s after its last step with the process idle. Started
     at ``on_train_end``, this thread sleeps :data:`STALL_AFTER_S`, then records the innermost
     frames of the main thread every 50 ms until :meth:`stop`; :meth:`stop` returns the most
     frequent stack ("" when fit returned in time). It costs nothing when there is no stall.

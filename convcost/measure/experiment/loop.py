@@ -61,7 +61,7 @@ def train_model(name: str, data: Prepared, config: TrainConfig, device: str,
                 folder: ResultsFolder, progress: ProgressFactory | None,
                 callbacks: Sequence[Any]) -> ModelRun:
     """Build, compile, fit and time one zoo model; see :func:`run_experiment`."""
-    from convcost import analyze
+    from convcost.count.walker import analyze
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)

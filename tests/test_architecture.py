@@ -1,0 +1,128 @@
+"""The layout as rules: imports point one way along the data flow, no cycles, and one module
+reads Keras' private API. Read from the source (every import, also those inside functions)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import defaultdict
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "convcost"
+
+# Lower layers first. A module may import its own layer and the layers before it.
+LAYERS = ["foundation", "count", "theory", "models", "analysis", "measure", "render", "cli"]
+FOUNDATION = {"convcost.errors", "convcost.checks", "convcost.files"}
+# What a layer may import beyond its own layer and the foundation (not simply "all below").
+ALLOWED = {
+    "foundation": set(),
+    "count": set(),  # count imports nothing else of convcost
+    "theory": {"count"},
+    "models": set(),
+    "analysis": {"count", "models"},
+    "measure": {"count", "models", "analysis"},
+    "render": {"count", "theory", "models", "analysis", "measure"},
+    "cli": {"count", "theory", "models", "analysis", "measure", "render"},
+}
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Every convcost module ``path`` imports, at module level or inside functions."""
+    names: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
+                                + ([base] if base else []))
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    names.discard("convcost.__version__")  # the version is the one thing read from the facade
+    return {name for name in names if name == "convcost" or name.startswith("convcost.")}
+
+
+def _resolve(name: str, modules: dict[str, Path]) -> str | None:
+    while name and name not in modules:
+        name = name.rpartition(".")[0]
+    return name or None
+
+
+def _layer(module: str) -> str:
+    if module in FOUNDATION or module == "convcost.__main__":
+        return "foundation"
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS else "facade"
+
+
+MODULES = _modules()
+GRAPH = {module: {target for name in _imports(path, module)
+                  if (target := _resolve(name, MODULES)) and target != module}
+         for module, path in MODULES.items()}
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_point_down_the_data_flow(module: str) -> None:
+    layer = _layer(module)
+    if layer == "facade" or module == "convcost.__main__":
+        return  # convcost/__init__.py is the public API: it may reach into any layer
+    allowed = ALLOWED[layer] | {layer, "foundation"}
+    wrong = sorted(t for t in GRAPH[module]
+                   if _layer(t) not in allowed and t != "convcost")
+    assert not wrong, f"{module} ({layer}) imports {wrong}"
+    assert "convcost" not in GRAPH[module], f"{module} imports the facade; import the module"
+
+
+def test_there_are_no_import_cycles_between_modules() -> None:
+    state: dict[str, int] = defaultdict(int)  # 0 new, 1 on the stack, 2 done
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node], _ = 1, stack.append(node)
+        for target in sorted(GRAPH[node]):
+            if state[target] == 1:
+                cycle = [*stack[stack.index(target):], target]
+                if not _package_init_edge(cycle):
+                    pytest.fail("import cycle: " + " -> ".join(cycle))
+            elif state[target] == 0:
+                visit(target)
+        state[node] = 2
+        stack.pop()
+
+    for module in sorted(GRAPH):
+        if state[module] == 0:
+            visit(module)
+
+
+def _package_init_edge(cycle: list[str]) -> bool:
+    """A package's __init__ re-exporting its own modules is not a cycle of the design."""
+    return any(b.startswith(a + ".") for a, b in pairwise(cycle))
+
+
+def test_only_keras_internals_reads_private_keras_api() -> None:
+    private = re.compile(r"keras\.src|_nodes_by_depth|_keras_history|_flatten_layers|"
+                         r"\._functional\b|\.arguments\.fill_in")
+    offenders = [name for name, path in MODULES.items()
+                 if name != "convcost.count.keras_internals" and private.search(path.read_text())]
+    assert offenders == []
+
+
+def test_renderers_never_touch_a_keras_model() -> None:
+    renderers = [name for name in MODULES if _layer(name) == "render"]
+    assert renderers
+    for name in renderers:
+        text = MODULES[name].read_text()
+        assert "import keras" not in text and "from keras" not in text, name
