@@ -125,13 +125,3 @@ def op_classes(module: str, names: str) -> tuple[type, ...]:
 def uses_gate(layer: Any) -> bool:
     """Whether a ``MultiHeadAttention`` has the optional sigmoid gate (a private flag)."""
     return bool(getattr(layer, "_use_gate", False))
-
-
-def conv_families() -> tuple[type, ...]:
-    """The base classes of Keras' convolutions (standard, transposed, depthwise, separable)."""
-    names = (("layers.convolutional.base_conv", "BaseConv"),
-             ("layers.convolutional.base_conv_transpose", "BaseConvTranspose"),
-             ("layers.convolutional.base_depthwise_conv", "BaseDepthwiseConv"),
-             ("layers.convolutional.base_separable_conv", "BaseSeparableConv"))
-    found = (optional_class(module, name) for module, name in names)
-    return tuple(cls for cls in found if cls is not None)
