@@ -2,7 +2,9 @@
 
 JSON of ``convcost compare`` (``schema_version`` 1): ``baseline``, ``models`` (model,
 input_shape, totals, check, unsupported, groups by kind), ``ratios`` (each model's totals over
-the first model's) and ``pairs`` (see :func:`comparison_dict`).
+the first model's) and ``pairs`` (see :func:`pair_dict`; ``separable_rewrite`` and
+``unmatched`` say whether the 1/N + 1/D_K² prediction applies to the pair, and
+``predicted.applies`` repeats it beside the prediction).
 """
 
 from __future__ import annotations
@@ -62,6 +64,8 @@ def pair_dict(pair: PairComparison) -> dict[str, Any]:
 
     return {
         "base": pair.base, "other": pair.other,
+        "separable_rewrite": pair.separable_rewrite,
+        "unmatched": {"base": list(pair.unmatched_base), "other": list(pair.unmatched_other)},
         "shared": [{"base": a, "other": b} for a, b in pair.shared],
         "differing": {"base": side(pair.base_part), "other": side(pair.other_part)},
         "measured": {"params_ratio": pair.params_ratio, "macs_ratio": pair.macs_ratio,
@@ -69,6 +73,7 @@ def pair_dict(pair: PairComparison) -> dict[str, Any]:
                      "macs_reduction": _inverse(pair.macs_ratio)},
         "predicted": {
             "formula": "1/N + 1/D_K^2",
+            "applies": pair.separable_rewrite,
             "layers": [{"path": p.path, "kernel": list(p.kernel), "filters": p.filters,
                         "params": p.params, "macs": p.macs, "ratio": p.ratio}
                        for p in pair.predictions],
@@ -123,6 +128,8 @@ def pair_lines(pair: PairComparison) -> list[str]:
              f"measured {pair.other}/{pair.base}: params {exact(b.params)} / {exact(a.params)}"
              f" = {_ratio_text(pair.params_ratio)}; MACs {exact(b.macs)} / {exact(a.macs)}"
              f" = {_ratio_text(pair.macs_ratio)}"]
+    if pair.predictions and not pair.separable_rewrite:
+        return [*lines, _not_a_rewrite(pair)]
     for p in pair.predictions:
         lines.append(f"  {p.path}: standard {'×'.join(map(str, p.kernel))} conv, N={p.filters}:"
                      f" 1/N + 1/D_K² = {_ratio_text(p.ratio)}")
@@ -137,6 +144,16 @@ def pair_lines(pair: PairComparison) -> list[str]:
     else:
         lines.append(f"predicted: no standard k×k conv in {pair.base}'s differing part")
     return lines
+
+
+def _not_a_rewrite(pair: PairComparison) -> str:
+    """Why the separable prediction is not applied to this pair."""
+    left = [f"{pair.base}'s {', '.join(pair.unmatched_base)}" if pair.unmatched_base else "",
+            f"{pair.other}'s {', '.join(pair.unmatched_other)}" if pair.unmatched_other else ""]
+    return (f"predicted: not applied — {pair.other} is not a depthwise separable rewrite of "
+            f"{pair.base} (no k×k depthwise + 1×1 pair of the same shapes for "
+            f"{' and '.join(x for x in left if x)}); 1/N + 1/D_K² would predict a separable "
+            f"rewrite of {pair.base}, not {pair.other}")
 
 
 def _calls(count: int) -> str:

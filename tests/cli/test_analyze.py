@@ -530,3 +530,13 @@ def test_light_commands_do_not_import_tensorflow(args: list[str]) -> None:
         pytest.skip(f"no '{args[0]}' command in this tree")
     done = _run(*args, code=NO_TF)
     assert done.stderr.strip().splitlines()[-1] in ("0 []", "None []"), done.stderr
+
+
+def test_compare_applies_the_prediction_only_to_a_separable_rewrite() -> None:
+    data = cli_json("compare", "naive", "v1", "v2")
+    rewrite, other = data["pairs"]
+    assert rewrite["separable_rewrite"] and rewrite["predicted"]["applies"]
+    assert not other["separable_rewrite"] and not other["predicted"]["applies"]
+    text = cli_ok("compare", "naive", "v2")
+    assert "not applied — v2 is not a depthwise separable rewrite of naive" in text
+    assert "MAC-weighted" not in text
