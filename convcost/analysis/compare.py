@@ -17,10 +17,10 @@ exactly for weights and mult-adds. It predicts ``other`` only when ``other`` *is
 rewrite (:attr:`PairComparison.separable_rewrite`: each standard conv found as a k x k
 depthwise + 1 x 1 pair of the same shapes, nothing else with MACs changed); otherwise it is
 kept as what a separable rewrite of A would cost, and renderers say it does not apply.
-Keras also stores a bias per output channel: a standard conv has N of them, its replacement M + N (depthwise and pointwise each have one), so the
-measured params ratio is a little above the prediction; mult-adds carry no bias, so there the
-prediction is exact when each conv was replaced by a depthwise k x k conv (same stride) and a
-1x1 conv.
+Keras also stores a bias per output channel: a standard conv has N of them, its replacement
+M + N (depthwise and pointwise each have one), so the measured params ratio is a little above
+the prediction; mult-adds carry no bias, so there the prediction is exact when each conv was
+replaced by a depthwise k x k conv (same stride) and a 1x1 conv.
 """
 
 from __future__ import annotations
