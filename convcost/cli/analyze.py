@@ -23,6 +23,7 @@ from convcost.cli.options import (
     DeviceProfileFile,
     Dtype,
     GroupBy,
+    Imports,
     InputShape,
     ModelArg,
     NoTop,
@@ -88,6 +89,7 @@ def analyze_command(
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 2 on an unsupported layer or a failed params check.")] = False,
     unsafe: Unsafe = False,
+    imports: Imports = None,
     memory: Annotated[bool, typer.Option(
         "--memory", help="Bytes moved (inputs + outputs + weights), FLOP/byte, output and "
                          "peak activation memory.")] = False,
@@ -112,7 +114,7 @@ def analyze_command(
     check_output_dir(output)
     device = _device_for(roofline, peak_gflops, bandwidth_gbs, device_profile)
     source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
-                         unsafe=unsafe)
+                         unsafe=unsafe, imports=imports)
     _, report = analyze_source(source)
     if strict:
         strict_findings(report)

@@ -10,6 +10,7 @@ from convcost.cli.analyze import analyze_source
 from convcost.cli.app import app, domain_errors
 from convcost.cli.options import (
     Classes,
+    Imports,
     InputShape,
     NoTop,
     Output,
@@ -33,6 +34,7 @@ def compare_command(
     fmt: ReportFormat = "table",
     output: Output = None,
     unsafe: Unsafe = False,
+    imports: Imports = None,
 ) -> None:
     """Compare models side by side, and the part that differs against 1/N + 1/D_K²."""
     from convcost import render
@@ -41,7 +43,8 @@ def compare_command(
     if len(models) < 2:
         raise ConvcostError(f"compare needs at least two models. Received: {models}.")
     check_output_dir(output)
-    sources = [make_source(m, input_shape, classes=classes, no_top=no_top, unsafe=unsafe)
+    sources = [make_source(m, input_shape, classes=classes, no_top=no_top, unsafe=unsafe,
+                           imports=imports)
                for m in models]
     reports = [analyze_source(source)[1] for source in sources]
     options = render.RenderOptions(width=console_width(output), color=use_color(output))

@@ -37,6 +37,10 @@ Classes = Annotated[int | None, typer.Option(
 NoTop = Annotated[bool, typer.Option("--no-top", help="Zoo model without its classifier.")]
 Unsafe = Annotated[bool, typer.Option(
     "--unsafe", help="Load a .keras file with Python code (Lambda layers); trust it first.")]
+Imports = Annotated[list[str] | None, typer.Option(
+    "--import", help="Import this module or .py file first (repeatable): code that registers "
+                     "custom layers or cost rules; only code you trust.", show_default=False,
+    metavar="MODULE_OR_FILE")]
 
 # --- output -----------------------------------------------------------------------------------
 
@@ -108,8 +112,8 @@ def check_count(option: str, value: int | None, minimum: int = 1) -> None:
 
 
 def make_source(model: str, shape_text: str | None, *, classes: int | None = None,
-                alpha: float | None = None, no_top: bool = False,
-                unsafe: bool = False) -> Source:
+                alpha: float | None = None, no_top: bool = False, unsafe: bool = False,
+                imports: list[str] | None = None) -> Source:
     """Check the options for ``model`` and say how to obtain it (imports no TensorFlow)."""
     from convcost.models.loader import ModelSpec, looks_like_path
 
@@ -119,5 +123,6 @@ def make_source(model: str, shape_text: str | None, *, classes: int | None = Non
         from convcost.models import zoo
 
         zoo.entry(model)  # unknown names fail here, with close-name hints
-    spec = ModelSpec(model, None if is_file else shape, classes, alpha, not no_top, unsafe)
+    spec = ModelSpec(model, None if is_file else shape, classes, alpha, not no_top, unsafe,
+                     tuple(imports or ()))
     return Source(spec, shape if is_file else None)

@@ -13,6 +13,7 @@ from convcost.cli.options import (
     BandwidthGbs,
     Classes,
     DeviceProfileFile,
+    Imports,
     InputShape,
     ModelArg,
     Output,
@@ -39,6 +40,7 @@ def profile_command(
     classes: Classes = None,
     alpha: Alpha = None,
     unsafe: Unsafe = False,
+    imports: Imports = None,
     batch_size: Annotated[int, typer.Option(help="Samples per timed call.", metavar="N")] = 32,
     repeats: Repeats = 10,
     warmup: Warmup = 2,
@@ -60,7 +62,8 @@ def profile_command(
     from convcost.render import profile as show
 
     device = _device(peak_gflops, bandwidth_gbs, device_profile)
-    source = make_source(model, input_shape, classes=classes, alpha=alpha, unsafe=unsafe)
+    source = make_source(model, input_shape, classes=classes, alpha=alpha, unsafe=unsafe,
+                         imports=imports)
     latency = _measure(source, batch_size, repeats, warmup, device)
     renderers = {"table": show.render_table, "json": show.render_json,
                  "markdown": show.render_markdown}

@@ -14,6 +14,7 @@ breaks on a Keras refactor.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -105,6 +106,18 @@ def compute_output_spec(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> An
                             "convcost needs to trace a layer on symbolic inputs. Received: "
                             f"keras {keras.__version__}.") from None
     return trace(fn, *args, **kwargs)
+
+
+@contextlib.contextmanager
+def deserialization(*, safe_mode: bool) -> Iterator[None]:
+    """Rebuild layers from their configs with Keras' safe mode on or off (off: Lambda layers
+    holding Python functions come back); Keras' own scope, restored afterwards."""
+    scope = optional_class("saving.serialization_lib", "SafeModeScope")
+    if scope is None:  # pragma: no cover - depends on the Keras release
+        raise ConvcostError("This Keras has no SafeModeScope, which convcost needs to rebuild "
+                            f"layers with --unsafe. Received: keras {keras.__version__}.")
+    with scope(safe_mode):
+        yield
 
 
 def optional_class(module: str, name: str) -> type | None:
