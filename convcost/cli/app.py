@@ -3,7 +3,9 @@
 Exit codes: 0 success; 1 bad input (a usage error such as an unknown option or a ``--format``
 that is not a choice, or a :class:`~convcost.errors.ConvcostError`: unknown model, bad shape,
 unreadable file, ...) and ``verify`` finding a disagreement; 2 ``--strict`` findings
-(unsupported layers, failed params check); 130 interrupted. No command prints a traceback.
+(unsupported layers, failed params check); 3 an internal error (a bug in convcost: one line
+says so; ``CONVCOST_DEBUG=1`` shows the traceback); 130 interrupted. No command prints a
+traceback unless asked to.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from convcost import __version__
 from convcost.errors import ConvcostError
 
 USAGE_ERROR = 1
+INTERNAL_ERROR = 3
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -93,6 +96,14 @@ def domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except ConvcostError as error:
             raise fail(str(error), error.exit_code) from None
+        except (typer.Exit, typer.Abort, click_errors.ClickException):
+            raise
+        except Exception as error:  # a bug: say so in one line, keep the traceback on request
+            if os.environ.get("CONVCOST_DEBUG"):
+                raise
+            raise fail(f"internal error, a bug in convcost (CONVCOST_DEBUG=1 shows the "
+                       f"traceback; please report it): {type(error).__name__}: "
+                       f"{_one_line(str(error))[:300]}", INTERNAL_ERROR) from None
 
     return wrapper
 

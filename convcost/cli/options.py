@@ -100,6 +100,8 @@ def parse_input_shape(text: str | None, rank: int | None = None) -> tuple[int, .
     sizes = tuple(int(p) for p in parts)
     if any(size <= 0 for size in sizes):
         raise ConvcostError(f"--input-shape sizes must be positive. Received: {text!r}.")
+    for size in sizes:
+        checks.dimension("--input-shape sizes", size, shown=repr(text))
     if rank is not None and len(sizes) != rank:
         raise ConvcostError(f"--input-shape must have {rank} sizes (H,W,C). Received: {text!r}.")
     return sizes

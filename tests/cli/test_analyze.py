@@ -540,3 +540,28 @@ def test_compare_applies_the_prediction_only_to_a_separable_rewrite() -> None:
     text = cli_ok("compare", "naive", "v2")
     assert "not applied — v2 is not a depthwise separable rewrite of naive" in text
     assert "MAC-weighted" not in text
+
+
+def test_an_internal_error_is_one_line_exit_3(monkeypatch) -> None:
+    """A bug (any exception convcost did not mean to raise) is one line that says so, exit 3;
+    CONVCOST_DEBUG=1 lets the traceback through."""
+    from convcost.models import zoo
+
+    def broken(*args, **kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(zoo, "build", broken)
+    assert_one_line_error(run_cli("analyze", "v1"), 3,
+                          r"internal error, a bug in convcost .*KeyError: 'surprise'")
+    monkeypatch.setenv("CONVCOST_DEBUG", "1")
+    assert isinstance(run_cli("analyze", "v1").exception, KeyError)
+
+
+@pytest.mark.parametrize(("args", "pattern"), [
+    (["--classes", "99999999999999999999"], r"classes must be at most 2,147,483,647"),
+    (["--alpha", "nan"], r"alpha must be a positive number. Received: alpha=nan"),
+    (["--alpha", "inf"], r"alpha must be a positive number. Received: alpha=inf"),
+    (["--input-shape", "3000000000,28,1"], r"--input-shape sizes must be at most"),
+])
+def test_numbers_out_of_range_are_one_line(args: list[str], pattern: str) -> None:
+    assert_one_line_error(run_cli("analyze", "naive", *args), 1, pattern)
