@@ -3,7 +3,8 @@
 Importing a command module registers its command on ``app``. None of them imports TensorFlow
 at import time, so ``--help``, ``formulas`` and ``zoo`` stay fast. Shared pieces:
 :mod:`.app` (the app, the error edge, exit codes), :mod:`.options` (the options vocabulary),
-:mod:`.output` (stdout or an atomic file; width and color), :mod:`.rewriting` (what
+:mod:`.output` (stdout or an atomic file; width and color), :mod:`.device` (the device
+profile: saved, given or measured once), :mod:`.rewriting` (what
 ``separate`` and ``merge`` share).
 """
 

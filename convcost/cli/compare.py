@@ -15,6 +15,7 @@ from convcost.cli.options import (
     Output,
     ReportFormat,
     Unsafe,
+    Width,
     make_source,
 )
 from convcost.cli.output import check_output_dir, console_width, emit, use_color
@@ -32,6 +33,7 @@ def compare_command(
     no_top: NoTop = False,
     fmt: ReportFormat = "table",
     output: Output = None,
+    width: Width = None,
     unsafe: Unsafe = False,
 ) -> None:
     """Compare models side by side, and the part that differs against 1/N + 1/D_K²."""
@@ -44,5 +46,5 @@ def compare_command(
     sources = [make_source(m, input_shape, classes=classes, no_top=no_top, unsafe=unsafe)
                for m in models]
     reports = [analyze_source(source)[1] for source in sources]
-    options = render.RenderOptions(width=console_width(output), color=use_color(output))
+    options = render.RenderOptions(width=console_width(output, width), color=use_color(output))
     emit(render.render_comparison(compare(reports), fmt, options), output)

@@ -43,7 +43,11 @@ Unsafe = Annotated[bool, typer.Option(
 Output = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write to this file (atomically) instead of stdout.",
     show_default=False, metavar="FILE")]
-AnalyzeFormat = Annotated[Literal["table", "json", "csv", "markdown"], typer.Option(
+Width = Annotated[int | None, typer.Option(
+    "--width", help="Table width in characters (default: the terminal's; the full width for a "
+                    "file or a pipe). Narrow tables wrap names, never numbers.",
+    show_default=False, metavar="N")]
+AnalyzeFormat = Annotated[Literal["table", "json", "csv", "markdown", "html"], typer.Option(
     "--format", "-f", help="Output format.")]
 ReportFormat = Annotated[Literal["table", "json", "markdown"], typer.Option(
     "--format", "-f", help="Output format.")]
