@@ -35,6 +35,11 @@ class LayerCost:
     ``operation`` is the Keras layer (or ``keras.ops`` operation) that made the row, so that
     compare and profile need not walk the model again; it takes no part in equality, ``repr``
     or any rendered output.
+
+    ``sources`` are the indices (into :attr:`Report.layers`) of the rows whose outputs this
+    call reads: the graph's edges, for drawing it. Empty for a call that reads only model
+    inputs. Rows of a traced container (no static graph) are chained in call order. Like
+    ``operation`` it takes no part in equality or ``repr``, and the JSON does not carry it.
     """
 
     path: str
@@ -50,6 +55,7 @@ class LayerCost:
     call_index: int = 0
     note: str = ""
     operation: Any = field(default=None, compare=False, repr=False)
+    sources: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def params(self) -> int:
