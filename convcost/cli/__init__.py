@@ -15,6 +15,7 @@ from convcost.cli.app import app, main
 # Command modules, in the order `convcost --help` lists them (the import registers each).
 from convcost.cli import analyze  # noqa: F401  isort: skip
 from convcost.cli import compare  # noqa: F401  isort: skip
+from convcost.cli import graph  # noqa: F401  isort: skip
 from convcost.cli import formulas  # noqa: F401  isort: skip
 from convcost.cli import zoo  # noqa: F401  isort: skip
 from convcost.cli import verify  # noqa: F401  isort: skip

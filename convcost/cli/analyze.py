@@ -9,12 +9,13 @@ write to stdout or, atomically, to ``--output``.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from convcost.cli.app import app, domain_errors, load_keras
+from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.cli.device import device_or_probe
 from convcost.cli.options import (
     Alpha,
@@ -36,7 +37,7 @@ from convcost.cli.options import (
     make_source,
 )
 from convcost.cli.output import check_output_dir, console_width, emit, use_color
-from convcost.errors import UnsupportedLayerError
+from convcost.errors import ConvcostError, UnsupportedLayerError
 
 if TYPE_CHECKING:
     from convcost.analysis.roofline import DeviceProfile, MemoryRooflineFields
@@ -113,6 +114,8 @@ def analyze_command(
     options = render.RenderOptions(group_by, batch_size, flops, depth,
                                    console_width(output, width), use_color(output))
     check_output_dir(output)
+    if fmt == "html":
+        _check_html(output)
     device = _device_for(roofline, peak_gflops, bandwidth_gbs, device_profile)
     source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
                          unsafe=unsafe)
@@ -121,7 +124,21 @@ def analyze_command(
         strict_findings(report)
     if memory or device is not None:
         options = dataclasses.replace(options, columns=_fields(report, memory, device, dtype))
-    emit(render.render(report, fmt, options), output)
+    text = render.render(report, fmt, options)
+    emit(text, output)
+    if fmt == "html" and output is not None:
+        stderr.print(f"wrote {output} ({len(text.encode()) / 1e6:.1f} MB, self-contained): open "
+                     "it in a browser", markup=False)
+
+
+def _check_html(output: Path | None) -> None:
+    """Before the slow part: plotly is there, and the page does not go to a terminal."""
+    from convcost.render.html import plotly_script
+
+    plotly_script()
+    if output is None and sys.stdout.isatty():
+        raise ConvcostError("--format html writes a page of several MB; pass --output "
+                            "FILE.html (or redirect stdout). Received: stdout is a terminal.")
 
 
 def _device_for(roofline: bool, peak_gflops: float | None, bandwidth_gbs: float | None,

@@ -179,6 +179,26 @@ class Report:
             raise ConvcostError(f"Unknown grouping; use 'kind' or 'type'. Received: {by!r}.")
         return tuple(self._group(key, bucket) for key, bucket in buckets.items())
 
+    def to_pandas(self) -> Any:
+        """One row per layer call as a pandas DataFrame (pandas: the ``report`` extra).
+
+        Columns are named like the layer fields of ``convcost analyze --format json``:
+        ``name``, ``path``, ``type``, ``kind``, ``input_shapes``, ``output_shape``,
+        ``params``, ``keras_params``, ``macs``, ``flops``, ``other_flops``, ``supported``,
+        ``call_index``, ``folded_layers``, ``note``. Their sums are the report's totals;
+        ``attrs`` holds ``model``, ``input_shape``, ``totals`` and ``check``.
+        """
+        # A notebook hook: the one import of render from count (docs/architecture.md).
+        from convcost.render.notebook import report_frame
+
+        return report_frame(self)
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: totals, the params check, MACs per kind, the top layers."""
+        from convcost.render.notebook import report_html
+
+        return report_html(self)
+
     def _group(self, key: str, bucket: list) -> Group:
         params, macs, flops, rows = bucket
         return Group(key, params, macs, flops, len(rows),

@@ -1,4 +1,4 @@
-"""Render a Report (or a Comparison) as a rich table, JSON, CSV or Markdown.
+"""Render a Report (or a Comparison) as a rich table, JSON, CSV, Markdown or HTML.
 
 Every renderer is a pure function of its data and :class:`RenderOptions` that returns a string;
 the CLI decides where it goes. No Keras here. Human units (K/M/G, powers of 1000) appear only
@@ -60,6 +60,7 @@ from rich.text import Text
 
 from convcost.count.report import Report
 from convcost.render import columns as extra
+from convcost.render.html import html_page
 from convcost.render.rows import Row, rows
 from convcost.render.tables import Grid, check_choice, fitted_table, markdown_table, print_to_string
 from convcost.render.units import bar, exact, human, percent, shape_text, share
@@ -68,7 +69,7 @@ if TYPE_CHECKING:
     from convcost.analysis.roofline import MemoryRooflineFields
 
 SCHEMA_VERSION = 1
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "html")
 GROUPINGS = ("layer", "kind", "type")
 
 
@@ -104,7 +105,8 @@ def render(report: Report, fmt: str, options: RenderOptions | None = None) -> st
     check_choice("format", fmt, FORMATS)
     check_choice("group-by", options.group_by, GROUPINGS)
     renderers: dict[str, Callable[[Report, RenderOptions], str]] = {
-        "table": to_table, "json": to_json, "csv": to_csv, "markdown": to_markdown}
+        "table": to_table, "json": to_json, "csv": to_csv, "markdown": to_markdown,
+        "html": to_html}
     return renderers[fmt](report, options)
 
 
@@ -152,6 +154,13 @@ def _add_columns(data: dict[str, Any], report: Report, options: RenderOptions,
 def to_json(report: Report, options: RenderOptions | None = None) -> str:
     """The report as one JSON object (see the module docstring), newline-terminated."""
     return json.dumps(report_dict(report, options), indent=2) + "\n"
+
+
+def to_html(report: Report, options: RenderOptions | None = None) -> str:
+    """The report as one self-contained, interactive HTML page (:mod:`convcost.render.html`;
+    needs plotly). ``options`` adds what the JSON would hold: per batch, ``--memory`` and
+    ``--roofline`` (as columns and charts), ``--depth`` folding."""
+    return html_page(report_dict(report, options))
 
 
 def totals(report: Report) -> dict[str, int]:
