@@ -311,12 +311,13 @@ def treemap(data: dict[str, Any], chain_of: Callable[[dict[str, Any]], list[str]
     for layer, chain in zip(data["layers"], chains):
         tree.add(layer, chain, depth)
     tree.sum_up()
-    title = subtitle + ("" if depth == full else f" (cut at depth {depth}: {max_nodes} nodes)")
+    title = subtitle + ("" if depth == full else f" (levels below {depth} summed, to keep "
+                                                 f"within {max_nodes} boxes)")
     trace = {"type": "treemap", "ids": [i or "/" for i in tree.ids], "labels": tree.labels,
              "parents": [p or ("/" if i else "") for i, p in zip(tree.ids, tree.parents)],
              "values": tree.macs, "customdata": tree.calls, "branchvalues": "total",
              "maxdepth": 3, "sort": True, "marker": {"colors": tree.colors()},
-             "textinfo": "label+value+percent root",
+             "texttemplate": "%{label}<br>%{value:,}<br>%{percentRoot:.1%}",
              "hovertemplate": "%{label}<br>%{value:,}<br>%{percentRoot:.2%} of the model<br>"
                               "%{customdata} layer calls<extra></extra>"}
     return {"data": [trace], "layout": _treemap_layout(title, tree)}
