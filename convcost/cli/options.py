@@ -48,7 +48,8 @@ Width = Annotated[int | None, typer.Option(
                     "file or a pipe). Narrow tables wrap names, never numbers.",
     show_default=False, metavar="N")]
 AnalyzeFormat = Annotated[Literal["table", "json", "csv", "markdown", "html"], typer.Option(
-    "--format", "-f", help="Output format.")]
+    "--format", "-f", help="Output format; html: one self-contained page for a browser "
+                           "(with --output FILE).")]
 ReportFormat = Annotated[Literal["table", "json", "markdown"], typer.Option(
     "--format", "-f", help="Output format.")]
 ListFormat = Annotated[Literal["table", "json"], typer.Option(

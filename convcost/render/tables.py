@@ -75,20 +75,13 @@ def compact_style() -> dict[str, Any]:
     return {"box": box.SIMPLE_HEAD, "pad_edge": False, "show_edge": False}
 
 
-def rich_table(grid: Grid, width: int | None = None, **style: Any) -> Table:
-    """A rich Table of ``grid`` fitted to ``width`` (None: its natural width).
-
-    ``style`` goes to :class:`rich.table.Table` (default: :func:`compact_style`).
-    """
-    return fitted_table([grid], width, **style)
-
-
 def fitted_table(variants: Sequence[Grid], width: int | None, **style: Any) -> Table:
     """The first of ``variants`` (richest first) that fits ``width``, as a rich Table.
 
     If none fits at its natural width, the last (leanest) one is narrowed: its wrappable
     columns fold, in the order its ``wrap`` lists them, down to :data:`MIN_WRAP` characters.
     If even that is too wide the table is wider than ``width``: a cell is never cut.
+    ``style`` goes to :class:`rich.table.Table` (default: :func:`compact_style`).
     """
     style = style or compact_style()
     return _build(*_layout(variants, width, style), style)

@@ -196,3 +196,10 @@ def test_analyze_roofline_on_a_fresh_machine_measures_once_and_saves(tmp_path, m
 
 def _fails_with(result, message: str) -> None:
     assert_one_line_error(result, 1, re.escape(message))
+
+
+def test_profile_table_at_60_columns_cuts_nothing(model_file):
+    text = run_ok(*["profile", str(model_file), *FAST, *DEVICE_ARGS, "--width", "60"]).stdout
+    assert "…" not in text
+    for path in ("c1", "dw", "pw", "add", "gap", "fc"):
+        assert re.search(rf"^│ {path}\b", text, re.MULTILINE), path
