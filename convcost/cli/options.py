@@ -2,8 +2,9 @@
 of what typer cannot check itself. Nothing here imports TensorFlow.
 
 Every output format is a choice (``--format``/``-f``): ``table`` (rich text), ``json``,
-``csv`` and ``markdown`` where they make sense; typer refuses anything else before a command
-runs. Counts are checked with :mod:`convcost.checks` so every command words its errors alike.
+``csv``, ``markdown`` and (``analyze``) ``html`` where they make sense; typer refuses anything
+else before a command runs. ``--width`` is how wide a table may be (:mod:`.output`).
+Counts are checked with :mod:`convcost.checks` so every command words its errors alike.
 """
 
 from __future__ import annotations
