@@ -152,6 +152,21 @@ class Comparison:
     reports: tuple[Report, ...]
     pairs: tuple[PairComparison, ...]
 
+    def to_pandas(self, *, layers: bool = False) -> Any:
+        """One row per model (totals, ratios to the first model) as a pandas DataFrame, or
+        with ``layers=True`` one row per layer call of every model (a ``model`` column, then
+        the layer fields of ``Report.to_pandas()``). pandas: the ``report`` extra."""
+        # A notebook hook: the one import of render from analysis (docs/architecture.md).
+        from convcost.render.notebook import comparison_frame
+
+        return comparison_frame(self, layers=layers)
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: totals side by side, then each pair's differing part."""
+        from convcost.render.notebook import comparison_html
+
+        return comparison_html(self)
+
 
 def compare(reports: Sequence[Report],
             signatures: Sequence[Signatures] | None = None) -> Comparison:

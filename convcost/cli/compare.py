@@ -16,6 +16,7 @@ from convcost.cli.options import (
     Output,
     ReportFormat,
     Unsafe,
+    Width,
     make_source,
 )
 from convcost.cli.output import check_output_dir, console_width, emit, use_color
@@ -33,6 +34,7 @@ def compare_command(
     no_top: NoTop = False,
     fmt: ReportFormat = "table",
     output: Output = None,
+    width: Width = None,
     unsafe: Unsafe = False,
     imports: Imports = None,
 ) -> None:
@@ -47,5 +49,5 @@ def compare_command(
                            imports=imports)
                for m in models]
     reports = [analyze_source(source)[1] for source in sources]
-    options = render.RenderOptions(width=console_width(output), color=use_color(output))
+    options = render.RenderOptions(width=console_width(output, width), color=use_color(output))
     emit(render.render_comparison(compare(reports), fmt, options), output)

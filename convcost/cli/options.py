@@ -2,8 +2,9 @@
 of what typer cannot check itself. Nothing here imports TensorFlow.
 
 Every output format is a choice (``--format``/``-f``): ``table`` (rich text), ``json``,
-``csv`` and ``markdown`` where they make sense; typer refuses anything else before a command
-runs. Counts are checked with :mod:`convcost.checks` so every command words its errors alike.
+``csv``, ``markdown`` and (``analyze``) ``html`` where they make sense; typer refuses anything
+else before a command runs. ``--width`` is how wide a table may be (:mod:`.output`).
+Counts are checked with :mod:`convcost.checks` so every command words its errors alike.
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ Imports = Annotated[list[str] | None, typer.Option(
 Output = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write to this file (atomically) instead of stdout.",
     show_default=False, metavar="FILE")]
-AnalyzeFormat = Annotated[Literal["table", "json", "csv", "markdown"], typer.Option(
-    "--format", "-f", help="Output format.")]
+Width = Annotated[int | None, typer.Option(
+    "--width", help="Table width in characters (default: the terminal's; the full width for a "
+                    "file or a pipe). Narrow tables wrap names, never numbers.",
+    show_default=False, metavar="N")]
+AnalyzeFormat = Annotated[Literal["table", "json", "csv", "markdown", "html"], typer.Option(
+    "--format", "-f", help="Output format; html: one self-contained page for a browser "
+                           "(with --output FILE).")]
 ReportFormat = Annotated[Literal["table", "json", "markdown"], typer.Option(
     "--format", "-f", help="Output format.")]
 ListFormat = Annotated[Literal["table", "json"], typer.Option(

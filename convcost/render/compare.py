@@ -12,15 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from convcost.analysis.compare import BIAS_NOTE, Comparison, PairComparison
 from convcost.count.report import KINDS
 from convcost.render.analyze import SCHEMA_VERSION, RenderOptions, check_dict, groups_list, totals
-from convcost.render.tables import Grid, check_choice, print_to_string
+from convcost.render.tables import Grid, check_choice, fitted_table, print_to_string
 from convcost.render.units import exact, percent, share
 
 COMPARE_FORMATS = ("table", "json", "markdown")
@@ -114,7 +112,7 @@ def totals_grid(comparison: Comparison) -> Grid:
                                          for g in groups]])
         body.append([f"{kind} MACs", *[f"{exact(g.macs)} ({percent(g.macs_share)})"
                                        for g in groups]])
-    return Grid(headers, [False, *([True] * len(reports))], body, [])
+    return Grid(headers, [False, *([True] * len(reports))], body, [], wrap=(0,))
 
 
 def pair_lines(pair: PairComparison) -> list[str]:
@@ -170,12 +168,7 @@ def compare_to_table(comparison: Comparison, options: RenderOptions | None = Non
     """Side-by-side totals and kinds, then each pair's differing part, as rich text."""
     options = options or RenderOptions()
     title = "compare: " + " vs ".join(r.model for r in comparison.reports)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    grid = totals_grid(comparison)
-    for header, numeric in zip(grid.headers, grid.numeric):
-        table.add_column(header, justify="right" if numeric else "left", no_wrap=True)
-    for line in grid.body:
-        table.add_row(*line)
+    table = fitted_table([totals_grid(comparison)], options.width)
     parts: list[RenderableType] = [Text(title, style="bold"), table]
     for pair in comparison.pairs:
         parts += [Text(""), *[Text(line) for line in pair_lines(pair)]]
@@ -188,7 +181,7 @@ def compare_to_markdown(comparison: Comparison) -> str:
     grid = totals_grid(comparison)
     rule = "| " + " | ".join("---:" if n else "---" for n in grid.numeric) + " |"
     lines += ["| " + " | ".join(grid.headers) + " |", rule]
-    lines += ["| " + " | ".join(line) + " |" for line in grid.body]
+    lines += ["| " + " | ".join(map(str, line)) + " |" for line in grid.body]
     for pair in comparison.pairs:
         lines += ["", f"#### {pair.other} vs {pair.base}", ""]
         lines += [f"  - {line.strip()}" if line.startswith("  ") else f"- {line}"

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from convcost.cli import app
-from tests.conftest import assert_one_line_error, cli_json, cli_ok, run_cli
+from tests.conftest import assert_one_line_error, cli_json, cli_ok, run_cli, run_ok
 
 GOLDEN = Path(__file__).parent / "golden"
 # --- models built once per module ------------------------------------------------------------
@@ -565,3 +565,24 @@ def test_an_internal_error_is_one_line_exit_3(monkeypatch) -> None:
 ])
 def test_numbers_out_of_range_are_one_line(args: list[str], pattern: str) -> None:
     assert_one_line_error(run_cli("analyze", "naive", *args), 1, pattern)
+
+
+# --- the HTML report --------------------------------------------------------------------------
+
+
+def test_html_report_of_v1_has_every_layer_and_the_totals(tmp_path) -> None:
+    target = tmp_path / "v1.html"
+    result = run_ok("analyze", "v1", "--format", "html", "--output", str(target))
+    text = target.read_text(encoding="utf-8")
+    for name in ("conv_1", "dw_2", "pw_2", "dw_3", "pw_3", "dw_4", "pw_4", "gap", "bn_1", "fc1",
+                 "bn_2", "output"):
+        assert f"<td>{name}</td>" in text
+    assert "48,330" in text and "3,109,760" in text and "Plotly" in text
+    assert f"wrote {target}" in result.stderr and "MB" in result.stderr
+
+
+def test_html_without_plotly_fails_before_the_model_is_built(monkeypatch, tmp_path) -> None:
+    monkeypatch.setitem(sys.modules, "plotly.offline", None)
+    result = run_cli("analyze", "v1", "--format", "html", "--output", str(tmp_path / "x.html"))
+    assert_one_line_error(result, 1, r"needs plotly: pip install 'convcost\[report\]'")
+    assert not (tmp_path / "x.html").exists()

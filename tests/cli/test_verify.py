@@ -152,3 +152,12 @@ def test_a_lambda_layer_needs_unsafe(tmp_path):
     result = invoke(str(path), "--unsafe")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "1/1 layers with MACs agree" in result.stdout
+
+
+def test_a_narrow_table_keeps_every_number():
+    result = invoke("v1", "--width", "70")
+    data = json.loads(invoke("v1", "--format", "json").stdout)
+    assert result.exit_code == 0, result.stderr
+    for row in data["layers"]:
+        assert f"{row['profiler_mac_flops']:,}" in result.stdout
+    assert "…" not in result.stdout
