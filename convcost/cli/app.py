@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
 try:  # typer >= 0.2x carries its own copy of click
     from typer._click import exceptions as click_errors
@@ -28,6 +28,10 @@ except ImportError:  # pragma: no cover - older typer runs on click itself
 
 from convcost import __version__
 from convcost.errors import ConvcostError
+
+# typer prints an argument's Python type beside its name ("MODEL <str>"); the help text says
+# what MODEL is, so arguments show their name alone (options already show only a metavar).
+TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
 
 USAGE_ERROR = 1
 INTERNAL_ERROR = 3

@@ -586,3 +586,11 @@ def test_html_without_plotly_fails_before_the_model_is_built(monkeypatch, tmp_pa
     result = run_cli("analyze", "v1", "--format", "html", "--output", str(tmp_path / "x.html"))
     assert_one_line_error(result, 1, r"needs plotly: pip install 'convcost\[report\]'")
     assert not (tmp_path / "x.html").exists()
+
+
+@pytest.mark.parametrize("command", ["analyze", "compare", "train", "bench", "zoo", "formulas",
+                                     "verify", "profile", "probe", "separate", "merge", "graph"])
+def test_help_has_no_type_tags(command: str) -> None:
+    """Help says what an option takes (a metavar or its choices), never `<str>`/`<bool>`."""
+    text = cli_ok(command, "-h")
+    assert not re.search(r"<(str|bool|int|float|path)>", text), text
