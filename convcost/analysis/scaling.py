@@ -113,10 +113,26 @@ def model_family(model: Any, *, input_shape_: Sequence[int] | None = None,
     own = report.input_shape
 
     def sample(sizes: Mapping[str, int]) -> Report:
+        shape = input_shape(names, sizes, own)
         with shape_only():
-            return analyze(model, input_shape=input_shape(names, sizes, own), name=name)
+            return takes(analyze(model, input_shape=shape, name=name), report, shape)
 
     return Family(names, report, sample, sample)
+
+
+def takes(report: Report, own: Report, shape: Sequence[int]) -> Report:
+    """``report`` of a model re-shaped to ``shape``, unless the model's weights do not fit that
+    shape (a Dense after a Flatten): then a one-line error. Keras' shape rules do not check
+    weights, so a layer whose counted params change with the shape is the sign."""
+    wrong = [row for row in report.mismatched_layers
+             if row.path not in {x.path for x in own.mismatched_layers}]
+    if wrong:
+        row = wrong[0]
+        raise ConvcostError(
+            f"The model's weights do not fit input shape {tuple(shape)}: layer {row.path!r} "
+            f"would need {row.params:,} params and has {row.keras_params:,}. Received: "
+            f"input shape {tuple(shape)}.")
+    return report
 
 
 def zoo_family(name: str, *, input_shape_: tuple[int, ...] | None = None,

@@ -227,8 +227,10 @@ def symbolic_analysis(source: Source, request: SymbolicRequest) -> None:
     if request.strict:
         strict_findings(family.report)
     swept = sweeps.parse(request.sweep) if request.sweep is not None else None
-    if swept is not None:
-        sweeps.sizes_of(swept[0], family.names, swept[1][0])  # the axis fits the model
+    reports = {}
+    if swept is not None:  # each size first: a size the model does not take fails fast
+        axis, values = swept
+        reports = {v: _at(family, sweeps.sizes_of(axis, family.names, v), axis) for v in values}
     formula = whole.derive(family.sample, family.names, check=family.check,
                            model=family.report.model, base=family.report,
                            maximum=family.maximum)
@@ -236,9 +238,7 @@ def symbolic_analysis(source: Source, request: SymbolicRequest) -> None:
         emit(render_symbolic(family.report, formula, request.fmt, request.options),
              request.output)
         return
-    axis, values = swept
-    reports = {v: _at(family, sweeps.sizes_of(axis, family.names, v), axis) for v in values}
-    data = sweeps.sweep(formula, axis, reports)
+    data = sweeps.sweep(formula, swept[0], reports)
     if request.plot is not None:
         plots.sweep_plot(data, request.plot)
     emit(render_sweep(data, request.fmt, request.options), request.output)

@@ -170,7 +170,8 @@ def _note(report: Report, formula: ModelFormula) -> str:
 
 
 def to_csv(report: Report, formula: ModelFormula, options: RenderOptions) -> str:
-    """One line per row (or group) with its formulas as sympy strings."""
+    """One line per row (or group) with its formulas as sympy strings (an output shape's sizes
+    separated by ``;``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if options.group_by in ("kind", "type"):
@@ -181,7 +182,8 @@ def to_csv(report: Report, formula: ModelFormula, options: RenderOptions) -> str
     writer.writerow(["path", "name", "type", "output_shape_expr", *[f"{n}_expr" for n in FIELDS]])
     for row, layer in zip(rows(report, options.depth),
                           row_formulas(report, formula, options.depth)):
-        cells = ([shape_formula(layer).replace("·", "*"), *(getattr(layer, n) for n in FIELDS)]
+        cells = ([";".join(str(size) for size in layer.output_shape),
+                  *(getattr(layer, n) for n in FIELDS)]
                  if layer is not None else [""] * 5)
         writer.writerow([row.path, row.name, row.type, *map(str, cells)])
     return out.getvalue()

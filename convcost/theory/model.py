@@ -28,7 +28,6 @@ padding, down with ``'valid'``); :class:`BaseCheck` reports the difference at th
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import re
@@ -38,13 +37,14 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-import sympy
-
 from convcost.count.report import KINDS, Report
 from convcost.errors import ConvcostError
+from convcost.theory.polynomial import SYMBOLS, Point, Polynomial
+
+__all__ = ["MAX_DEGREE", "SYMBOLS", "BaseCheck", "Domain", "GroupFormula", "LayerFormula",
+           "ModelFormula", "NotPolynomial", "Polynomial", "derive", "rows_match"]
 
 Sample = Callable[[Mapping[str, int]], Report]
-Point = tuple[int, ...]
 Key = tuple[Any, ...]
 
 MAX_DEGREE = 4
@@ -54,95 +54,9 @@ MAX_MULTIPLE = 4096  # the minimum search gives up beyond this many lattice step
 TOTALS = ("params", "trainable_params", "non_trainable_params", "macs", "other_flops", "flops")
 FIELDS = ("params", "macs", "other_flops", "flops")
 
-#: The size symbols: positive integers. ``L`` tokens; ``D``, ``H``, ``W`` a volume or map.
-SYMBOLS: dict[str, sympy.Symbol] = {
-    name: sympy.Symbol(name, positive=True, integer=True) for name in ("L", "D", "H", "W")}
-
 
 class NotPolynomial(ConvcostError):
     """The counts are not one polynomial of degree at most :data:`MAX_DEGREE` on the lattice."""
-
-
-# --- polynomials ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Polynomial:
-    """An exact polynomial in size symbols: ``terms`` maps exponents to a rational coefficient.
-
-    Evaluating needs no sympy; :attr:`expr` (sympy), ``str()`` (sympy-parsable), :attr:`latex`,
-    :attr:`pretty` and :meth:`text` (for tables) are derived from the terms.
-    """
-
-    names: tuple[str, ...]
-    terms: tuple[tuple[Point, Fraction], ...]
-
-    @classmethod
-    def of(cls, names: Sequence[str], coefficients: Mapping[Point, Fraction]) -> Polynomial:
-        """The polynomial with these coefficients (zero terms dropped, highest degree first)."""
-        kept = [(e, Fraction(c)) for e, c in coefficients.items() if c != 0]
-        kept.sort(key=lambda term: (-sum(term[0]), tuple(-x for x in term[0])))
-        return cls(tuple(names), tuple(kept))
-
-    def __call__(self, sizes: Sequence[int]) -> Fraction:
-        return sum((c * math.prod(s**e for s, e in zip(sizes, exps)) for exps, c in self.terms),
-                   Fraction(0))
-
-    def __add__(self, other: Polynomial) -> Polynomial:
-        total: dict[Point, Fraction] = dict(self.terms)
-        for exps, c in other.terms:
-            total[exps] = total.get(exps, Fraction(0)) + c
-        return Polynomial.of(self.names, total)
-
-    def degree(self, name: str) -> int:
-        """The highest power of the symbol ``name`` (0 for a constant)."""
-        index = self.names.index(name)
-        return max((exps[index] for exps, _ in self.terms), default=0)
-
-    @property
-    def is_constant(self) -> bool:
-        return all(not any(exps) for exps, _ in self.terms)
-
-    @functools.cached_property
-    def expr(self) -> sympy.Expr:
-        """The polynomial as a sympy expression in :data:`SYMBOLS`."""
-        symbols = [SYMBOLS[name] for name in self.names]
-        return sympy.Add(*[sympy.Rational(c.numerator, c.denominator)
-                           * sympy.Mul(*[s**e for s, e in zip(symbols, exps)])
-                           for exps, c in self.terms])
-
-    def __str__(self) -> str:
-        return str(self.expr)
-
-    @property
-    def latex(self) -> str:
-        return str(sympy.latex(self.expr))
-
-    @property
-    def pretty(self) -> str:
-        return str(sympy.pretty(self.expr, use_unicode=True))
-
-    def text(self) -> str:
-        """One line for a table: ``18,432·L² + 84,934,656·L``, ``H/2``, ``22,629·H·W/2``."""
-        if not self.terms:
-            return "0"
-        parts = [_term_text(self.names, exps, c) for exps, c in self.terms]
-        line = parts[0]
-        for part in parts[1:]:
-            line += f" - {part[1:]}" if part.startswith("-") else f" + {part}"
-        return line
-
-
-_SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
-
-
-def _term_text(names: Sequence[str], exps: Point, c: Fraction) -> str:
-    factors = [name + (str(e).translate(_SUPERSCRIPTS) if e > 1 else "")
-               for name, e in zip(names, exps) if e]
-    sign, num = ("-" if c < 0 else ""), abs(c.numerator)
-    head = [f"{num:,}"] if num != 1 or not factors else []
-    body = "·".join(head + factors)
-    return sign + body + (f"/{c.denominator:,}" if c.denominator != 1 else "")
 
 
 # --- the result -------------------------------------------------------------------------------
@@ -509,8 +423,7 @@ def _verify(formulas: Mapping[Key, Polynomial], table: Mapping[Key, Sequence[int
         for point, value in zip(points, values):
             got = formula(point) if formula is not None else None
             if got != value:
-                shown = "absent" if got is None else (f"{got:,}" if got.denominator == 1
-                                                       else str(got))
+                shown = "no formula" if got is None else _number(got)
                 raise NotPolynomial(
                     f"The cost of {model} is not one polynomial on its lattice: at "
                     f"{_size_text(names, point)} the formula gives {shown} for "
@@ -558,41 +471,70 @@ def derive(sample: Sample, names: Sequence[str], *, check: Sample | None = None,
     steps = _steps(sampler, limits, model)
     smallest = _first_multiple(sampler, steps, limits, model)
     failure: NotPolynomial | None = None
-    for start in range(smallest, smallest + START_TRIES):
+    for start in _starts(smallest, steps, limits):
         plan = _Plan(names, steps, start)
-        domain = Domain(names, steps, plan.point([0] * len(names)), limits)
         try:
             fitted = _fit(sampler, plan, model)
+            domain = Domain(names, steps, plan.point([0] * len(names)), limits)
             formulas, layers, note, proof = _prove(sampler, plan, fitted, domain, base, model)
         except NotPolynomial as error:
             failure = failure or error
             continue
-        note = " ".join(filter(None, [_below_note(sampler, plan, formulas, smallest), note]))
+        low, below, extra = _extend_down(sampler, plan, formulas, layers, smallest)
+        domain = Domain(names, steps, tuple(step * low for step in steps), limits)
         rows = _layer_formulas(formulas, fitted.reports[0], names) if layers else ()
-        return _assemble(model, domain, plan, formulas, rows, proof, note, sampler.count,
+        return _assemble(model, domain, plan, formulas, rows, (*proof, *extra),
+                         " ".join(filter(None, [below, note])), sampler.count,
                          time.perf_counter() - started, _base_check(formulas, base, domain))
     assert failure is not None
     raise failure
 
 
-def _below_note(sampler: _Sampler, plan: _Plan, formulas: Mapping[Key, Polynomial],
-                smallest: int) -> str:
-    """Why the domain starts above the smallest size the model takes (what differs there)."""
-    if plan.start == smallest:
-        return ""
-    low = tuple(step * smallest for step in plan.steps)
-    counts = _counts(sampler.report(low, faithful=True), layers=False)
+def _starts(smallest: int, steps: Point, limits: Sequence[int | None]) -> list[int]:
+    """Where fitting may start: one step above the smallest size (so that a size where the
+    model degenerates, a 1×1 map, is tested against the formula instead of shaping it)."""
+    fits = [k for k in range(smallest + 1, smallest + 1 + START_TRIES)
+            if all(m is None or (k + MAX_DEGREE + 8) * s <= m for s, m in zip(steps, limits))]
+    return fits or [smallest]
+
+
+def _extend_down(sampler: _Sampler, plan: _Plan, formulas: Mapping[Key, Polynomial],
+                 layers: bool, smallest: int) -> tuple[int, str, tuple[Point, ...]]:
+    """The smallest start of the domain: lattice sizes below the fit where every count equals
+    the formula (proof points, added), or a note on the first that differs."""
+    low, checked = plan.start, list[Point]()
+    rows = _rows(sampler.report(plan.point([0] * len(plan.steps))))
+    for k in range(plan.start - 1, smallest - 1, -1):
+        sizes = tuple(step * k for step in plan.steps)
+        report = sampler.report(sizes, faithful=True)
+        counts = _counts(report, layers and _rows(report) == rows)
+        wrong = _first_wrong(counts, formulas, sizes)
+        if wrong is not None:
+            note = _below_note(plan.names, sizes, wrong, counts[wrong], formulas)
+            return low, note, tuple(checked)
+        low, checked = k, [*checked, sizes]
+    return low, "", tuple(checked)
+
+
+def _first_wrong(counts: Mapping[Key, int], formulas: Mapping[Key, Polynomial],
+                 sizes: Point) -> Key | None:
+    """The first count that differs from its formula at ``sizes`` (a missing formula is 0)."""
     for key, value in counts.items():
         formula = formulas.get(key)
-        if formula is None or formula(low) != value:
-            expected = "0" if formula is None else _number(formula(low))
-            why = (" (a 1×1 conv on a map shrunk to 1×1 counts as fully connected)"
-                   if key[0] == "kind" and key[1] in ("pointwise", "fully_connected") else "")
-            return (f"The model also takes {_size_text(plan.names, low)}, where "
-                    f"{_key_text(key)} is {value:,}, not {expected}{why}; the formulas "
-                    f"start one step above.")
-    return (f"The model also takes {_size_text(plan.names, low)}, where a layer's counts "
-            f"differ from the formula; the formulas start above it.")
+        if (formula(sizes) if formula is not None else 0) != value:
+            return key
+    return None
+
+
+def _below_note(names: Sequence[str], sizes: Point, key: Key, value: int,
+                formulas: Mapping[Key, Polynomial]) -> str:
+    """Why the domain starts above the smallest size the model takes (what differs there)."""
+    formula = formulas.get(key)
+    expected = "0" if formula is None else _number(formula(sizes))
+    why = (" (a 1×1 conv on a map shrunk to 1×1 counts as fully connected)"
+           if key[0] == "kind" and key[1] in ("pointwise", "fully_connected") else "")
+    return (f"The model also takes {_size_text(names, sizes)}, where {_key_text(key)} is "
+            f"{value:,}, not {expected}{why}; the formulas start above it.")
 
 
 def _number(value: Fraction) -> str:

@@ -483,11 +483,11 @@ def _mobilenet_resolution() -> Derivation:
     equations = (
         Equation("mult-adds of the body (all but the classifier), H × W input",
                  sympy.expand(body.macs)),
-        Equation("mult-adds of the classifier (1024 → 1000)", classifier.macs),
+        Equation("mult-adds of the classifier (1024 → 1000)", sympy.sympify(classifier.macs)),
         Equation("mult-adds at H = W = 224ρ", at_rho),
         Equation("mult-adds at 224ρ / at 224", sympy.expand(at_rho / full)),
         Equation("share of the classifier at 224ρ", sympy.cancel(classifier.macs / at_rho)),
-        Equation("params (weights only; no ρ)", body.params + classifier.params),
+        Equation("params (weights only; no ρ)", sympy.sympify(body.params + classifier.params)),
     )
     note = ("MobileNet v1's Table 1 (Howard et al., 2017) costed with convcost's formulas on an "
             "H x W x 3 input, weights only: every layer but the classifier runs on an "
