@@ -172,8 +172,12 @@ def sweep_plot(sweep: Sweep, path: str | Path) -> Path:
     macs = sweep.along("macs")
     curve = [float(macs.subs(sweep.variable, v)) / 1e6 for v in grid]
     counts.plot(grid, curve, color="black", linewidth=1, label="formula")
-    counts.plot(values, [row.macs / 1e6 for row in sweep.rows], "o", color="tab:blue",
-                label="analyze")
+    for on_domain, marker, label in ((True, "o", "analyze"),
+                                     (False, "x", "analyze, off the domain")):
+        rows = [row for row in sweep.rows if row.on_domain == on_domain]
+        if rows:
+            counts.plot([row.value for row in rows], [row.macs / 1e6 for row in rows], marker,
+                        color="tab:blue" if on_domain else "tab:red", label=label)
     counts.set(xlabel=sweep.axis, ylabel="MACs (millions)", title=f"{sweep.model}: MACs")
     counts.grid(alpha=0.3)
     counts.legend(fontsize="small")

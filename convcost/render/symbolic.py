@@ -219,13 +219,12 @@ def _total(formula: ModelFormula, flops: list[str]) -> list[str]:
 
 
 def header(report: Report, formula: ModelFormula) -> str:
-    """``v1 · input H×W×1 (analysed at 28×28×1) · backend ... · formulas in H, W``."""
+    """``v1 · input H×W×1 (analysed at 28×28×1) · backend tensorflow · 12 layer calls``."""
     names = formula.names
     shape = [*names, *(str(d) for d in report.input_shape[len(names):])]
     analysed = "×".join(str(d) for d in report.input_shape)
     return (f"{report.model} · input {'×'.join(shape)} (analysed at {analysed}) · backend "
-            f"{report.backend or '?'} · {len(report.layers)} layer calls · exact formulas in "
-            f"{', '.join(names)}")
+            f"{report.backend or '?'} · {len(report.layers)} layer calls")
 
 
 def equations(formula: ModelFormula) -> list[tuple[str, Polynomial]]:
