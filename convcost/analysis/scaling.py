@@ -17,6 +17,7 @@ Builds run inside :func:`shape_only`: no weight is allocated, whatever the size.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,10 +59,6 @@ class Family:
     check: Sampler
     maximum: Mapping[str, int] | None = None
 
-    def point(self, sizes: Mapping[str, int]) -> Report:
-        """The faithful report at ``sizes``, with a one-line error naming them."""
-        return self.check(sizes)
-
 
 def free_names(shape: Sequence[int | None], dtype: str, model: str) -> tuple[str, ...]:
     """The free size symbols of a single input of per-sample ``shape`` and ``dtype``."""
@@ -93,34 +90,42 @@ def input_shape(names: Sequence[str], sizes: Mapping[str, int],
     return (*(int(sizes[n]) for n in names), *(int(d) for d in tail))  # type: ignore[arg-type]
 
 
-def model_family(model: Any, *, input_shape_: Sequence[int] | None = None,
-                 name: str | None = None) -> Family:
-    """A Keras model with one input, re-shaped through the walker at every size.
+def model_family(model: Any, *, input_shape_: Any = None, name: str | None = None,
+                 names: Sequence[str] | None = None,
+                 shape_of: Callable[[Mapping[str, int]], Any] | None = None,
+                 maximum: Mapping[str, int] | None = None) -> Family:
+    """A Keras model re-shaped through the walker at every size.
 
     Args:
-        model: a built Keras model with a single input.
+        model: a built Keras model.
         input_shape_: the analysed size (one sample, no batch); default: the model's own.
         name: the name in the report.
+        names: the free size symbols; default: from the input's rank (one input only).
+        shape_of: sizes -> what ``analyze(model, input_shape=...)`` takes at those sizes;
+            default: the input shape with the free axes set (:func:`input_shape`). A model with
+            several inputs (token ids and a padding mask) passes its own.
+        maximum: the largest size of a symbol (a model's longest sequence), if any.
     """
     from convcost.count.walker import analyze
 
-    if len(getattr(model, "inputs", None) or ()) > 1:
-        raise ConvcostError(f"--symbolic takes a model with one input here. Received: "
-                            f"{len(model.inputs)} inputs of {model.name!r}.")
     report = analyze(model, input_shape=input_shape_, name=name)
-    dtype = str(model.inputs[0].dtype) if getattr(model, "inputs", None) else "float32"
-    names = free_names(report.input_shape, dtype, report.model)
-    own = report.input_shape
+    if names is None or shape_of is None:
+        if len(getattr(model, "inputs", None) or ()) > 1:
+            raise ConvcostError(f"--symbolic takes a model with one input here. Received: "
+                                f"{len(model.inputs)} inputs of {model.name!r}.")
+        dtype = str(model.inputs[0].dtype) if getattr(model, "inputs", None) else "float32"
+        names = names or free_names(report.input_shape, dtype, report.model)
+        shape_of = shape_of or functools.partial(input_shape, names, fixed=report.input_shape)
 
     def sample(sizes: Mapping[str, int]) -> Report:
-        shape = input_shape(names, sizes, own)
+        shape = shape_of(sizes)
         with shape_only():
             return takes(analyze(model, input_shape=shape, name=name), report, shape)
 
-    return Family(names, report, sample, sample)
+    return Family(tuple(names), report, sample, sample, maximum)
 
 
-def takes(report: Report, own: Report, shape: Sequence[int]) -> Report:
+def takes(report: Report, own: Report, shape: Any) -> Report:
     """``report`` of a model re-shaped to ``shape``, unless the model's weights do not fit that
     shape (a Dense after a Flatten): then a one-line error. Keras' shape rules do not check
     weights, so a layer whose counted params change with the shape is the sign."""
@@ -129,9 +134,9 @@ def takes(report: Report, own: Report, shape: Sequence[int]) -> Report:
     if wrong:
         row = wrong[0]
         raise ConvcostError(
-            f"The model's weights do not fit input shape {tuple(shape)}: layer {row.path!r} "
-            f"would need {row.params:,} params and has {row.keras_params:,}. Received: "
-            f"input shape {tuple(shape)}.")
+            f"The model's weights do not fit input shape {shape}: layer {row.path!r} would "
+            f"need {row.params:,} params and has {row.keras_params:,}. Received: input shape "
+            f"{shape}.")
     return report
 
 

@@ -198,7 +198,10 @@ def check_symbolic(request: SymbolicRequest, roofline: bool) -> None:
             raise ConvcostError(f"--sweep groups by kind already; --group-by does not apply. "
                                 f"Received: --group-by {options.group_by}.")
     if request.plot is not None:
-        check_output_dir(request.plot)
+        try:
+            check_output_dir(request.plot)
+        except ConvcostError as error:
+            raise ConvcostError(str(error).replace("--output", "--plot", 1)) from None
 
 
 def family_of(source: Source) -> Any:

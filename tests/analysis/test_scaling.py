@@ -185,3 +185,28 @@ def test_shape_only_builds_allocate_nothing_and_count_the_same() -> None:
         report = convcost.analyze(model)
     assert report.params == report.keras_count_params == 48_330
     assert report.macs == 3_109_760
+
+
+def test_a_family_can_bring_its_own_sizes_and_maximum() -> None:
+    """The path for models with several inputs (keras-hub: token ids and a padding mask):
+    the caller names the free sizes, says how to shape the input, and bounds L."""
+    model = tiny_decoder()
+    family = scaling.model_family(model, input_shape_=(16,), names=("L",),
+                                  shape_of=lambda sizes: (sizes["L"],), maximum={"L": 512})
+    formula = derive(family.sample, family.names, check=family.check, model="decoder",
+                     base=family.report, maximum=family.maximum)
+    assert formula.macs.expr == 24_576 * L + 128 * L**2
+    assert formula.domain.text == "exact for every L ≥ 1, at most 512"
+    assert all(p[0] <= 512 for p in formula.verified_at)
+
+
+def test_a_re_shaped_model_whose_weights_do_not_fit_is_refused() -> None:
+    import keras
+
+    inputs = keras.Input(shape=(28, 28, 1))
+    x = keras.layers.Flatten()(keras.layers.Conv2D(4, 3)(inputs))
+    family = scaling.model_family(keras.Model(inputs, keras.layers.Dense(10, name="fc")(x)))
+    with pytest.raises(ConvcostError, match=r"weights do not fit input shape \(32, 32, 1\): "
+                                            r"layer 'fc' would need 36,010 params and has "
+                                            r"27,050"):
+        family.sample({"H": 32, "W": 32})

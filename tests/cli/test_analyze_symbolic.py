@@ -64,6 +64,8 @@ def test_a_token_model_file_gets_a_formula_in_l(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("args", "pattern"), [
     (["v1", "--symbolic", "--memory"], r"do not combine with --memory or --roofline"),
     (["v1", "--plot", "x.png"], r"--plot draws a sweep; add --sweep"),
+    (["v1", "--sweep", "size=8", "--plot", "/nonexistent/x.png"],
+     r"--plot's directory does not exist"),
     (["v1", "--sweep", "width=3"], r"--sweep takes size=N,N,\.\.\. \(image models\)"),
     (["v1", "--sweep", "size=8", "--depth", "1"], r"--depth does not apply"),
     (["v1", "--sweep", "seq-len=8"], r"--sweep seq-len does not fit .* use --sweep size="),
