@@ -34,10 +34,11 @@ from convcost.cli.options import (
     make_source,
 )
 from convcost.cli.output import check_output_dir, console_width, emit, use_color
-from convcost.errors import UnsupportedLayerError
+from convcost.errors import ConvcostError, UnsupportedLayerError
 
 if TYPE_CHECKING:
     from convcost.analysis.roofline import DeviceProfile, MemoryRooflineFields
+    from convcost.analysis.training import TrainingFields
     from convcost.count.report import Report
 
 
@@ -98,10 +99,21 @@ def analyze_command(
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
     device_profile: DeviceProfileFile = None,
+    training: Annotated[bool, typer.Option(
+        "--training", help="Training cost per layer: input-gradient (dx) and weight-gradient "
+                           "(dW) MACs, training MACs/FLOPs, and the memory of one step at "
+                           "--batch-size.")] = False,
+    optimizer: Annotated[str, typer.Option(
+        help="Keras optimizer whose slots --training counts (adam, sgd, rmsprop, adamw, ...).",
+        metavar="NAME")] = "adam",
+    measure_memory: Annotated[bool, typer.Option(
+        "--measure-memory", help="With --training: also run 4 training steps in a subprocess "
+                                 "and read TensorFlow's allocator peak.")] = False,
 ) -> None:
     """Params, MACs and FLOPs of every layer of MODEL, checked against Keras' own count.
 
-    --peak-gflops, --bandwidth-gbs and --device-profile imply --roofline.
+    --peak-gflops, --bandwidth-gbs and --device-profile imply --roofline;
+    --measure-memory implies --training.
     """
     from convcost import render
 
@@ -113,12 +125,38 @@ def analyze_command(
     device = _device_for(roofline, peak_gflops, bandwidth_gbs, device_profile)
     source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
                          unsafe=unsafe)
-    _, report = analyze_source(source)
+    if measure_memory and source.analyze_shape is not None:
+        raise ConvcostError(f"--measure-memory trains the model file as saved; it cannot "
+                            f"re-shape it. Received: --input-shape {input_shape}.")
+    keras_model, report = analyze_source(source)
     if strict:
         strict_findings(report)
     if memory or device is not None:
         options = dataclasses.replace(options, columns=_fields(report, memory, device, dtype))
+    if training or measure_memory:
+        fields = training_fields(keras_model, report, batch=batch_size or 1, dtype=dtype,
+                                 optimizer=optimizer, measure=source.spec if measure_memory
+                                 else None)
+        options = dataclasses.replace(options, training=fields)
     emit(render.render(report, fmt, options), output)
+
+
+def training_fields(model: Any, report: Report, *, batch: int, dtype: str, optimizer: str,
+                    measure: Any = None) -> TrainingFields:
+    """The training cost, the memory estimate with ``optimizer``'s slots and, given a model
+    spec in ``measure``, TensorFlow's measured peak of steps at ``batch``."""
+    from convcost.analysis.optimizers import model_slots
+    from convcost.analysis.training import TrainingFields, training_cost
+    from convcost.analysis.training_memory import training_memory
+
+    cost = training_cost(report)
+    estimate = training_memory(cost, model_slots(optimizer, model), batch=batch, dtype=dtype)
+    if measure is None:
+        return TrainingFields(cost, estimate)
+    from convcost.measure.memory_peak import measure_training_peak
+
+    peak = measure_training_peak(measure, batch=batch, optimizer=optimizer)
+    return TrainingFields(cost, estimate, peak.rest_bytes, peak.peak_bytes)
 
 
 def _device_for(roofline: bool, peak_gflops: float | None, bandwidth_gbs: float | None,
