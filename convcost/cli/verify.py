@@ -6,6 +6,8 @@ one-line summary on stderr otherwise. TensorFlow is imported only when the comma
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
 import typer
 from rich.markup import escape
 
@@ -17,7 +19,11 @@ from convcost.cli.output import console_width, emit, use_color
 @app.command("verify")
 @domain_errors
 def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFormat = "table",
-                   unsafe: Unsafe = False) -> None:
+                   unsafe: Unsafe = False,
+                   training: Annotated[bool, typer.Option(
+                       "--training", help="Check the training MACs (forward, dx, dW) against "
+                                          "the products of TensorFlow's gradient graph.")
+                   ] = False) -> None:
     """Cross-check convcost with TensorFlow's graph profiler on the same model and input."""
     from convcost.render.verify import verify_json, verify_table
 
@@ -26,9 +32,30 @@ def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFor
     from convcost.analysis.verify import verify
     from convcost.models.loader import obtain
 
+    if training:
+        _verify_training(obtain(source.spec), fmt)
+        return
     result = verify(obtain(source.spec), input_shape=source.analyze_shape)
     emit(verify_json(result) if fmt == "json" else
          verify_table(result, console_width(), use_color()), None)
     if not result.agree:
         stderr.print(f"[bold red]disagree:[/] {escape(result.summary())}", markup=True)
+        raise typer.Exit(1)
+
+
+def _verify_training(keras_model: Any, fmt: str) -> None:
+    import json
+
+    from convcost.analysis.training import training_cost
+    from convcost.analysis.verify_training import gradient_count
+    from convcost.count.walker import analyze
+    from convcost.render.verify import training_check_json, training_check_table
+
+    data = training_check_json(keras_model.name, training_cost(analyze(keras_model)),
+                               gradient_count(keras_model))
+    emit(json.dumps(data, indent=2) + "\n" if fmt == "json" else
+         training_check_table(data, console_width(), use_color()), None)
+    if not data["agree"]:
+        stderr.print("[bold red]disagree:[/] convcost's training MACs differ from the executed "
+                      "gradient ops (or ops were hidden in loops).", markup=True)
         raise typer.Exit(1)
