@@ -34,6 +34,12 @@ With ``--memory`` each layer gains ``bytes``, ``intensity`` (FLOP/byte), ``macs_
 once); with ``--roofline`` layers gain ``bound`` ("compute" | "memory") and ``bound_seconds``,
 ``totals``/``per_batch`` gain ``predicted_seconds``, and ``device`` is added at the top level.
 ``dtype`` (top level) names the element type the bytes assume. See :mod:`convcost.analysis.memory`.
+With ``--training`` each layer gains ``training`` (``trainable``, ``needs_input_grad``,
+``forward_macs``, ``input_grad_macs``, ``weight_grad_macs``, ``training_macs``,
+``training_other_flops``, ``training_flops``), ``totals`` (and ``per_batch``) gain
+``training_macs``, ``training_flops`` and ``training`` (the same sums), and the top level gains
+``training_memory`` (bytes of one step by part) and, with ``--measure-memory``,
+``training_memory_measured``. See :mod:`convcost.analysis.training`.
 
 MACs are multiply-accumulates, FLOPs = 2·MACs + other FLOPs (element-wise work), all per
 sample (``per_batch`` multiplies by the batch size; params do not scale). Shares are fractions
