@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from convcost.cli.app import app, domain_errors, load_keras
-from convcost.cli.options import Alpha, ListFormat, ModelsArg, Repeats, Warmup
+from convcost.cli.options import Alpha, ListFormat, ModelsArg, Repeats, Warmup, Width
 from convcost.cli.output import console_width, emit, use_color
 from convcost.cli.train import ARTICLE_NETS
 
@@ -25,6 +25,7 @@ def bench_command(
     peak_repeats: Annotated[int, typer.Option(help="Timed peak matmuls (median kept).",
                                               metavar="N")] = 10,
     fmt: ListFormat = "table",
+    width: Width = None,
     as_json: Annotated[bool, typer.Option(
         "--json", hidden=True, help="Same as --format json (kept for old scripts).")] = False,
 ) -> None:
@@ -36,6 +37,7 @@ def bench_command(
     """
     from convcost.measure.sources import check_names
 
+    columns = console_width(None, width)
     names = models or ARTICLE_NETS
     check_names(names)
     load_keras()
@@ -52,4 +54,4 @@ def bench_command(
     if as_json or fmt == "json":
         emit(bench_json(document), None)
     else:
-        emit(bench_table(document, width=console_width(), color=use_color()), None)
+        emit(bench_table(document, width=columns, color=use_color()), None)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from convcost.cli.app import app, domain_errors, fail, load_keras, stderr
-from convcost.cli.options import Alpha, ModelsArg
+from convcost.cli.options import Alpha, ModelsArg, Width
 from convcost.cli.output import console_width, emit, use_color
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ def train_command(
         help="Results folder (default: results/train-<timestamp>).", show_default=False,
         metavar="DIR")] = None,
     peak: Annotated[bool, typer.Option(help="Measure the matmul peak after training.")] = True,
+    width: Width = None,
     distribute: Annotated[Literal["none", "mirrored"] | None, typer.Option(
         help="mirrored: tf.distribute.MirroredStrategy over every GPU, else every logical CPU "
              "device; --batch-size is the global batch (default: none).",
@@ -77,6 +78,7 @@ def train_command(
     """
     from convcost.measure.sources import check_names
 
+    columns = console_width(None, width)
     names = models or ARTICLE_NETS
     check_names(names)
     load_keras()
@@ -91,11 +93,11 @@ def train_command(
 
         split_cpu(config.cpu_devices)  # before TensorFlow runs anything
     folder = out or Path("results") / f"train-{time.strftime('%Y%m%d-%H%M%S')}"
-    _train(names, data, config, folder, peak)
+    _train(names, data, config, folder, peak, columns)
 
 
 def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: Path,
-           peak: bool) -> None:
+           peak: bool, width: int | None) -> None:
     from convcost.measure import data, experiment
     from convcost.measure.machine import machine_info
     from convcost.measure.probe import peak_matmul
@@ -119,7 +121,7 @@ def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: P
     peak_gflops = peak_matmul().gflops if peak else None
     written = write_summary(folder, peak_gflops)
     summaries = experiment.summarize(folder.runs)
-    emit(summary_table(summaries, width=console_width(), color=use_color()), None)
+    emit(summary_table(summaries, width=width, color=use_color()), None)
     stderr.print("wrote " + ", ".join(str(path) for path in written))
 
 

@@ -2,6 +2,8 @@
 
 Exit status 0 when every conv/dense layer agrees exactly (profiler FLOPs = 2 x MACs), 1 with a
 one-line summary on stderr otherwise. TensorFlow is imported only when the command runs.
+``--training`` checks the training MACs (forward, input and weight gradients) against the
+products of TensorFlow's gradient graph instead.
 """
 
 from __future__ import annotations
@@ -12,14 +14,23 @@ import typer
 from rich.markup import escape
 
 from convcost.cli.app import app, domain_errors, load_keras, stderr
-from convcost.cli.options import InputShape, ListFormat, ModelArg, Unsafe, make_source
+from convcost.cli.options import (
+    Imports,
+    InputShape,
+    ListFormat,
+    ModelArg,
+    Unsafe,
+    Width,
+    make_source,
+)
 from convcost.cli.output import console_width, emit, use_color
 
 
 @app.command("verify")
 @domain_errors
 def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFormat = "table",
-                   unsafe: Unsafe = False,
+                   width: Width = None, unsafe: Unsafe = False,
+                   imports: Imports = None,
                    training: Annotated[bool, typer.Option(
                        "--training", help="Check the training MACs (forward, dx, dW) against "
                                           "the products of TensorFlow's gradient graph.")
@@ -27,23 +38,24 @@ def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFor
     """Cross-check convcost with TensorFlow's graph profiler on the same model and input."""
     from convcost.render.verify import verify_json, verify_table
 
-    source = make_source(model, input_shape, unsafe=unsafe)
+    columns = console_width(None, width)
+    source = make_source(model, input_shape, unsafe=unsafe, imports=imports)
     load_keras()
     from convcost.analysis.verify import verify
     from convcost.models.loader import obtain
 
     if training:
-        _verify_training(obtain(source.spec), fmt)
+        _verify_training(obtain(source.spec), fmt, columns)
         return
     result = verify(obtain(source.spec), input_shape=source.analyze_shape)
     emit(verify_json(result) if fmt == "json" else
-         verify_table(result, console_width(), use_color()), None)
+         verify_table(result, columns, use_color()), None)
     if not result.agree:
         stderr.print(f"[bold red]disagree:[/] {escape(result.summary())}", markup=True)
         raise typer.Exit(1)
 
 
-def _verify_training(keras_model: Any, fmt: str) -> None:
+def _verify_training(keras_model: Any, fmt: str, columns: int | None) -> None:
     import json
 
     from convcost.analysis.training import training_cost
@@ -54,7 +66,7 @@ def _verify_training(keras_model: Any, fmt: str) -> None:
     data = training_check_json(keras_model.name, training_cost(analyze(keras_model)),
                                gradient_count(keras_model))
     emit(json.dumps(data, indent=2) + "\n" if fmt == "json" else
-         training_check_table(data, console_width(), use_color()), None)
+         training_check_table(data, columns, use_color()), None)
     if not data["agree"]:
         stderr.print("[bold red]disagree:[/] convcost's training MACs differ from the executed "
                       "gradient ops (or ops were hidden in loops).", markup=True)

@@ -105,7 +105,10 @@ def _child(payload: dict[str, Any]) -> dict[str, Any]:
     import tensorflow as tf
 
     keras.utils.set_random_seed(0)
-    model = obtain(ModelSpec(**payload["spec"]))
+    spec = payload["spec"] | {"imports": tuple(payload["spec"].get("imports", ()))}
+    if spec.get("input_shape") is not None:
+        spec["input_shape"] = tuple(spec["input_shape"])
+    model = obtain(ModelSpec(**spec))
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         return {"error": "The training peak is measured for one-input, one-output models only."}
     model.compile(optimizer=payload["optimizer"], loss="mse")

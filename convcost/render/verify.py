@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 
 from convcost.analysis.verify import CONVENTIONS, LayerCheck, VerifyReport
-from convcost.render.tables import print_to_string
+from convcost.render.tables import Cell, Grid, fitted_table, print_to_string
 
 
 def verify_json(result: VerifyReport) -> str:
@@ -48,19 +47,23 @@ def _row_json(row: LayerCheck) -> dict[str, Any]:
 _STYLE = {"agree": "green", "differs": "red", "not seen": "yellow", "no MACs": "dim"}
 
 
-def verify_table(result: VerifyReport, width: int, color: bool = False) -> str:
-    """The layer table, the summary, totals, differences and conventions, as text."""
-    table = Table(title=f"{result.model} {result.input_shape}: convcost vs TensorFlow profiler",
-                  title_justify="left")
-    for column in ("layer", "type", "calls", "2 x MACs", "TF MAC FLOPs", "status",
-                   "other FLOPs", "TF other FLOPs"):
-        table.add_column(column, justify="left" if column in ("layer", "type", "status")
-                         else "right")
+def verify_table(result: VerifyReport, width: int | None, color: bool = False) -> str:
+    """The layer table, the summary, totals, differences and conventions, as text.
+
+    ``width=None`` is the natural width; a narrower one wraps types, then layer paths.
+    """
+    headers = ["layer", "type", "calls", "2 x MACs", "TF MAC FLOPs", "status", "other FLOPs",
+               "TF other FLOPs"]
+    body: list[list[Cell]] = []
     for row in result.layers:
         style = _STYLE[row.status] if row.checked or row.failing else "dim"
-        table.add_row(Text(row.path), Text(row.type), str(row.calls), f"{2 * row.macs:,}",
-                      f"{row.profiler_mac_flops:,}", Text(row.status, style=style),
-                      f"{row.other_flops:,}", f"{row.profiler_other_flops:,}")
+        body.append([row.path, row.type, str(row.calls), f"{2 * row.macs:,}",
+                     f"{row.profiler_mac_flops:,}", Text(row.status, style=style),
+                     f"{row.other_flops:,}", f"{row.profiler_other_flops:,}"])
+    grid = Grid(headers, [h not in ("layer", "type", "status") for h in headers], body, [],
+                wrap=(1, 0))
+    table = fitted_table([grid], width, title=f"{result.model} {result.input_shape}: convcost "
+                         "vs TensorFlow profiler", title_justify="left")
     lines = [result.summary(),
              f"Totals: convcost {result.report.flops:,} FLOPs (2 x {result.report.macs:,} "
              f"MACs + other), TF profiler {result.profiler_total_flops:,} FLOPs; "
@@ -70,8 +73,7 @@ def verify_table(result: VerifyReport, width: int, color: bool = False) -> str:
     lines += [f"  {kind}: {', '.join(types)}"
               for kind, types in op_types_by_layer_type(result).items()]
     lines += [f"- {line}" for line in (*CONVENTIONS, *result.notes)]
-    return print_to_string(table, *(Text(line) for line in lines), width=max(width, 120),
-                           color=color)
+    return print_to_string(table, *(Text(line) for line in lines), width=width, color=color)
 
 
 def _differences(result: VerifyReport) -> list[str]:
@@ -111,15 +113,18 @@ def training_check_json(model: str, cost: Any, counted: Any) -> dict[str, Any]:
             "hidden_ops": list(counted.hidden)}
 
 
-def training_check_table(data: dict[str, Any], width: int, color: bool = False) -> str:
-    """The training cross-check as a table, with what the profiler cannot count."""
-    table = Table(title=f"{data['model']}: training MACs per sample (batch 2 / 2)",
-                  title_justify="left")
-    for column in ("role", "convcost", "executed ops", "TF profiler", "op types"):
-        table.add_column(column, justify="left" if column in ("role", "op types") else "right")
-    for role, r in data["roles"].items():
-        table.add_row(role, f"{r['convcost']:,}", f"{r['ops']:,}", f"{r['profiler']:,.0f}",
-                      ", ".join(r["op_types"]))
+def training_check_table(data: dict[str, Any], width: int | None, color: bool = False) -> str:
+    """The training cross-check as a table, with what the profiler cannot count.
+
+    ``width=None`` is the natural width; a narrower one wraps the op types, never numbers.
+    """
+    headers = ["role", "convcost", "executed ops", "TF profiler", "op types"]
+    body: list[list[Cell]] = [[role, f"{r['convcost']:,}", f"{r['ops']:,}",
+                               f"{r['profiler']:,.0f}", ", ".join(r["op_types"])]
+                              for role, r in data["roles"].items()]
+    grid = Grid(headers, [h not in ("role", "op types") for h in headers], body, [], wrap=(4,))
+    table = fitted_table([grid], width, title=f"{data['model']}: training MACs per sample "
+                         "(batch 2 / 2)", title_justify="left")
     notes = ["executed ops: the products TensorFlow's pruned gradient graph runs, counted from "
              "their shapes. TF profiler: its FLOPs statistic / 2."]
     if data["profiler_uncounted_ops"]:
@@ -127,4 +132,4 @@ def training_check_table(data: dict[str, Any], width: int, color: bool = False) 
                      + ", ".join(data["profiler_uncounted_ops"]) + " (counted 0).")
     if data["hidden_ops"]:
         notes.append("Not entered (loops, compiled calls): " + ", ".join(data["hidden_ops"]))
-    return print_to_string(table, Text("\n".join(notes)), width=width, color=color)
+    return print_to_string(table, *(Text(line) for line in notes), width=width, color=color)
