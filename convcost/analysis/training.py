@@ -22,12 +22,12 @@ before) and the **weight gradient** (``dW``: the gradient w.r.t. its weights). P
 Which gradients run (what TensorFlow's graph mode executes after pruning):
 
 * ``dW`` iff the layer has trainable weights (``trainable=False`` layers: none).
-* ``dx`` iff a layer with trainable weights comes before the row **in execution order**.
-  So never for the first layer, never inside a frozen prefix, and still for a frozen layer
-  above trainable ones (a frozen head). For a chain (Sequential, MobileNets, ResNets) this is
-  exactly "a trainable layer upstream"; for parallel branches it is an upper bound: a branch
-  that starts at a model input but runs after another branch's trainable layer is counted as
-  needing ``dx`` although TensorFlow prunes it.
+* ``dx`` iff a layer with trainable weights feeds the row, directly or through other layers
+  (the report's graph edges, ``LayerCost.sources``). So never for the first layer, never
+  inside a frozen prefix or a branch that starts at a model input and holds nothing
+  trainable, and still for a frozen layer above trainable ones (a frozen head). A report
+  without edges (rows built by hand) falls back to execution order: a trainable row anywhere
+  before, exact for a chain and an upper bound for parallel branches.
 * Inside a composite layer (separable conv, attention, recurrent) the gradients between its own
   parts run whenever the layer is trainable or needs ``dx``.
 
@@ -177,18 +177,34 @@ def training_cost(report: Report) -> TrainingCost:
         report: the model's cost report (:func:`convcost.analyze`); each row's trainable
             state is read from its layer's trainable params (first call of the layer).
     """
-    trainable = trainable_paths(report)
-    rows, seen_trainable = [], False
-    for row in report.layers:
-        is_trainable = row.path in trainable
-        rows.append(row_training(row, is_trainable, seen_trainable))
-        seen_trainable = seen_trainable or is_trainable
-    return TrainingCost(report, tuple(rows))
+    trainable_set = trainable_paths(report)
+    trainable = [row.path in trainable_set for row in report.layers]
+    needs = needs_input_grads(report.layers, trainable)
+    return TrainingCost(report, tuple(row_training(row, t, n) for row, t, n in
+                                      zip(report.layers, trainable, needs)))
 
 
 def trainable_paths(report: Report) -> set[str]:
     """Paths of the rows whose layer has trainable weights (every call of a shared layer)."""
     return {row.path for row in report.layers if row.trainable_params > 0}
+
+
+def has_edges(rows: Sequence[LayerCost]) -> bool:
+    """Whether the rows carry graph edges (``sources``); rows built by hand do not."""
+    return len(rows) < 2 or any(getattr(row, "sources", ()) for row in rows)
+
+
+def needs_input_grads(rows: Sequence[LayerCost], trainable: Sequence[bool]) -> list[bool]:
+    """Per row: does a trainable row feed it (through the edges; else: precede it)?"""
+    needs: list[bool] = []
+    if not has_edges(rows):
+        for index in range(len(rows)):
+            needs.append(any(trainable[:index]))
+        return needs
+    for row in rows:
+        sources = [j for j in getattr(row, "sources", ()) if j < len(needs)]
+        needs.append(any(trainable[j] or needs[j] for j in sources))
+    return needs
 
 
 def row_training(row: LayerCost, trainable: bool, needs_input_grad: bool) -> TrainingRow:

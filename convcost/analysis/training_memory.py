@@ -20,10 +20,10 @@ The estimate of the peak of one training step at batch ``B``::
   oneDNN reorder): 3 x fitted TensorFlow's allocator better than 2 x on the MNIST nets and
   MobileNet (within -21 % .. +15 % of the measured peak, against -36 % .. +9 %).
 
-Tensors are identified without graph edges: the input of a row is taken to be the output of
-the latest earlier row with that shape (exact for a chain; for branches of equal shapes two
-tensors may be taken as one), else a model input. Reshape and Flatten are views of their
-input. This counts tensors the framework allocates, not the process's RSS (which the Python
+Tensors are identified by the row that made them, through the report's graph edges
+(``LayerCost.sources``); a report without edges (rows built by hand) takes the input of a row
+to be the output of the latest earlier row with that shape. Reshape and Flatten are views of
+their input. This counts tensors the framework allocates, not the process's RSS (which the Python
 heap, graphs and the allocator's caches dominate for small nets).
 """
 
@@ -34,7 +34,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from convcost.analysis.memory import check_batch, dtype_bytes, elements
-from convcost.analysis.training import WEIGHTED, TrainingCost, TrainingRow, kind_rule
+from convcost.analysis.training import (
+    WEIGHTED,
+    TrainingCost,
+    TrainingRow,
+    has_edges,
+    kind_rule,
+)
+from convcost.count.report import LayerCost
 
 if TYPE_CHECKING:
     from convcost.analysis.optimizers import Slots
@@ -129,16 +136,29 @@ def training_memory(cost: TrainingCost, slots: Slots, *, batch: int = 1,
 def kept_activations(rows: Sequence[TrainingRow]) -> tuple[KeptTensor, ...]:
     """The tensors the backward pass reads, each once (see the module docstring)."""
     kept: dict[object, KeptTensor] = {}
+    edges = has_edges([r.row for r in rows])
     outputs: list[tuple[object, tuple]] = []  # (tensor key, shape) of every earlier row
     for index, training in enumerate(rows):
         row = training.row
-        sources = [(_producer(shape, outputs), elements(shape)) for shape in row.input_shapes]
+        sources = _sources(row, outputs, edges)
         for key, size, reason in _reads(training, index, sources):
             if key is not None and key not in kept:
                 kept[key] = KeptTensor(f"{row.path} {reason}", size, reason)
         own = sources[0][0] if row.type in VIEWS and sources else ("out", index)
         outputs.append((own, tuple(row.output_shape)))
     return tuple(kept.values())
+
+
+def _sources(row: LayerCost, outputs: list[tuple[object, tuple]],
+             edges: bool) -> list[tuple[object, int]]:
+    """(tensor key, elements per sample) of each tensor the row reads: its source rows'
+    outputs (a view's output is its input's tensor), or model inputs (key None)."""
+    linked = [j for j in getattr(row, "sources", ()) if j < len(outputs)] if edges else []
+    if linked:
+        return [(outputs[j][0], elements(outputs[j][1])) for j in linked]
+    if edges:  # reads model inputs only
+        return [(None, elements(shape)) for shape in row.input_shapes]
+    return [(_producer(shape, outputs), elements(shape)) for shape in row.input_shapes]
 
 
 def _producer(shape: tuple, outputs: list[tuple[object, tuple]]) -> object:
@@ -161,8 +181,8 @@ def _reads(training: TrainingRow, index: int,
     output = (("out", index), elements(row.output_shape))
     found: list[tuple[Source, str]] = []
     weighted = any(kind_rule(p.kind) == WEIGHTED and p.macs for p in row.pieces)
-    if weighted and training.trainable:
-        found.append((first, "input (dW reads it)"))
+    if weighted and training.trainable:  # every input a weighted product multiplies
+        found += [(source, "input (dW reads it)") for source in sources]
     if flows:
         found += _flow_reads(training, index, sources, first, output)
     return [(key, size, reason) for (key, size), reason in found]

@@ -250,3 +250,23 @@ def test_pure_data_rows() -> None:
     cost = training_cost(Report("m", (4,), rows, 60))
     assert [(r.input_grad_macs, r.weight_grad_macs) for r in cost.rows] == [
         (0, 0), (0, 16), (16, 0)]
+
+
+def test_parallel_branches_from_the_inputs_need_no_input_gradient() -> None:
+    a, b = keras.Input((4,)), keras.Input((4,))
+    ya, yb = L.Dense(4, name="da")(a), L.Dense(4, name="db")(b)
+    y = L.Dense(2, name="head")(L.Concatenate(name="cat")([ya, yb]))
+    cost = _cost(keras.Model([a, b], y))
+    # db runs after da, but nothing trainable feeds it: the graph edges say so
+    assert _grads(cost, "da") == _grads(cost, "db") == (16, 0, 16)
+    assert _grads(cost, "head") == (16, 16, 16)
+
+
+def test_frozen_branch_beside_a_trainable_one() -> None:
+    x = keras.Input((4,))
+    trained = L.Dense(4, name="trained")(x)
+    frozen = L.Dense(4, name="frozen", trainable=False)(x)
+    y = L.Dense(2, name="head", trainable=False)(L.Add(name="add")([trained, frozen]))
+    cost = _cost(keras.Model(x, y))
+    assert _grads(cost, "frozen") == (16, 0, 0)     # no gradient passes through it at all
+    assert _grads(cost, "head") == (8, 8, 0)        # frozen head above a trainable layer

@@ -35,7 +35,14 @@ def _frozen_v1(*names: str) -> keras.Model:
     return model
 
 
+def _two_inputs() -> keras.Model:
+    a, b = keras.Input((4,)), keras.Input((4,))
+    y = L.Concatenate()([L.Dense(4)(a), L.Dense(4)(b)])
+    return keras.Model([a, b], L.Dense(2)(y))
+
+
 CASES = {
+    "two input branches": _two_inputs,
     "conv same s2": lambda: _chain((8, 8, 3), L.Conv2D(4, 1), L.Conv2D(8, 3, strides=2,
                                                                      padding="same")),
     "conv valid s2": lambda: _chain((9, 9, 3), L.Conv2D(4, 1), L.Conv2D(8, 3, strides=2)),
