@@ -1,11 +1,12 @@
 """convcost: what does this network cost, and why is it (not) fast?
 
 The public API: :func:`analyze` (a :class:`Report` of every layer call), :func:`register_rule`
-(cost rules for your own layers), the report data types, and the sub-packages, reached as
-attributes (``convcost.render.render(report, "json")``): :mod:`~convcost.count`,
-:mod:`~convcost.theory`, :mod:`~convcost.models`, :mod:`~convcost.analysis`,
-:mod:`~convcost.measure`, :mod:`~convcost.render`. Importing the package is cheap:
-TensorFlow/Keras load only when a model is analysed or built.
+(cost rules for your own layers), the report data types, ``CostCallback`` (a Keras callback
+that logs training FLOPs, GFLOP/s and MFU per epoch; loaded on first use), and the
+sub-packages, reached as attributes (``convcost.render.render(report, "json")``):
+:mod:`~convcost.count`, :mod:`~convcost.theory`, :mod:`~convcost.models`,
+:mod:`~convcost.analysis`, :mod:`~convcost.measure`, :mod:`~convcost.render`. Importing the
+package is cheap: TensorFlow/Keras load only when a model is analysed or built.
 """
 
 from __future__ import annotations
@@ -20,12 +21,23 @@ from convcost.errors import ConvcostError
 
 if TYPE_CHECKING:
     from convcost.count.rules import Call
+    from convcost.measure.callback import CostCallback
     from convcost.theory.model import ModelFormula
 
 __version__ = "0.1.0"
 
-__all__ = ["ConvcostError", "Cost", "LayerCost", "Piece", "Report", "__version__", "analyze",
-           "analyze_symbolic", "register_rule"]
+__all__ = [
+    "ConvcostError",
+    "Cost",
+    "CostCallback",
+    "LayerCost",
+    "Piece",
+    "Report",
+    "__version__",
+    "analyze",
+    "analyze_symbolic",
+    "register_rule",
+]
 
 _SUBPACKAGES = ("analysis", "cli", "count", "measure", "models", "render", "theory")
 
@@ -78,4 +90,6 @@ def __getattr__(name: str) -> Any:
     """Import a sub-package on first use, so ``import convcost`` stays light."""
     if name in _SUBPACKAGES:
         return importlib.import_module(f"convcost.{name}")
+    if name == "CostCallback":  # a keras.callbacks.Callback: imports Keras on first use
+        return importlib.import_module("convcost.measure.callback").CostCallback
     raise AttributeError(f"module 'convcost' has no attribute {name!r}")

@@ -42,6 +42,7 @@ from convcost.errors import ConvcostError, UnsupportedLayerError
 
 if TYPE_CHECKING:
     from convcost.analysis.roofline import DeviceProfile, MemoryRooflineFields
+    from convcost.analysis.training import TrainingFields
     from convcost.count.report import Report
 
 
@@ -115,12 +116,22 @@ def analyze_command(
     plot: Annotated[Path | None, typer.Option(
         help="With --sweep: also draw the sweep as a PNG file.", show_default=False,
         metavar="FILE")] = None,
+    training: Annotated[bool, typer.Option(
+        "--training", help="Training cost per layer: input-gradient (dx) and weight-gradient "
+                           "(dW) MACs, training MACs/FLOPs, and the memory of one step at "
+                           "--batch-size.")] = False,
+    optimizer: Annotated[str, typer.Option(
+        help="Keras optimizer whose slots --training counts (adam, sgd, rmsprop, adamw, ...).",
+        metavar="NAME")] = "adam",
+    measure_memory: Annotated[bool, typer.Option(
+        "--measure-memory", help="With --training: also run 4 training steps in a subprocess "
+                                 "and read TensorFlow's allocator peak.")] = False,
 ) -> None:
     """Params, MACs and FLOPs of every layer of MODEL, checked against Keras' own count.
 
-    --peak-gflops, --bandwidth-gbs and --device-profile imply --roofline. --symbolic and
-    --sweep derive the cost as exact polynomials of the input size (see 'Formulas of models'
-    in the docs).
+    --peak-gflops, --bandwidth-gbs and --device-profile imply --roofline; --measure-memory
+    implies --training. --symbolic and --sweep derive the cost as exact polynomials of the
+    input size (see 'Formulas of models' in the docs).
     """
     from convcost import render
 
@@ -141,11 +152,19 @@ def analyze_command(
     device = _device_for(roofline, peak_gflops, bandwidth_gbs, device_profile)
     source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
                          unsafe=unsafe, imports=imports)
-    _, report = analyze_source(source)
+    if measure_memory and source.analyze_shape is not None:
+        raise ConvcostError(f"--measure-memory trains the model file as saved; it cannot "
+                            f"re-shape it. Received: --input-shape {input_shape}.")
+    keras_model, report = analyze_source(source)
     if strict:
         strict_findings(report)
     if memory or device is not None:
         options = dataclasses.replace(options, columns=_fields(report, memory, device, dtype))
+    if training or measure_memory:
+        fields = training_fields(keras_model, report, batch=batch_size or 1, dtype=dtype,
+                                 optimizer=optimizer, measure=source.spec if measure_memory
+                                 else None)
+        options = dataclasses.replace(options, training=fields)
     text = render.render(report, fmt, options)
     emit(text, output)
     if fmt == "html" and output is not None:
@@ -161,6 +180,24 @@ def _check_html(output: Path | None) -> None:
     if output is None and sys.stdout.isatty():
         raise ConvcostError("--format html writes a page of several MB; pass --output "
                             "FILE.html (or redirect stdout). Received: stdout is a terminal.")
+
+
+def training_fields(model: Any, report: Report, *, batch: int, dtype: str, optimizer: str,
+                    measure: Any = None) -> TrainingFields:
+    """The training cost, the memory estimate with ``optimizer``'s slots and, given a model
+    spec in ``measure``, TensorFlow's measured peak of steps at ``batch``."""
+    from convcost.analysis.optimizers import model_slots
+    from convcost.analysis.training import TrainingFields, training_cost
+    from convcost.analysis.training_memory import training_memory
+
+    cost = training_cost(report)
+    estimate = training_memory(cost, model_slots(optimizer, model), batch=batch, dtype=dtype)
+    if measure is None:
+        return TrainingFields(cost, estimate)
+    from convcost.measure.memory_peak import measure_training_peak
+
+    peak = measure_training_peak(measure, batch=batch, optimizer=optimizer)
+    return TrainingFields(cost, estimate, peak.rest_bytes, peak.peak_bytes)
 
 
 def _device_for(roofline: bool, peak_gflops: float | None, bandwidth_gbs: float | None,

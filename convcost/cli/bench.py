@@ -29,17 +29,17 @@ def bench_command(
     as_json: Annotated[bool, typer.Option(
         "--json", hidden=True, help="Same as --format json (kept for old scripts).")] = False,
 ) -> None:
-    """Forward latency of zoo nets (compiled model(x, training=False)) next to their MACs.
+    """Forward latency of zoo nets or model files (compiled model(x, training=False)) next to
+    their MACs.
 
     Also measures this machine's attainable GFLOP/s (median of a float32 matmul) and shows
     each model's achieved GFLOP/s as a share of it.
     """
-    from convcost.models import zoo
+    from convcost.measure.sources import check_names
 
     columns = console_width(None, width)
     names = models or ARTICLE_NETS
-    for name in names:
-        zoo.entry(name)
+    check_names(names)
     load_keras()
     from convcost.measure.bench import bench_models
     from convcost.measure.machine import machine_info

@@ -2,9 +2,13 @@
 
 Exit status 0 when every conv/dense layer agrees exactly (profiler FLOPs = 2 x MACs), 1 with a
 one-line summary on stderr otherwise. TensorFlow is imported only when the command runs.
+``--training`` checks the training MACs (forward, input and weight gradients) against the
+products of TensorFlow's gradient graph instead.
 """
 
 from __future__ import annotations
+
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -26,7 +30,11 @@ from convcost.cli.output import console_width, emit, use_color
 @domain_errors
 def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFormat = "table",
                    width: Width = None, unsafe: Unsafe = False,
-                   imports: Imports = None) -> None:
+                   imports: Imports = None,
+                   training: Annotated[bool, typer.Option(
+                       "--training", help="Check the training MACs (forward, dx, dW) against "
+                                          "the products of TensorFlow's gradient graph.")
+                   ] = False) -> None:
     """Cross-check convcost with TensorFlow's graph profiler on the same model and input."""
     from convcost.render.verify import verify_json, verify_table
 
@@ -36,9 +44,30 @@ def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFor
     from convcost.analysis.verify import verify
     from convcost.models.loader import obtain
 
+    if training:
+        _verify_training(obtain(source.spec), fmt, columns)
+        return
     result = verify(obtain(source.spec), input_shape=source.analyze_shape)
     emit(verify_json(result) if fmt == "json" else
          verify_table(result, columns, use_color()), None)
     if not result.agree:
         stderr.print(f"[bold red]disagree:[/] {escape(result.summary())}", markup=True)
+        raise typer.Exit(1)
+
+
+def _verify_training(keras_model: Any, fmt: str, columns: int | None) -> None:
+    import json
+
+    from convcost.analysis.training import training_cost
+    from convcost.analysis.verify_training import gradient_count
+    from convcost.count.walker import analyze
+    from convcost.render.verify import training_check_json, training_check_table
+
+    data = training_check_json(keras_model.name, training_cost(analyze(keras_model)),
+                               gradient_count(keras_model))
+    emit(json.dumps(data, indent=2) + "\n" if fmt == "json" else
+         training_check_table(data, columns, use_color()), None)
+    if not data["agree"]:
+        stderr.print("[bold red]disagree:[/] convcost's training MACs differ from the executed "
+                      "gradient ops (or ops were hidden in loops).", markup=True)
         raise typer.Exit(1)

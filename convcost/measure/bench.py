@@ -16,7 +16,6 @@ from typing import Any
 from convcost import checks
 from convcost.analysis.roofline import GIGA
 from convcost.measure.timing import Timings, compile_function, time_repeats
-from convcost.models import zoo
 
 
 @dataclass(frozen=True)
@@ -61,19 +60,20 @@ def forward_latency(model: Any, batch_size: int, repeats: int, warmup: int = 3) 
 
 def bench_models(names: Sequence[str], *, batch_size: int, repeats: int, warmup: int = 3,
                  alpha: float | None = None) -> list[BenchRow]:
-    """Build each zoo model and time its forward pass; see :func:`forward_latency`."""
+    """Build each zoo model (or load each model file) and time its forward pass; see
+    :func:`forward_latency`."""
     import keras
 
     from convcost.count.walker import analyze
+    from convcost.measure.sources import build, check_names, label
 
-    for name in names:
-        zoo.entry(name)
+    check_names(names)
     rows = []
     for name in names:
         keras.backend.clear_session()
-        model = zoo.build(name, alpha=alpha)
+        model = build(name, alpha=alpha)
         report = analyze(model)
         timings = forward_latency(model, batch_size, repeats, warmup)
-        rows.append(BenchRow(name, int(model.count_params()), report.macs, report.flops,
+        rows.append(BenchRow(label(name), int(model.count_params()), report.macs, report.flops,
                              batch_size, timings))
     return rows

@@ -85,6 +85,17 @@ def load_mnist(path: str | Path | None = None) -> Mnist:
                         f"folder with the four IDX files. Received: {str(target)!r}.")
 
 
+def describe_source(path: str | Path | None, mnist: Mnist) -> str:
+    """One line saying where ``mnist`` was read from and why there (the order of
+    :func:`load_mnist`)."""
+    if path is not None:
+        return f"MNIST: {mnist.source} (from --data)"
+    if os.environ.get(ENV_VAR):
+        return f"MNIST: {mnist.source} (from ${ENV_VAR})"
+    return (f"MNIST: {mnist.source} (no --data and ${ENV_VAR} unset: Keras' cache "
+            f"~/.keras/datasets/mnist.npz, downloaded if absent)")
+
+
 def prepare(mnist: Mnist, *, subset: int | None = None,
             test_subset: int | None = None) -> Prepared:
     """Scale images to float32 in [0, 1] with a channel axis and one-hot the labels, once.
@@ -129,8 +140,10 @@ def _download() -> dict[str, np.ndarray]:
     except Exception as error:  # no network, proxy, broken cache: all end here
         reason = " ".join(str(error).split())[:160] or type(error).__name__
         raise ConvcostError(
-            "Could not get MNIST with keras.datasets.mnist.load_data(); pass --data PATH "
-            f"(mnist.npz or IDX folder) or set {ENV_VAR}. Received: {reason}") from None
+            f"Could not get MNIST with keras.datasets.mnist.load_data() (no --data and "
+            f"${ENV_VAR} unset, so Keras' cache ~/.keras/datasets or its download); pass "
+            f"--data PATH (mnist.npz or IDX folder) or set {ENV_VAR}. Received: {reason}"
+        ) from None
     return dict(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
 
 

@@ -37,6 +37,12 @@ once); with ``--roofline`` layers gain ``bound`` ("compute" | "memory") and ``bo
 With ``--symbolic`` (:mod:`convcost.render.symbolic`) ``totals``, ``layers`` and ``groups``
 gain ``*_expr`` keys (sympy-parsable formulas of the input size), and ``symbols``, ``domain``
 and ``symbolic`` are added at the top level; nothing else changes.
+With ``--training`` each layer gains ``training`` (``trainable``, ``needs_input_grad``,
+``forward_macs``, ``input_grad_macs``, ``weight_grad_macs``, ``training_macs``,
+``training_other_flops``, ``training_flops``), ``totals`` (and ``per_batch``) gain
+``training_macs``, ``training_flops`` and ``training`` (the same sums), and the top level gains
+``training_memory`` (bytes of one step by part) and, with ``--measure-memory``,
+``training_memory_measured``. See :mod:`convcost.analysis.training`.
 
 MACs are multiply-accumulates, FLOPs = 2·MACs + other FLOPs (element-wise work), all per
 sample (``per_batch`` multiplies by the batch size; params do not scale). Shares are fractions
@@ -63,6 +69,7 @@ from rich.text import Text
 
 from convcost.count.report import Report
 from convcost.render import columns as extra
+from convcost.render import training as train_cells
 from convcost.render.html import html_page
 from convcost.render.rows import Row, rows
 from convcost.render.tables import Grid, check_choice, fitted_table, markdown_table, print_to_string
@@ -70,6 +77,7 @@ from convcost.render.units import bar, exact, human, percent, shape_text, share
 
 if TYPE_CHECKING:
     from convcost.analysis.roofline import MemoryRooflineFields
+    from convcost.analysis.training import TrainingFields
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "csv", "markdown", "html")
@@ -91,6 +99,8 @@ class RenderOptions:
         color: emit ANSI colors (rich table only).
         columns: memory/roofline columns
             (:class:`convcost.analysis.roofline.MemoryRooflineFields`), or None.
+        training: training-cost columns
+            (:class:`convcost.analysis.training.TrainingFields`), or None.
     """
 
     group_by: str = "layer"
@@ -100,6 +110,7 @@ class RenderOptions:
     width: int | None = None
     color: bool = False
     columns: MemoryRooflineFields | None = None
+    training: TrainingFields | None = None
 
 
 def render(report: Report, fmt: str, options: RenderOptions | None = None) -> str:
@@ -132,6 +143,10 @@ def report_dict(report: Report, options: RenderOptions | None = None) -> dict[st
     data["layers"] = [_row_dict(row) for row in rows(report, options.depth)]
     if options.columns is not None:
         _add_columns(data, report, options, options.columns)
+    if options.training is not None:
+        shown = rows(report, options.depth)
+        train_cells.add_json(data, options.training, options.training.row_fields(shown),
+                             options.batch_size)
     data["unsupported"] = list(report.unsupported)
     data["unsupported_counts"] = report.unsupported
     data["check"] = check_dict(report)
@@ -209,12 +224,15 @@ def to_csv(report: Report, options: RenderOptions | None = None) -> str:
               "flops", "other_flops", "supported", "folded_layers"]
     shown = rows(report, options.depth)
     extra = options.columns.row_fields(shown) if options.columns else [{} for _ in shown]
-    writer.writerow(header + list(extra[0] if extra else {}))
-    for row, fields in zip(shown, extra):
+    training = options.training.row_fields(shown) if options.training else [{} for _ in shown]
+    writer.writerow(header + list(extra[0] if extra else {})
+                    + (list(train_cells.CSV_KEYS) if options.training else []))
+    for row, fields, trained in zip(shown, extra, training):
         writer.writerow([row.path, row.name, row.type, row.kind,
                          "x".join(str(d) for d in row.output_shape), row.params,
                          row.keras_params, row.macs, row.flops, row.other_flops,
-                         str(row.supported).lower(), row.folded, *fields.values()])
+                         str(row.supported).lower(), row.folded, *fields.values(),
+                         *(train_cells.csv_cells(trained) if trained else [])])
     return out.getvalue()
 
 
@@ -226,10 +244,12 @@ def layer_grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
     headers.append("MACs %")
     columns = options.columns
     headers += extra.headers(columns) if columns else []
+    headers += train_cells.HEADERS if options.training else []
     shown = rows(report, options.depth)
     added = columns.row_fields(shown) if columns else [{} for _ in shown]
+    trained = options.training.row_fields(shown) if options.training else [{} for _ in shown]
     body = []
-    for row, fields in zip(shown, added):
+    for row, fields, training in zip(shown, added, trained):
         part = share(row.macs, report.macs)
         type_text = f"{row.folded} layers" if row.folded else row.type
         line = [row.path, type_text, shape_text(row.output_shape), exact(row.params),
@@ -237,15 +257,19 @@ def layer_grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
         if options.flops:
             line.append(exact(row.flops))
         line.append(f"{bar(part)} {100 * part:5.1f}%" if bars else f"{100 * part:.1f}%")
-        body.append(line + (extra.cells(columns, fields) if columns else []))
+        body.append(line + (extra.cells(columns, fields) if columns else [])
+                    + (train_cells.cells(training) if training else []))
     total = ["total", "", "", exact(report.params), exact(report.macs)]
     if options.flops:
         total.append(exact(report.flops))
     total.append("100.0%" if report.macs else "0.0%")
     total += extra.total_cells(columns) if columns else []
+    total += train_cells.total_cells(options.training) if options.training else []
     numeric = [False, False, False, True, True, *([True] if options.flops else []), True]
-    return Grid(headers, numeric + [True] * (len(headers) - len(numeric)), body, total,
-                wrap=(1, 0))
+    numeric += [True] * (len(headers) - len(numeric))
+    if options.training:  # the 'grads' mark is text
+        numeric[len(headers) - len(train_cells.HEADERS)] = False
+    return Grid(headers, numeric, body, total, wrap=(1, 0))
 
 
 def group_grid(report: Report, options: RenderOptions) -> Grid:
@@ -300,6 +324,8 @@ def totals_lines(report: Report, options: RenderOptions) -> list[str]:
                      f"{exact(n * report.flops)} FLOPs)")
     if options.columns is not None:
         lines += extra.lines(options.columns, options.batch_size)
+    if options.training is not None:
+        lines += train_cells.lines(options.training, options.batch_size)
     return lines
 
 

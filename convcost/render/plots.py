@@ -70,7 +70,9 @@ def speed_plot(summaries: Sequence[ModelSummary], path: str | Path) -> Path:
     positions = range(len(summaries))
     width = 0.38
     for offset, label, values in (
-            (-width / 2, "predicted (MAC ratio)", [s.predicted_speedup for s in summaries]),
+            (-width / 2, "predicted (training FLOPs ratio)" if all(
+                s.training_flops for s in summaries) else "predicted (MAC ratio)",
+             [s.predicted_speedup for s in summaries]),
             (width / 2, "measured (epoch time ratio)", [s.measured_speedup for s in summaries])):
         bars = axes.bar([p + offset for p in positions], values, width, label=label)
         axes.bar_label(bars, fmt="%.2fx", fontsize="small")

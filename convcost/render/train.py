@@ -19,6 +19,7 @@ from convcost.measure.experiment import (
     ModelRun,
     ModelSummary,
     ResultsFolder,
+    distribution_dict,
     fit_dict,
     summarize,
     summary_dict,
@@ -40,6 +41,10 @@ def write_summary(folder: ResultsFolder, peak_gflops: float | None = None) -> li
     summaries = summarize(folder.runs)
     payload = {"summary": [summary_dict(s, peak_gflops) for s in summaries],
                "fits": [fit_dict(run) for run in folder.runs], "peak_gflops": peak_gflops}
+    distributed = [d for run, s in zip(folder.runs, summaries)
+                   if (d := distribution_dict(run, s, peak_gflops)) is not None]
+    if distributed:
+        payload["distribution"] = distributed
     markdown = summary_markdown(summaries, folder.runs, folder.meta, peak_gflops)
     write_text(folder.path / "summary.md", markdown, make_parents=True)
     return [folder.write_json("summary.json", payload), folder.path / "summary.md",
@@ -63,8 +68,58 @@ def summary_markdown(summaries: Sequence[ModelSummary], runs: Sequence[ModelRun]
             f"{s.achieved_gflops:.2f} | {share} | {s.predicted_speedup:.2f}x | "
             f"{s.measured_speedup:.2f}x | {s.final_train_accuracy:.4f} | "
             f"{s.final_test_accuracy:.4f} |")
-    lines += ["", *_notes(summaries, peak_gflops), "", *_fit_lines(runs)]
+    lines += ["", *_notes(summaries, peak_gflops), "", *_prediction_lines(summaries, peak_gflops)]
+    for run, s in zip(runs, summaries):
+        lines += _distribution_lines(distribution_dict(run, s, peak_gflops))
+    lines += ["", *_fit_lines(runs)]
     return "\n".join(lines) + "\n"
+
+
+def _prediction_lines(summaries: Sequence[ModelSummary], peak: float | None) -> list[str]:
+    """Predicted vs measured steady epoch time: per-layer training FLOPs vs the old 3x."""
+    if not summaries:
+        return []
+    base = summaries[0].model
+    lines = [f"Predicted vs measured steady epoch time (seconds; predictions at {base}'s "
+             f"measured GFLOP/s" + (", and at the matmul peak" if peak else "") + "):", "",
+             "| model | training FLOPs/sample | 3 x forward FLOPs | measured | predicted "
+             "(per layer) | predicted (3x) | at peak (lower bound) | predicted speedup "
+             "(training FLOPs) | (MACs) | measured speedup |", "| --- |" + " ---: |" * 9]
+    for s in summaries:
+        at_peak = f"{s.train_flops_per_epoch / (peak * GIGA):.2f}" if peak else "n/a"
+        lines.append(f"| {s.model} | {s.training_flops:,} | {3 * s.forward_flops:,} | "
+                     f"{s.steady_epoch_s:.2f} | {s.predicted_epoch_s:.2f} | "
+                     f"{s.predicted_epoch_s_3x:.2f} | {at_peak} | {s.predicted_speedup:.2f}x | "
+                     f"{s.predicted_speedup_macs:.2f}x | {s.measured_speedup:.2f}x |")
+    return lines
+
+
+def _distribution_lines(d: dict[str, Any] | None) -> list[str]:
+    """A --distribute run: strategy, predicted (compute + all-reduce) vs measured step."""
+    if d is None:
+        return []
+    lines = ["", f"Data-parallel: {d['model']} under {d['strategy']} over {d['replicas']} "
+                 f"devices ({', '.join(d['devices'])}; {d['cross_device_ops']} "
+                 f"{d['implementation'] or ''}).", "",
+             f"- Gradient all-reduce per step: {d['allreduce_bytes']:,} bytes ({d['tensors']} "
+             f"tensors); ring: {d['ring_bytes_per_device']:,.0f} bytes sent per device; "
+             f"predicted {d['predicted_allreduce_s'] * 1e3:.3f} ms ({d['latency_s'] * 1e6:.0f} "
+             f"µs per tensor and ring step + copy bandwidth {d['copy_bandwidth'] / GIGA:.2f} "
+             f"GB/s), measured {d['measured_allreduce_s'] * 1e3:.3f} ms."]
+    if "predicted_step_s" in d:
+        share = "the replicas share the same cores" if d["devices_share_compute"] else \
+            "split among the replicas"
+        lines.append(f"- Step: measured {d['measured_step_s'] * 1e3:.1f} ms; predicted "
+                     f"{d['predicted_step_s'] * 1e3:.1f} ms = compute at the peak "
+                     f"{d['predicted_compute_s'] * 1e3:.1f} ms ({share}) + all-reduce "
+                     f"{d['predicted_allreduce_s'] * 1e3:.3f} ms.")
+        lines += ["", "Predicted scaling on separate devices of this peak (same global batch):",
+                  "", "| devices | compute ms | all-reduce ms | step ms | speed-up | efficiency |",
+                  "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {p['replicas']} | {p['compute_s'] * 1e3:.2f} | "
+                  f"{p['allreduce_s'] * 1e3:.3f} | {p['step_s'] * 1e3:.2f} | "
+                  f"{p['speedup']:.2f}x | {p['efficiency']:.0%} |" for p in d["scaling"]]
+    return lines
 
 
 def _setting_lines(meta: dict[str, Any]) -> list[str]:
@@ -89,9 +144,10 @@ def _notes(summaries: Sequence[ModelSummary], peak_gflops: float | None) -> list
     notes = [
         "Epoch time = Keras on_epoch_begin to on_epoch_end (training steps and input pipeline "
         "only); the test evaluation is timed apart. Steady epoch = median of epochs 2..N.",
-        "Training FLOPs per epoch = 3 x (2 x MACs + other FLOPs) per sample x samples "
-        "(backward taken as 2x forward). Predicted speedup = MAC ratio, measured = "
-        "steady-epoch-time ratio, both against the first model.",
+        "Training FLOPs per epoch = training FLOPs per sample x samples, counted per layer "
+        "(forward + input gradients + weight gradients; none for the first layer's input or "
+        "frozen layers: convcost analyze --training). Predicted speedup = training-FLOPs "
+        "ratio, measured = steady-epoch-time ratio, both against the first model.",
     ]
     if peak_gflops:
         notes.append(f"Peak: {peak_gflops:.1f} GFLOP/s (median float32 matmul, see summary.json).")
@@ -142,8 +198,8 @@ def summary_table(summaries: Sequence[ModelSummary], *, width: int | None,
     grid = Grid(headers, [h != "model" for h in headers], body, [], wrap=(0,))
     table = _narrow_table(grid, width, "convcost train (exact numbers: summary.json, "
                                        "summary.md)")
-    note = ("epoch 1 / steady: seconds per epoch (first; median of the later ones). pred. = MAC "
-            "ratio, meas. = steady-epoch-time ratio (speedups), against "
+    note = ("epoch 1 / steady: seconds per epoch (first; median of the later ones). pred. = "
+            "training-FLOPs ratio, meas. = steady-epoch-time ratio (speedups), against "
             f"{summaries[0].model if summaries else '-'}. acc: test accuracy. * one epoch only "
             "(includes warm-up).")
     return print_to_string(table, Text(note), width=width, color=color)

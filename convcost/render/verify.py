@@ -89,3 +89,47 @@ def op_types_by_layer_type(result: VerifyReport) -> dict[str, list[str]]:
         if kinds:
             found.setdefault(row.type, set()).update(kinds)
     return {kind: sorted(types) for kind, types in sorted(found.items())}
+
+
+# --- verify --training -------------------------------------------------------------------------
+
+TRAINING_ROLES = (("forward", "forward_macs"), ("dx", "input_grad_macs"),
+                  ("dW", "weight_grad_macs"))
+
+
+def training_check_json(model: str, cost: Any, counted: Any) -> dict[str, Any]:
+    """convcost's training MACs per sample beside the executed ops' and the profiler's count.
+
+    ``cost`` is a :class:`convcost.analysis.training.TrainingCost`, ``counted`` a
+    :class:`convcost.analysis.verify_training.GradientCount`.
+    """
+    roles = {role: {"convcost": getattr(cost, attr), "ops": counted.ops[role],
+                    "profiler": counted.profiler[role],
+                    "op_types": list(counted.op_types[role])}
+             for role, attr in TRAINING_ROLES}
+    return {"model": model, "agree": all(r["convcost"] == r["ops"] for r in roles.values())
+            and not counted.hidden, "roles": roles,
+            "profiler_uncounted_ops": list(counted.uncounted),
+            "hidden_ops": list(counted.hidden)}
+
+
+def training_check_table(data: dict[str, Any], width: int | None, color: bool = False) -> str:
+    """The training cross-check as a table, with what the profiler cannot count.
+
+    ``width=None`` is the natural width; a narrower one wraps the op types, never numbers.
+    """
+    headers = ["role", "convcost", "executed ops", "TF profiler", "op types"]
+    body: list[list[Cell]] = [[role, f"{r['convcost']:,}", f"{r['ops']:,}",
+                               f"{r['profiler']:,.0f}", ", ".join(r["op_types"])]
+                              for role, r in data["roles"].items()]
+    grid = Grid(headers, [h not in ("role", "op types") for h in headers], body, [], wrap=(4,))
+    table = fitted_table([grid], width, title=f"{data['model']}: training MACs per sample "
+                         "(batch 2 / 2)", title_justify="left")
+    notes = ["executed ops: the products TensorFlow's pruned gradient graph runs, counted from "
+             "their shapes. TF profiler: its FLOPs statistic / 2."]
+    if data["profiler_uncounted_ops"]:
+        notes.append("The profiler has no statistic for: "
+                     + ", ".join(data["profiler_uncounted_ops"]) + " (counted 0).")
+    if data["hidden_ops"]:
+        notes.append("Not entered (loops, compiled calls): " + ", ".join(data["hidden_ops"]))
+    return print_to_string(table, *(Text(line) for line in notes), width=width, color=color)

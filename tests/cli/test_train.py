@@ -110,3 +110,102 @@ def test_no_data_and_no_network(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     result = run_cli(*["train", "v1", "--out", str(tmp_path / "x")])
     assert_one_line_error(result, 1, r"pass --data PATH .* or set CONVCOST_MNIST", **AFTER_PROGRESS)
+
+
+# --- model files, where the data came from, data-parallel training ---------------------------
+
+
+@pytest.fixture(scope="module")
+def model_files(tmp_path_factory) -> dict[str, Path]:
+    """v1 saved as .keras (MNIST-shaped), and a model of the wrong shape."""
+    import keras
+
+    from convcost.models import zoo
+
+    folder = tmp_path_factory.mktemp("models")
+    zoo.build("v1").save(folder / "v1_file.keras")
+    x = keras.Input((32, 32, 3))
+    wrong = keras.Model(x, keras.layers.Dense(5)(keras.layers.Flatten()(x)))
+    wrong.save(folder / "cifar.keras")
+    return {"v1": folder / "v1_file.keras", "wrong": folder / "cifar.keras"}
+
+
+def test_train_a_model_file_and_say_where_mnist_is(mnist_path: Path, model_files,
+                                                   tmp_path: Path) -> None:
+    out = tmp_path / "file"
+    result = run_cli("train", str(model_files["v1"]), "--data", str(mnist_path), "--epochs",
+                     "1", "--subset", "128", "--test-subset", "64", "--no-peak", "--out",
+                     str(out))
+    assert result.exit_code == 0, result.output
+    assert f"MNIST: {mnist_path} (from --data)" in result.stderr.splitlines()
+    (row,) = json.loads((out / "summary.json").read_text())["summary"]
+    assert (row["model"], row["params"], row["macs"]) == ("v1_file.keras", 48_330, 3_109_760)
+    # the per-layer training FLOPs (tests/analysis/test_training.py) and the old 3 x forward
+    assert row["training_flops"] == 18_862_928
+    assert row["train_flops_per_epoch"] == 128 * 18_862_928
+    assert row["train_flops_per_epoch_3x"] == 128 * 3 * row["forward_flops"]
+
+
+def test_a_model_file_of_the_wrong_shape_is_refused(mnist_path: Path, model_files,
+                                                    tmp_path: Path) -> None:
+    result = run_cli("train", "v1", str(model_files["wrong"]), "--data", str(mnist_path),
+                     "--out", str(tmp_path / "wrong"))
+    assert_one_line_error(result, 1, r"must take one 28x28x1 input and give 10 classes. "
+                                     r"Received: 'cifar.keras' with inputs \(32, 32, 3\) and "
+                                     r"outputs \(5\)", **AFTER_PROGRESS)
+    assert not (tmp_path / "wrong").exists()
+
+
+def test_bench_a_model_file(model_files) -> None:
+    result = run_cli("bench", str(model_files["v1"]), "--batch-size", "2", "--repeats", "2",
+                     "--warmup", "1", "--peak-size", "64", "--peak-repeats", "2", "--json")
+    assert result.exit_code == 0, result.output
+    (row,) = json.loads(result.stdout)["models"]
+    assert (row["model"], row["macs"]) == ("v1_file.keras", 3_109_760)
+
+
+def test_missing_model_file(tmp_path: Path) -> None:
+    assert_one_line_error(run_cli("train", str(tmp_path / "none.keras")), 1,
+                          r"Model file not found. Received: '.*none.keras'")
+
+
+def test_distribute_mirrored_on_two_logical_cpus(mnist_path: Path, tmp_path: Path) -> None:
+    """A fresh process (logical devices must be set before TensorFlow starts): v1, 256 images,
+    one epoch, global batch 64 over two replicas."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "mirrored"
+    done = subprocess.run(
+        [sys.executable, "-m", "convcost", "train", "v1", "--data", str(mnist_path),
+         "--distribute", "mirrored", "--cpu-devices", "2", "--epochs", "1", "--subset", "256",
+         "--test-subset", "64", "--batch-size", "64", "--out", str(out)],
+        capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    payload = json.loads((out / "summary.json").read_text())
+    (d,) = payload["distribution"]
+    assert (d["replicas"], d["cross_device_ops"], d["implementation"]) == (
+        2, "CollectiveAllReduce", "RING")
+    assert d["allreduce_bytes"] == 47_818 * 4 and d["tensors"] == 22
+    assert d["ring_bytes_per_device"] == 47_818 * 4  # 2(n-1)/n = 1 for two replicas
+    assert d["measured_allreduce_s"] > 0 and d["predicted_allreduce_s"] > 0
+    assert d["predicted_step_s"] == pytest.approx(d["predicted_compute_s"]
+                                                  + d["predicted_allreduce_s"])
+    assert d["measured_step_s"] == pytest.approx(payload["summary"][0]["steady_epoch_s"] / 4)
+    assert payload["config"]["distribute"] == "mirrored"
+    assert "Data-parallel: v1 under MirroredStrategy over 2 devices" in (
+        out / "summary.md").read_text()
+
+
+def test_cpu_devices_after_tensorflow_started() -> None:
+    import tensorflow as tf
+
+    from convcost.errors import ConvcostError
+    from convcost.measure.distribute import split_cpu
+
+    tf.constant(1.0) + 1.0  # the runtime is up
+    with pytest.raises(ConvcostError, match=r"--cpu-devices must be set before TensorFlow "
+                                            r"starts.*Received: --cpu-devices 2"):
+        split_cpu(2)

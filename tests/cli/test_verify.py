@@ -13,7 +13,7 @@ from keras import layers as L
 
 from convcost import ConvcostError
 from convcost.models.loader import load_model
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, cli_json, run_cli
 
 
 def invoke(*args: str):
@@ -161,3 +161,19 @@ def test_a_narrow_table_keeps_every_number():
     for row in data["layers"]:
         assert f"{row['profiler_mac_flops']:,}" in result.stdout
     assert "…" not in result.stdout
+
+
+def test_verify_training_v1() -> None:
+    data = cli_json("verify", "v1", "--training")
+    assert data["agree"] and data["hidden_ops"] == []
+    roles = data["roles"]
+    assert [roles[r]["convcost"] for r in ("forward", "dx", "dW")] == [
+        3_109_760, 3_109_760 - 56_448, 3_109_760]
+    assert [roles[r]["ops"] for r in ("forward", "dx", "dW")] == [
+        roles[r]["convcost"] for r in ("forward", "dx", "dW")]
+    # TF's profiler has no FLOPs statistic for the depthwise backprops: 225,792 MACs each
+    # (dw_2 56,448 + dw_3 112,896 + dw_4 56,448) are missing from its dx and dW
+    assert data["profiler_uncounted_ops"] == ["DepthwiseConv2dNativeBackpropFilter",
+                                              "DepthwiseConv2dNativeBackpropInput"]
+    assert roles["dx"]["profiler"] == roles["dx"]["ops"] - 225_792
+    assert roles["dW"]["profiler"] == roles["dW"]["ops"] - 225_792

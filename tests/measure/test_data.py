@@ -165,3 +165,17 @@ def test_single_npy_array_is_refused(tmp_path: Path) -> None:
     np.save(path, np.zeros((2, 28, 28), np.uint8))
     with pytest.raises(ConvcostError, match=r"must be an npz archive .*a single array"):
         data.load_mnist(path)
+
+
+def test_describe_source_says_where_and_why(monkeypatch, tmp_path) -> None:
+    mnist = data.Mnist(*(np.zeros(1) for _ in range(4)), source=str(tmp_path / "m.npz"))
+    assert data.describe_source(tmp_path / "m.npz", mnist) == (
+        f"MNIST: {tmp_path / 'm.npz'} (from --data)")
+    monkeypatch.setenv("CONVCOST_MNIST", str(tmp_path / "m.npz"))
+    assert data.describe_source(None, mnist).endswith("(from $CONVCOST_MNIST)")
+    monkeypatch.delenv("CONVCOST_MNIST")
+    keras_copy = data.Mnist(*(np.zeros(1) for _ in range(4)),
+                            source="keras.datasets.mnist.load_data()")
+    assert data.describe_source(None, keras_copy) == (
+        "MNIST: keras.datasets.mnist.load_data() (no --data and $CONVCOST_MNIST unset: Keras' "
+        "cache ~/.keras/datasets/mnist.npz, downloaded if absent)")

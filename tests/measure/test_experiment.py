@@ -6,6 +6,7 @@ import csv
 import json
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -98,6 +99,24 @@ def test_stall_watch_names_where_the_main_thread_waits(monkeypatch) -> None:
     stack = watch.stop()
     assert "test_stall_watch_names_where_the_main_thread_waits" in stack
     assert experiment.StallWatch().stop() == ""  # returned in time: nothing recorded
+
+
+def test_per_layer_training_flops_drive_the_prediction() -> None:
+    # naive 152,280,912 and v1 18,862,928 training FLOPs per sample; naive's steady epoch
+    # 127 s -> v1 predicted at naive's rate: 127 x 18,862,928 / 152,280,912 = 15.73 s
+    runs = [replace(_run("naive", 25_362_816, 51_000_000, [130.0, 128.0, 126.0]),
+                    training_flops=152_280_912),
+            replace(_run("v1", 3_109_760, 6_400_000, [40.0, 29.0, 31.0, 30.0]),
+                    training_flops=18_862_928)]
+    naive, v1 = experiment.summarize(runs)
+    assert naive.train_flops_per_epoch == 152_280_912 * 60_000
+    assert v1.predicted_speedup == pytest.approx(152_280_912 / 18_862_928)  # 8.07
+    assert v1.predicted_speedup_macs == pytest.approx(25_362_816 / 3_109_760)  # 8.16
+    assert v1.predicted_epoch_s == pytest.approx(127 * 18_862_928 / 152_280_912)
+    assert v1.predicted_epoch_s_3x == pytest.approx(127 * 6_400_000 / 51_000_000)
+    assert v1.steady_step_s == pytest.approx(30 / 469)
+    as_dict = experiment.summary_dict(v1, peak_gflops=100.0)
+    assert as_dict["predicted_epoch_s_at_peak"] == pytest.approx(18_862_928 * 60_000 / 1e11)
 
 
 def test_share_of_peak_in_summary_dict() -> None:
@@ -218,14 +237,19 @@ def test_run_summary_numbers(small_run) -> None:
     naive, v1, _ = summary
     naive_steady = small_run.runs[0].rows[1].train_s  # 2 epochs: the steady one is epoch 2
     v1_steady = small_run.runs[1].rows[1].train_s
-    assert v1["predicted_speedup"] == pytest.approx(25_362_816 / 3_109_760)
+    # training FLOPs per sample, counted per layer: naive 152,280,912, v1 18,862,928
+    # (hand counts of their MACs in tests/analysis/test_training.py)
+    assert v1["predicted_speedup"] == pytest.approx(152_280_912 / 18_862_928)
+    assert v1["predicted_speedup_macs"] == pytest.approx(25_362_816 / 3_109_760)
     assert v1["measured_speedup"] == pytest.approx(naive_steady / v1_steady)
     # forward FLOPs = 2 x MACs + other; TF's profiler finds 0-4 % above 2 x MACs (FINDINGS.md)
     assert 2 * 25_362_816 <= naive["forward_flops"] <= 1.04 * 2 * 25_362_816
-    assert naive["train_flops_per_epoch"] == 3 * naive["forward_flops"] * 512
+    assert naive["train_flops_per_epoch"] == 152_280_912 * 512
+    assert naive["train_flops_per_epoch_3x"] == 3 * naive["forward_flops"] * 512
+    assert v1["predicted_epoch_s"] == pytest.approx(naive_steady * 18_862_928 / 152_280_912)
     assert naive["share_of_peak"] == pytest.approx(naive["achieved_gflops"] / 100.0)
     markdown = (path / "summary.md").read_text()
-    assert "| v1 | 48,330 | 3,109,760 |" in markdown and "8.16x" in markdown
+    assert "| v1 | 48,330 | 3,109,760 |" in markdown and "8.07x" in markdown
 
 
 def test_interrupt_keeps_finished_epochs(mnist_path: Path, tmp_path: Path) -> None:

@@ -16,9 +16,15 @@ What is measured, per model (all with ``time.perf_counter``):
   near 0 means the process sat idle) and, when it lasts over :data:`STALL_AFTER_S`, where the
   main thread sat (:class:`StallWatch`). Nothing is hidden: the gap is reported.
 
-Predictions use :func:`convcost.analyze`: forward FLOPs per sample ``= 2·MACs + other FLOPs``,
-and a training step is taken as about 3x the forward pass (forward, plus a backward pass of
-about twice the forward), so training FLOPs per epoch ``= 3 · forward FLOPs · samples``.
+Predictions use :func:`convcost.analyze` and :mod:`convcost.analysis.training`: training FLOPs
+per sample are counted per layer (forward, input gradients, weight gradients; the first
+layer's and frozen layers' gradients skipped), so training FLOPs per epoch ``= training FLOPs
+· samples``; the predicted speed-up is their ratio against the first model, the predicted epoch
+time is a model's FLOPs at the first model's achieved rate. The old estimate, ``3 · forward
+FLOPs · samples`` (backward taken as twice the forward), is kept beside it
+(``train_flops_per_epoch_3x``, ``predicted_epoch_s_3x``, ``predicted_speedup_macs``).
+With ``distribute="mirrored"`` the same run goes through ``tf.distribute.MirroredStrategy``
+and the gradient all-reduce is measured and predicted (:func:`distribution_dict`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from __future__ import annotations
 from convcost.measure.experiment.callbacks import EVAL_BATCH, STALL_AFTER_S, EpochTimer, StallWatch
 from convcost.measure.experiment.config import (
     DEVICES,
+    DISTRIBUTIONS,
     OPTIMIZERS,
     PIPELINES,
     PRESETS,
@@ -46,15 +53,16 @@ from convcost.measure.experiment.records import (
 )
 from convcost.measure.experiment.results import (
     ResultsFolder,
+    distribution_dict,
     fit_dict,
     rows_csv,
     run_meta,
     summary_dict,
 )
 
-__all__ = ["DEVICES", "EVAL_BATCH", "OPTIMIZERS", "PIPELINES", "PRESETS", "STALL_AFTER_S",
-           "TRAIN_FLOPS_PER_FORWARD", "EpochRow", "EpochTimer", "FitTiming", "ModelRun",
-           "ModelSummary", "ResultsFolder", "StallWatch", "TrainConfig", "fit_dict",
-           "fit_inputs", "gflops_per_second", "make_config", "resolve_device", "rows_csv",
-           "run_experiment", "run_meta", "steady_epoch", "summarize", "summary_dict",
-           "train_model", "training_flops"]
+__all__ = ["DEVICES", "DISTRIBUTIONS", "EVAL_BATCH", "OPTIMIZERS", "PIPELINES", "PRESETS",
+           "STALL_AFTER_S", "TRAIN_FLOPS_PER_FORWARD", "EpochRow", "EpochTimer", "FitTiming",
+           "ModelRun", "ModelSummary", "ResultsFolder", "StallWatch", "TrainConfig",
+           "distribution_dict", "fit_dict", "fit_inputs", "gflops_per_second", "make_config",
+           "resolve_device", "rows_csv", "run_experiment", "run_meta", "steady_epoch",
+           "summarize", "summary_dict", "train_model", "training_flops"]

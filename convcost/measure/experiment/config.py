@@ -11,6 +11,7 @@ from convcost.errors import ConvcostError
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 PIPELINES = ("arrays", "tfdata")
 DEVICES = ("auto", "cpu", "gpu")
+DISTRIBUTIONS = ("none", "mirrored")
 EVAL_BATCH = 1024  # test-set batch; inference results do not depend on it
 STALL_AFTER_S = 0.5  # a longer stretch after on_train_end gets its main-thread stack sampled
 TRAIN_FLOPS_PER_FORWARD = 3  # forward + backward (about 2x forward)
@@ -35,6 +36,9 @@ class TrainConfig:
             epoch times within noise; iterating the pipeline alone (60,000 images, batch 128)
             takes 0.1 s with arrays and 0.3-0.6 s with tfdata, so arrays is the default.
         device: ``"auto"`` (a GPU when TensorFlow sees one), ``"cpu"`` or ``"gpu"``.
+        distribute: ``"none"`` or ``"mirrored"`` (``tf.distribute.MirroredStrategy`` over every
+            visible GPU, else every logical CPU device; ``batch_size`` is the global batch).
+        cpu_devices: split the CPU into this many logical devices first (``None``: as is).
     """
 
     epochs: int = 3
@@ -47,6 +51,8 @@ class TrainConfig:
     alpha: float | None = None
     pipeline: str = "arrays"
     device: str = "auto"
+    distribute: str = "none"
+    cpu_devices: int | None = None
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -77,7 +83,7 @@ def make_config(preset: str | None = None, **options: Any) -> TrainConfig:
 
 
 def _check_config(config: TrainConfig) -> None:
-    for name in ("epochs", "batch_size"):
+    for name in ("epochs", "batch_size", "cpu_devices"):
         value = getattr(config, name)
         if value is not None:
             checks.count(name, value, shown=f"{name}={value}")
@@ -86,7 +92,7 @@ def _check_config(config: TrainConfig) -> None:
     if config.alpha is not None:
         checks.positive("alpha", config.alpha, shown=f"alpha={config.alpha}")
     for name, choices in (("optimizer", OPTIMIZERS), ("pipeline", PIPELINES),
-                          ("device", DEVICES)):
+                          ("device", DEVICES), ("distribute", DISTRIBUTIONS)):
         if getattr(config, name) not in choices:
             raise ConvcostError(f"{name} must be one of {', '.join(choices)}. "
                                 f"Received: {name}={getattr(config, name)!r}.")

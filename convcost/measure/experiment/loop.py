@@ -1,4 +1,5 @@
-"""The training loop: build each zoo model, compile, fit with the timing callbacks."""
+"""The training loop: build each model (zoo name or file), compile, fit with the timing
+callbacks; under ``MirroredStrategy`` when the config says so."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from convcost.measure.experiment.callbacks import EpochTimer
 from convcost.measure.experiment.config import TrainConfig
 from convcost.measure.experiment.records import ModelRun
 from convcost.measure.experiment.results import ResultsFolder
-from convcost.models import zoo
+from convcost.measure.sources import build, check_names, label
 
 
 def resolve_device(choice: str) -> str:
@@ -42,15 +43,15 @@ def run_experiment(models: Sequence[str], data: Prepared, config: TrainConfig,
     """Train every model in turn with ``config``; result files are rewritten after each epoch.
 
     Args:
-        models: zoo names, e.g. ``["naive", "v1", "v2"]``; the first is the baseline.
+        models: zoo names or model files, e.g. ``["naive", "v1", "v2"]``; the first is the
+            baseline.
         data: prepared MNIST arrays.
         config: the shared settings.
         folder: where epochs.csv / epochs.json go (rewritten atomically after every epoch).
         progress: makes a Keras callback that shows progress for one model, or ``None``.
         callbacks: extra Keras callbacks, run after the timer.
     """
-    for name in models:
-        zoo.entry(name)  # unknown names fail before any training
+    check_names(models)  # unknown names fail before any training
     device = resolve_device(config.device)
     for name in models:
         folder.add_run(train_model(name, data, config, device, folder, progress, callbacks))
@@ -60,26 +61,53 @@ def run_experiment(models: Sequence[str], data: Prepared, config: TrainConfig,
 def train_model(name: str, data: Prepared, config: TrainConfig, device: str,
                 folder: ResultsFolder, progress: ProgressFactory | None,
                 callbacks: Sequence[Any]) -> ModelRun:
-    """Build, compile, fit and time one zoo model; see :func:`run_experiment`."""
+    """Build, compile, fit and time one model; see :func:`run_experiment`."""
+    from convcost.analysis.training import training_cost
     from convcost.count.walker import analyze
 
     keras.backend.clear_session()
     keras.utils.set_random_seed(config.seed)
-    with keras.device(device):
-        model = zoo.build(name, input_shape=data.x_train.shape[1:], classes=data.y_train.shape[1],
-                          alpha=config.alpha)
+    strategy = _strategy(config)
+    shown = label(name)
+    with strategy.scope() if strategy is not None else keras.device(device):
+        model = build(name, input_shape=data.x_train.shape[1:], classes=data.y_train.shape[1],
+                      alpha=config.alpha)
         report = analyze(model)
         model.compile(optimizer=_optimizer(config), loss="categorical_crossentropy",
                       metrics=["accuracy"])
-        timer = EpochTimer(name, data, config.batch_size, folder.add)
+        timer = EpochTimer(shown, data, config.batch_size, folder.add)
         steps = math.ceil(data.train_samples / config.batch_size)
-        bar = [progress(name, config.epochs, steps)] if progress is not None else []
+        bar = [progress(shown, config.epochs, steps)] if progress is not None else []
         fit_start = time.perf_counter()
         model.fit(**fit_inputs(data, config), epochs=config.epochs, verbose=0,
                   callbacks=[timer, *bar, *callbacks])
         fit_end, fit_end_cpu = time.perf_counter(), time.process_time()
-    return ModelRun(name, int(model.count_params()), report.macs, report.flops, device,
-                    tuple(timer.rows), timer.timing(fit_start, fit_end, fit_end_cpu))
+    shapes = [tuple(v.shape) for v in model.trainable_variables]
+    return ModelRun(shown, int(model.count_params()), report.macs, report.flops,
+                    "mirrored" if strategy is not None else device, tuple(timer.rows),
+                    timer.timing(fit_start, fit_end, fit_end_cpu),
+                    training_flops=training_cost(report).flops,
+                    trainable_params=sum(math.prod(s) for s in shapes),
+                    trainable_tensors=len(shapes),
+                    distribution=_measure_distribution(strategy, shapes))
+
+
+def _strategy(config: TrainConfig) -> Any:
+    if config.distribute == "none":
+        return None
+    from convcost.measure.distribute import mirrored
+
+    return mirrored()
+
+
+def _measure_distribution(strategy: Any, shapes: list[tuple[int, ...]]) -> dict[str, Any] | None:
+    """What the strategy is, one measured gradient all-reduce, the memory-copy bandwidth."""
+    if strategy is None:
+        return None
+    from convcost.measure.distribute import allreduce_seconds, copy_bandwidth, describe
+
+    return describe(strategy) | {"measured_allreduce_s": allreduce_seconds(strategy, shapes),
+                                 "copy_bandwidth": copy_bandwidth()}
 
 
 def _optimizer(config: TrainConfig) -> Any:

@@ -6,6 +6,7 @@ import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from convcost.analysis.roofline import GIGA
 from convcost.errors import ConvcostError
@@ -53,7 +54,12 @@ class FitTiming:
 
 @dataclass(frozen=True)
 class ModelRun:
-    """A trained model: its counts (from :func:`convcost.analyze`), epochs and fit timing."""
+    """A trained model: its counts (from :func:`convcost.analyze`), epochs and fit timing.
+
+    ``training_flops`` is the per-layer training cost per sample
+    (:mod:`convcost.analysis.training`; 0 when unknown: then 3 x forward is used);
+    ``distribution`` what ``--distribute`` measured (see :mod:`convcost.measure.distribute`).
+    """
 
     model: str
     params: int  # keras count_params()
@@ -62,6 +68,10 @@ class ModelRun:
     device: str
     rows: tuple[EpochRow, ...]
     timing: FitTiming
+    training_flops: int = 0  # per sample: forward + input and weight gradients
+    trainable_params: int = 0
+    trainable_tensors: int = 0
+    distribution: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -77,10 +87,15 @@ class ModelSummary:
     first_epoch_s: float
     steady_epoch_s: float
     steady_epochs: int  # how many epochs the median is over; 0: only the warm-up epoch
-    predicted_speedup: float
+    predicted_speedup: float  # training-FLOPs ratio (MAC ratio when training_flops is 0)
     measured_speedup: float
     final_train_accuracy: float
     final_test_accuracy: float
+    training_flops: int = 0  # per sample; 0: unknown, 3 x forward is used
+    predicted_speedup_macs: float = 1.0  # the forward-MAC ratio (what 0.1 predicted)
+    predicted_epoch_s: float = math.nan  # at the first model's achieved GFLOP/s
+    predicted_epoch_s_3x: float = math.nan  # the same with 3 x forward FLOPs
+    steps: int = 0  # training steps per epoch
 
     @property
     def flagged(self) -> bool:
@@ -89,7 +104,21 @@ class ModelSummary:
 
     @property
     def train_flops_per_epoch(self) -> int:
+        """Training FLOPs of an epoch: per-layer training FLOPs x samples (3 x forward when
+        the per-layer count is unknown)."""
+        if self.training_flops:
+            return self.training_flops * self.samples
         return training_flops(self.forward_flops, self.samples)
+
+    @property
+    def train_flops_per_epoch_3x(self) -> int:
+        """The old estimate: 3 x forward FLOPs x samples."""
+        return training_flops(self.forward_flops, self.samples)
+
+    @property
+    def steady_step_s(self) -> float:
+        """Seconds per training step in the steady state."""
+        return self.steady_epoch_s / self.steps if self.steps else math.nan
 
     @property
     def throughput(self) -> float:
@@ -124,7 +153,9 @@ def steady_epoch(times: Sequence[float]) -> tuple[float, int]:
 
 
 def summarize(runs: Sequence[ModelRun]) -> list[ModelSummary]:
-    """One summary per run; predicted speedup = MAC ratio, measured = epoch-time ratio."""
+    """One summary per run, against the first: predicted speedup = training-FLOPs ratio
+    (MAC ratio when a run has no per-layer count), measured = steady-epoch-time ratio;
+    predicted epoch time = the run's training FLOPs at the first model's achieved rate."""
     summaries = []
     for run in runs:
         seconds, steady = steady_epoch([row.train_s for row in run.rows])
@@ -134,12 +165,28 @@ def summarize(runs: Sequence[ModelRun]) -> list[ModelSummary]:
             samples=last.samples, epochs=len(run.rows), first_epoch_s=run.rows[0].train_s,
             steady_epoch_s=seconds, steady_epochs=steady, predicted_speedup=1.0,
             measured_speedup=1.0, final_train_accuracy=last.train_accuracy,
-            final_test_accuracy=last.test_accuracy))
+            final_test_accuracy=last.test_accuracy, training_flops=run.training_flops,
+            steps=last.steps))
+    return _against_first(summaries)
+
+
+def _against_first(summaries: list[ModelSummary]) -> list[ModelSummary]:
     if not summaries:
         return []
     base = summaries[0]
-    return [replace(s, predicted_speedup=base.macs / s.macs if s.macs else math.nan,
-                    measured_speedup=base.steady_epoch_s / s.steady_epoch_s)
-            for s in summaries]
+    per_layer = all(s.training_flops for s in summaries)
+    result = []
+    for s in summaries:
+        macs = base.macs / s.macs if s.macs else math.nan
+        flops = (base.train_flops_per_epoch / s.train_flops_per_epoch
+                 if s.train_flops_per_epoch else math.nan)
+        result.append(replace(
+            s, predicted_speedup=flops if per_layer else macs, predicted_speedup_macs=macs,
+            measured_speedup=base.steady_epoch_s / s.steady_epoch_s,
+            predicted_epoch_s=base.steady_epoch_s * s.train_flops_per_epoch
+            / base.train_flops_per_epoch,
+            predicted_epoch_s_3x=base.steady_epoch_s * s.train_flops_per_epoch_3x
+            / base.train_flops_per_epoch_3x))
+    return result
 
 

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from convcost.analysis.data_parallel import allreduce, scaling
+from convcost.analysis.roofline import GIGA
 from convcost.errors import ConvcostError
 from convcost.files import write_text
 from convcost.measure.data import Prepared
@@ -80,12 +82,52 @@ def fit_dict(run: ModelRun) -> dict[str, Any]:
 
 
 def summary_dict(summary: ModelSummary, peak_gflops: float | None = None) -> dict[str, Any]:
-    """A summary with its derived numbers (FLOPs exact, rates as floats)."""
+    """A summary with its derived numbers (FLOPs exact, rates as floats).
+
+    ``train_flops_per_epoch`` is the per-layer count (``training_flops`` x samples);
+    ``train_flops_per_epoch_3x`` the old 3 x forward estimate; ``predicted_epoch_s_at_peak``
+    the compute-bound time at the matmul peak (a lower bound).
+    """
+    at_peak = (summary.train_flops_per_epoch / (peak_gflops * GIGA) if peak_gflops else None)
     derived = {"train_flops_per_epoch": summary.train_flops_per_epoch,
+               "train_flops_per_epoch_3x": summary.train_flops_per_epoch_3x,
                "throughput_samples_per_s": summary.throughput,
                "achieved_gflops": summary.achieved_gflops, "flagged": summary.flagged,
-               "share_of_peak": summary.achieved_gflops / peak_gflops if peak_gflops else None}
+               "share_of_peak": summary.achieved_gflops / peak_gflops if peak_gflops else None,
+               "steady_step_s": summary.steady_step_s, "predicted_epoch_s_at_peak": at_peak}
     return asdict(summary) | derived
+
+
+def distribution_dict(run: ModelRun, summary: ModelSummary,
+                      peak_gflops: float | None) -> dict[str, Any] | None:
+    """Predicted vs measured step of a ``--distribute`` run: compute + gradient all-reduce.
+
+    Compute = training FLOPs of the global batch at the matmul peak, divided among the
+    replicas only on GPUs (logical CPU devices share the same cores); the all-reduce from
+    :mod:`convcost.analysis.data_parallel` with the measured copy bandwidth and the default
+    latency. Also the scaling predicted for 1..16 separate devices of this peak.
+    """
+    info = run.distribution
+    if info is None:
+        return None
+    replicas = int(info["replicas"])
+    reduce = allreduce(run.trainable_params, run.trainable_tensors, replicas,
+                       bandwidth=info["copy_bandwidth"])
+    step_flops = summary.train_flops_per_epoch / max(1, summary.steps)
+    shared = not any("GPU" in device.upper() for device in info["devices"])
+    result = info | {"model": run.model, "trainable_params": run.trainable_params,
+                     "tensors": run.trainable_tensors, "allreduce_bytes": reduce.bytes,
+                     "ring_bytes_per_device": reduce.ring_bytes,
+                     "latency_s": reduce.latency_s, "predicted_allreduce_s": reduce.seconds,
+                     "measured_step_s": summary.steady_step_s, "devices_share_compute": shared}
+    if peak_gflops:
+        compute = step_flops / (peak_gflops * GIGA) / (1 if shared else replicas)
+        result |= {"predicted_compute_s": compute, "predicted_step_s": compute + reduce.seconds,
+                   "scaling": [asdict(p) | {"step_s": p.step_s, "efficiency": p.efficiency}
+                               for p in scaling(int(step_flops), peak_gflops * GIGA,
+                                                run.trainable_params, run.trainable_tensors,
+                                                bandwidth=info["copy_bandwidth"])]}
+    return result
 
 
 
