@@ -62,7 +62,8 @@ def train_command(
     """Train zoo nets on MNIST with the same settings; time every epoch; compare with the MACs.
 
     Writes epochs.csv/epochs.json after every epoch, then summary.json, summary.md,
-    convergence.png and speed.png into the results folder.
+    convergence.png and speed.png into the results folder, and each trained model as
+    models/NAME.keras (for 'convcost bench ... --runtime litert-int8').
     """
     from convcost.models import zoo
 
@@ -100,6 +101,7 @@ def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: P
                    f"{folder.path / 'epochs.csv'}. Received: KeyboardInterrupt.", 130) from None
     peak_gflops = peak_matmul().gflops if peak else None
     written = write_summary(folder, peak_gflops)
+    written += sorted((folder.path / "models").glob("*.keras"))  # saved by each run
     summaries = experiment.summarize(folder.runs)
     emit(summary_table(summaries, width=console_width(), color=use_color()), None)
     stderr.print("wrote " + ", ".join(str(path) for path in written))

@@ -78,6 +78,7 @@ def train_model(name: str, data: Prepared, config: TrainConfig, device: str,
         model.fit(**fit_inputs(data, config), epochs=config.epochs, verbose=0,
                   callbacks=[timer, *bar, *callbacks])
         fit_end, fit_end_cpu = time.perf_counter(), time.process_time()
+    folder.save_model(name, model)
     return ModelRun(name, int(model.count_params()), report.macs, report.flops, device,
                     tuple(timer.rows), timer.timing(fit_start, fit_end, fit_end_cpu))
 
