@@ -29,8 +29,9 @@ def bench_command(
     as_json: Annotated[bool, typer.Option(
         "--json", hidden=True, help="Same as --format json (kept for old scripts).")] = False,
     runtime: Annotated[list[str] | None, typer.Option(
-        help="tf, litert (LiteRT/XNNPACK fp32), litert-int8 (full-integer) or jax; repeat it "
-             "or give a comma list for one table each.", show_default=False,
+        help="tf, litert (LiteRT/XNNPACK fp32), litert-int8 (full-integer), jax or torch "
+             "(Keras' backends, in a child process); repeat it or give a comma list for one "
+             "table each.", show_default=False,
         metavar="NAME")] = None,
     threads: Annotated[str | None, typer.Option(
         help="Threads, e.g. 1 or 1,2 (LiteRT: one table each; default 1). For tf: its "

@@ -72,7 +72,8 @@ def _measure(sources: Sequence[Any], runtimes: list[str], counts: tuple[int | No
     matmul = peak_matmul(*peak)
     load = {"before": before, "after": load_average()}
     packages = ["tensorflow", "keras", "numpy", "ai-edge-litert"] + \
-        (["jax", "jaxlib"] if "jax" in runtimes else [])
+        (["jax", "jaxlib"] if "jax" in runtimes else []) + (["torch"] if "torch" in runtimes
+                                                           else [])
     return runtime_document(rows, matmul, machine_info(), versions(packages), load)
 
 

@@ -149,9 +149,9 @@ def bench_runtimes(entries: Sequence[ModelEntry], runtimes: Sequence[str],
                    settings: RuntimeSettings) -> list[RuntimeRow]:
     """Time every model on every runtime (one table per runtime and thread count).
 
-    In-process runtimes are timed together, interleaved; ``jax`` on a TensorFlow process runs
-    in a child process. Rows come per runtime, then thread count, then model, in the order
-    given; the first model of each is the baseline of the speed-ups.
+    In-process runtimes are timed together, interleaved; ``jax`` and ``torch`` on a TensorFlow
+    process run in a child process. Rows come per runtime, then thread count, then model, in
+    the order given; the first model of each is the baseline of the speed-ups.
     """
     from convcost.count.walker import analyze
     from convcost.measure import runtimes as rt
@@ -164,15 +164,17 @@ def bench_runtimes(entries: Sequence[ModelEntry], runtimes: Sequence[str],
     prepared = _prepare_all(entries, [p for p in plan if rt.in_process(p[0])], settings)
     timings = dict(zip(prepared, rt.time_runners(list(prepared.values()), settings.repeats,
                                                  settings.warmup, settings.rounds)))
-    rows = []
+    rows, accuracy = [], {}
     for runtime, threads in plan:
         if not rt.in_process(runtime):
             rows += _child_rows(entries, runtime, reports, settings)
             continue
         for entry in entries:
             key = (runtime, threads, entry.name)
+            if (runtime, entry.name) not in accuracy:  # the same for every thread count
+                accuracy[(runtime, entry.name)] = _accuracy(entry, prepared[key], settings)
             rows.append(_row(entry, runtime, prepared[key], timings[key], reports[entry.name],
-                             settings))
+                             accuracy[(runtime, entry.name)]))
     return rows
 
 
@@ -189,6 +191,7 @@ def _prepare_all(entries: Sequence[ModelEntry], plan: Sequence[tuple[str, int | 
                                   if runtime == "litert-int8" else (None, ""))
             runner = rt.prepare(runtime, entry.model, batch_size=settings.batch_size,
                                 threads=threads, cache=cache, representative=calibration)
+            runner.details["batch_size"] = settings.batch_size
             if label:
                 runner.details["note"] = f"int8 calibrated on {label}"
             prepared[(runtime, threads, entry.name)] = runner
@@ -196,11 +199,11 @@ def _prepare_all(entries: Sequence[ModelEntry], plan: Sequence[tuple[str, int | 
 
 
 def _row(entry: ModelEntry, runtime: str, runner: Any, timings: Timings, report: Any,
-         settings: RuntimeSettings) -> RuntimeRow:
+         accuracy: float | None) -> RuntimeRow:
     return RuntimeRow(entry.name, runtime, runner.details.get("precision", "fp32"),
-                      runner.threads, settings.batch_size, int(entry.model.count_params()),
-                      report.macs, report.flops, timings, _accuracy(entry, runner, settings),
-                      runner.details.get("tflite_bytes"), runner.details.get("note", ""))
+                      runner.threads, runner.details["batch_size"],
+                      int(entry.model.count_params()), report.macs, report.flops, timings,
+                      accuracy, runner.details.get("tflite_bytes"), runner.details.get("note", ""))
 
 
 def _child_rows(entries: Sequence[ModelEntry], runtime: str, reports: dict[str, Any],

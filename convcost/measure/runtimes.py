@@ -16,6 +16,8 @@ scores for the accuracy check. All runners of a run are timed together by
 * ``jax``: ``jax.jit(model(x, training=False))`` on Keras' JAX backend. When this process runs
   Keras on TensorFlow, the models are saved to a temporary folder and timed in a child process
   started with ``KERAS_BACKEND=jax`` (:func:`time_in_child`); it needs ``jax`` installed.
+* ``torch``: the same on Keras' torch backend (eager ``model(x, training=False)``, as Keras
+  runs it there; CUDA synchronised); it needs ``torch`` installed.
 """
 
 from __future__ import annotations
@@ -36,8 +38,10 @@ from convcost.errors import ConvcostError
 from convcost.measure.convert import ConversionCache, quiet_native_output
 from convcost.measure.timing import Timings, compile_function, no_sync, time_interleaved
 
-RUNTIMES = ("tf", "litert", "litert-int8", "jax")
-PRECISION = {"tf": "fp32", "litert": "fp32", "litert-int8": "int8", "jax": "fp32"}
+RUNTIMES = ("tf", "litert", "litert-int8", "jax", "torch")
+PRECISION = {"tf": "fp32", "litert": "fp32", "litert-int8": "int8", "jax": "fp32",
+             "torch": "fp32"}
+KERAS_BACKENDS = {"jax": "jax", "torch": "torch"}  # runtimes that are another Keras backend
 PREDICT_BATCH = 500
 CHILD_TIMEOUT_S = 3600
 
@@ -82,10 +86,11 @@ def require(runtime: str) -> None:
         raise ConvcostError(f"--runtime {runtime} needs the litert extra: pip install "
                             "'convcost[litert]' (ai-edge-litert). Received: ai_edge_litert is not "
                             "installed.")
-    if runtime == "jax" and importlib.util.find_spec("jax") is None:
-        raise ConvcostError("--runtime jax needs JAX for Keras' JAX backend: pip install jax. "
-                            "Received: jax is not installed.")
-    if runtime != "jax":
+    backend = KERAS_BACKENDS.get(runtime)
+    if backend is not None and importlib.util.find_spec(backend) is None:
+        raise ConvcostError(f"--runtime {runtime} needs {backend} for Keras' {backend} backend: "
+                            f"pip install {backend}. Received: {backend} is not installed.")
+    if backend is None:
         import keras
 
         if keras.backend.backend() != "tensorflow":
@@ -108,17 +113,17 @@ def set_tf_threads(threads: int) -> None:
 
 def in_process(runtime: str) -> bool:
     """Whether ``runtime`` runs in this process (jax on a TensorFlow process does not)."""
-    if runtime != "jax":
+    if runtime not in KERAS_BACKENDS:
         return True
     import keras
 
-    return keras.backend.backend() == "jax"
+    return keras.backend.backend() == KERAS_BACKENDS[runtime]
 
 
 def prepare(runtime: str, model: Any, *, batch_size: int, threads: int | None,
             cache: ConversionCache, representative: np.ndarray | None = None) -> Runner:
     """Make ``model`` ready to time on ``runtime`` (see the module docstring)."""
-    if runtime in ("tf", "jax"):
+    if runtime == "tf" or runtime in KERAS_BACKENDS:
         return keras_runner(model, batch_size, runtime)
     precision = PRECISION[runtime]
     blob = cache.get(model, precision, representative)

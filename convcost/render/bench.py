@@ -36,7 +36,8 @@ from convcost.render.train import peak_dict
 from convcost.render.units import human
 
 RUNTIME_LABELS = {"tf": "tf (tf.function, no XLA)", "litert": "litert (XNNPACK, fp32)",
-                  "litert-int8": "litert-int8 (XNNPACK, int8)", "jax": "jax (jax.jit, XLA)"}
+                  "litert-int8": "litert-int8 (XNNPACK, int8)", "jax": "jax (jax.jit, XLA)",
+                  "torch": "torch (Keras on torch, eager)"}
 
 
 def runtime_row_dict(row: RuntimeRow, base: RuntimeRow, peak: Peak | None) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def test_tables_per_runtime() -> None:
 
 
 @pytest.mark.parametrize(("args", "match"), [
-    (["--runtime", "onnx"], r"Unknown runtime; use tf, litert, litert-int8, jax. "
+    (["--runtime", "onnx"], r"Unknown runtime; use tf, litert, litert-int8, jax, torch. "
                             r"Received: 'onnx'"),
     (["--runtime", "litert", "--threads", "0"], r"--threads must be positive integers .* "
                                                 r"Received: '0'"),

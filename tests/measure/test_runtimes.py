@@ -73,13 +73,13 @@ def test_missing_extra_is_a_clear_error(monkeypatch) -> None:
     with pytest.raises(ConvcostError, match=r"--runtime litert-int8 needs the litert extra: pip "
                                             r"install 'convcost\[litert\]'"):
         runtimes.require("litert-int8")
-    with pytest.raises(ConvcostError, match=r"--runtime jax needs JAX .* Received: jax is not"):
+    with pytest.raises(ConvcostError, match=r"--runtime jax needs jax .* Received: jax is not"):
         runtimes.require("jax")
 
 
 @pytest.mark.parametrize(("names", "match"), [
     (["tf,litert,tf"], None),
-    (["tflite"], r"Unknown runtime; use tf, litert, litert-int8, jax. Received: 'tflite'"),
+    (["tflite"], r"Unknown runtime; use tf, litert, litert-int8, jax, torch. Received: 'tflite'"),
     ([" , "], r"Unknown runtime"),
 ])
 def test_runtime_names(names: list[str], match: str | None) -> None:
