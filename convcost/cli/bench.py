@@ -45,7 +45,7 @@ def bench_command(
 
     Also measures this machine's attainable GFLOP/s (median of a float32 matmul) and shows
     each model's achieved GFLOP/s as a share of it. With --runtime: one speed-up table per
-    runtime (TensorFlow, LiteRT fp32/int8, JAX), models given as .keras files (e.g. saved by
+    runtime (TensorFlow, LiteRT fp32/int8, JAX, torch), models given as .keras files (e.g. saved by
     'convcost train') also get their test accuracy on each runtime.
     """
     from convcost.models import zoo
