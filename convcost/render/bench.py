@@ -84,8 +84,32 @@ def runtime_json(document: dict[str, Any]) -> str:
 def runtime_tables(document: dict[str, Any], *, width: int, color: bool = False) -> str:
     """One table per run (runtime, threads, batch), then what the columns mean."""
     parts: list[RenderableType] = [_table(run) for run in document["runs"]]
+    accuracy = accuracy_table(document)
+    if accuracy is not None:
+        parts.append(accuracy)
     parts.append(Text(_note(document)))
     return print_to_string(*parts, width=width, color=color)
+
+
+def accuracy_table(document: dict[str, Any]) -> Table | None:
+    """Test accuracy per model (rows) and runtime (columns), side by side; None without any."""
+    columns: dict[str, dict[str, float]] = {}
+    for run in document["runs"]:
+        for m in run["models"]:
+            if m["accuracy"] is not None:
+                columns.setdefault(run["runtime"], {})[m["model"]] = m["accuracy"]
+    if not columns:
+        return None
+    table = Table(title="test accuracy by runtime", title_justify="left", box=box.SIMPLE_HEAD,
+                  padding=(0, 0, 0, 1), pad_edge=False)
+    table.add_column("model", no_wrap=True)
+    for runtime in columns:
+        table.add_column(runtime, justify="right", no_wrap=True)
+    models = list(dict.fromkeys(m for values in columns.values() for m in values))
+    for model in models:
+        table.add_row(Text(model), *(f"{values[model]:.4f}" if model in values else "-"
+                                     for values in columns.values()))
+    return table
 
 
 def _table(run: dict[str, Any]) -> Table:

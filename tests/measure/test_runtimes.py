@@ -35,10 +35,10 @@ def test_int8_input_by_hand() -> None:
 
 @pytest.fixture(scope="module")
 def trained_v1(mnist_path: Path, tmp_path_factory):
-    """v1 after `train`'s loop: 1 epoch on 1,024 images, saved as models/v1.keras."""
+    """v1 after `train`'s loop: 1 epoch on 512 images, saved as models/v1.keras."""
     from convcost.measure import data, experiment
 
-    prepared = data.prepare(data.load_mnist(mnist_path), subset=1024, test_subset=256)
+    prepared = data.prepare(data.load_mnist(mnist_path), subset=512, test_subset=256)
     config = experiment.make_config(epochs=1, batch_size=64)
     folder = experiment.ResultsFolder(tmp_path_factory.mktemp("train"),
                                       {"config": {}, "machine": {}, "data": {}})
