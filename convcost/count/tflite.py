@@ -196,7 +196,8 @@ def _no_schema(reason: str) -> ConvcostError:
 
 def _load_module(path: str) -> Any:
     spec = importlib.util.spec_from_file_location("_convcost_tflite_schema", path)
-    assert spec is not None and spec.loader is not None  # a file that exists has both
+    if spec is None or spec.loader is None:
+        raise _no_schema(f"{path} cannot be loaded")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

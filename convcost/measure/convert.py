@@ -50,16 +50,7 @@ def to_tflite(model: Any, precision: str = "fp32",
         raise ConvcostError(f"Unknown precision; use fp32 or int8. Received: {precision!r}.")
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if precision == "int8":
-        if representative is None or len(representative) == 0:
-            raise ConvcostError("int8 conversion needs a representative dataset. Received: "
-                                "no samples.")
-        samples = np.asarray(representative, dtype=np.float32)
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([samples[i:i + 1]]
-                                                    for i in range(len(samples)))
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+        _full_integer(converter, representative)
     with quiet_native_output() as log:
         try:
             return bytes(converter.convert())
@@ -68,6 +59,21 @@ def to_tflite(model: Any, precision: str = "fp32",
             reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
             raise ConvcostError(f"TFLite conversion ({precision}) of {model.name!r} failed: "
                                 f"{reason} {last[:200]} Received: model {model.name!r}.") from None
+
+
+def _full_integer(converter: Any, representative: np.ndarray | None) -> None:
+    """Set ``converter`` up for full-integer int8 with int8 input and output."""
+    import tensorflow as tf
+
+    if representative is None or len(representative) == 0:
+        raise ConvcostError("int8 conversion needs a representative dataset. Received: "
+                            "no samples.")
+    samples = np.asarray(representative, dtype=np.float32)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([samples[i:i + 1]] for i in range(len(samples)))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
 
 
 def representative_samples(images: np.ndarray, count: int = REPRESENTATIVE_SAMPLES,

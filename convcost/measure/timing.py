@@ -7,6 +7,8 @@ times untimed (the first run traces), then timed ``repeats`` times with
 ``time.perf_counter``, each run waiting for its result (:func:`synchronize`, so asynchronous
 devices are timed honestly). :class:`Timings` keeps every run; summaries use the median
 (typical) or the best run (what the machine *can* do, least disturbed by other processes).
+:func:`time_interleaved` times several calls in shuffled rounds, so that on a busy machine a
+burst of load spreads over all of them (``bench --runtime`` times every model and runtime so).
 """
 
 from __future__ import annotations
