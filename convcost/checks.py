@@ -15,6 +15,9 @@ from convcost.errors import ConvcostError
 
 _WORDS = {1: "a positive integer", 0: "a non-negative integer"}
 
+MAX_DIMENSION = 2**31 - 1
+"""The largest size of one tensor dimension the backends take (int32 shape entries)."""
+
 
 def count(label: str, value: Any, *, minimum: int = 1, shown: str | None = None) -> int:
     """``value`` if it is an integer of at least ``minimum``, else a one-line error.
@@ -30,6 +33,15 @@ def count(label: str, value: Any, *, minimum: int = 1, shown: str | None = None)
         raise ConvcostError(f"{label} must be {words}. Received: "
                             f"{repr(value) if shown is None else shown}.")
     return value
+
+
+def dimension(label: str, value: Any, *, shown: str | None = None) -> int:
+    """A positive integer that can be a tensor dimension (at most :data:`MAX_DIMENSION`)."""
+    count(label, value, shown=shown)
+    if value > MAX_DIMENSION:
+        raise ConvcostError(f"{label} must be at most {MAX_DIMENSION:,} (a tensor dimension). "
+                            f"Received: {repr(value) if shown is None else shown}.")
+    return int(value)
 
 
 def positive(label: str, value: Any, *, shown: str | None = None) -> float:

@@ -1,12 +1,14 @@
 """Shared fixtures and helpers: quiet TensorFlow, the real MNIST file, models built once per
-session, and the CLI helpers every command's tests use (``run_cli``, ``cli_ok``,
-``run_ok``, ``cli_json``, ``assert_one_line_error``; import them from ``tests.conftest``)."""
+session, one headless Chromium per session (``browser``), and the CLI helpers every command's
+tests use (``run_cli``, ``cli_ok``, ``run_ok``, ``cli_json``, ``assert_one_line_error``;
+import them from ``tests.conftest``)."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +45,77 @@ def zoo_model():
     return get
 
 
+@pytest.fixture(scope="session")
+def resnet50_report():
+    """keras.applications.ResNet50 analysed once, built without allocating its weights."""
+    import keras
+
+    import convcost
+    from convcost.models import zoo
+
+    with keras.StatelessScope(initialize_variables=False):
+        return convcost.analyze(zoo.build("resnet50"))
+
+
+# --- tools from the system: a browser, graphviz -----------------------------------------------
+
+
+def require_tool(what: str, found: bool, variable: str, install: str) -> None:
+    """Skip when a system tool is missing, unless ``$variable`` is 1 (CI): then fail."""
+    if found:
+        return
+    message = f"{what} not found ({install})"
+    if os.environ.get(variable) == "1":
+        pytest.fail(f"{message}; {variable}=1 requires it")
+    pytest.skip(message)
+
+
+CHROMIUM = (os.environ.get("CONVCOST_CHROMIUM") or shutil.which("chromium")
+            or shutil.which("chromium-browser"))
+# Playwright adds --headless and a fresh --user-data-dir; these keep Chromium off the network.
+CHROMIUM_ARGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Chromium (the system's, driven by Playwright) for the whole session.
+
+    Playwright's sync API allows one ``sync_playwright()`` at a time, hence one fixture here.
+    Skipped without Playwright or Chromium, unless CONVCOST_REQUIRE_BROWSER=1 (CI).
+    """
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        sync_playwright = None
+    require_tool("playwright", sync_playwright is not None, "CONVCOST_REQUIRE_BROWSER",
+                 "pip install playwright")
+    require_tool("chromium", CHROMIUM is not None, "CONVCOST_REQUIRE_BROWSER",
+                 "apt-get install chromium")
+    with sync_playwright() as playwright:  # type: ignore[misc]
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def graphviz() -> str:
+    """The path of graphviz's dot; skipped without it unless CONVCOST_REQUIRE_GRAPHVIZ=1."""
+    dot = shutil.which("dot")
+    require_tool("graphviz's dot", dot is not None, "CONVCOST_REQUIRE_GRAPHVIZ",
+                 "apt-get install graphviz")
+    return str(dot)
+
+
 # --- the CLI, in process ------------------------------------------------------------------------
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> Any:
-    """``convcost ARGS`` through typer's CliRunner, 120 columns, no color."""
+def run_cli(*args: str, env: dict[str, str | None] | None = None) -> Any:
+    """``convcost ARGS`` through typer's CliRunner, 120 columns, no color.
+
+    ``env`` overrides variables; ``None`` unsets one (``{"COLUMNS": None}``: a pipe).
+    """
     from typer.testing import CliRunner
 
     from convcost.cli import app
@@ -55,7 +123,7 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> Any:
     return CliRunner().invoke(app, list(args), env={**CLI_ENV, **(env or {})})
 
 
-def run_ok(*args: str, env: dict[str, str] | None = None) -> Any:
+def run_ok(*args: str, env: dict[str, str | None] | None = None) -> Any:
     """The result of a command that must succeed (exit 0)."""
     result = run_cli(*args, env=env)
     assert result.exit_code == 0, result.output + result.stderr

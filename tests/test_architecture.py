@@ -29,6 +29,14 @@ ALLOWED = {
 }
 
 
+# The one exception: the notebook hooks of the data types (``to_pandas`` and ``_repr_html_`` of
+# Report and Comparison) import render.notebook inside those methods, so that a notebook can
+# show a report and pandas can take one without the caller importing render. Only there.
+NOTEBOOK = "convcost.render.notebook"
+NOTEBOOK_HOOKS = {"convcost.count.report": {"to_pandas", "_repr_html_"},
+                  "convcost.analysis.compare": {"to_pandas", "_repr_html_"}}
+
+
 def _modules() -> dict[str, Path]:
     found = {}
     for path in PACKAGE.rglob("*.py"):
@@ -70,7 +78,8 @@ def _layer(module: str) -> str:
 
 MODULES = _modules()
 GRAPH = {module: {target for name in _imports(path, module)
-                  if (target := _resolve(name, MODULES)) and target != module}
+                  if (target := _resolve(name, MODULES)) and target != module
+                  and not (module in NOTEBOOK_HOOKS and target == NOTEBOOK)}
          for module, path in MODULES.items()}
 
 
@@ -84,6 +93,21 @@ def test_imports_point_down_the_data_flow(module: str) -> None:
                    if _layer(t) not in allowed and t != "convcost")
     assert not wrong, f"{module} ({layer}) imports {wrong}"
     assert "convcost" not in GRAPH[module], f"{module} imports the facade; import the module"
+
+
+@pytest.mark.parametrize("module", sorted(NOTEBOOK_HOOKS))
+def test_notebook_hooks_import_render_only_inside_the_hooks(module: str) -> None:
+    tree = ast.parse(MODULES[module].read_text())
+    places = []
+    for function in ast.walk(tree):
+        if isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+            places += [function.name for node in ast.walk(function)
+                       if isinstance(node, ast.ImportFrom) and node.module == NOTEBOOK]
+    everywhere = [node for node in ast.walk(tree)
+                  if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(
+                      "convcost.render")]
+    assert places and set(places) <= NOTEBOOK_HOOKS[module]
+    assert len(everywhere) == len(places), f"{module} imports render outside its hooks"
 
 
 def test_there_are_no_import_cycles_between_modules() -> None:

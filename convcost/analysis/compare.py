@@ -13,11 +13,14 @@ part the formula of the MobileNet paper predicts what a depthwise separable repl
 
     separable / standard = 1/N + 1/D_K**2      (N output channels, D_K**2 kernel positions)
 
-exactly for weights and mult-adds. Keras also stores a bias per output channel: a standard
-conv has N of them, its replacement M + N (depthwise and pointwise each have one), so the
-measured params ratio is a little above the prediction; mult-adds carry no bias, so there the
-prediction is exact when each conv was replaced by a depthwise k x k conv (same stride) and a
-1x1 conv.
+exactly for weights and mult-adds. It predicts ``other`` only when ``other`` *is* such a
+rewrite (:attr:`PairComparison.separable_rewrite`: each standard conv found as a k x k
+depthwise + 1 x 1 pair of the same shapes, nothing else with MACs changed); otherwise it is
+kept as what a separable rewrite of A would cost, and renderers say it does not apply.
+Keras also stores a bias per output channel: a standard conv has N of them, its replacement
+M + N (depthwise and pointwise each have one), so the measured params ratio is a little above
+the prediction; mult-adds carry no bias, so there the prediction is exact when each conv was
+replaced by a depthwise k x k conv (same stride) and a 1x1 conv.
 """
 
 from __future__ import annotations
@@ -101,6 +104,17 @@ class PairComparison:
     base_part: Side
     other_part: Side
     predictions: tuple[Prediction, ...]
+    unmatched_base: tuple[str, ...] = ()
+    unmatched_other: tuple[str, ...] = ()
+
+    @property
+    def separable_rewrite(self) -> bool:
+        """Whether ``other`` is a depthwise separable rewrite of ``base``'s differing part:
+        every standard k×k conv there became a k×k depthwise conv (same input, same output
+        size) and a 1×1 conv (same output), and nothing else with MACs changed. Only then
+        does 1/N + 1/D_K² predict ``other``; otherwise the prediction is what a separable
+        replacement of ``base``'s convs would cost, not ``other``."""
+        return bool(self.predictions) and not (self.unmatched_base or self.unmatched_other)
 
     @property
     def params_ratio(self) -> float | None:
@@ -137,6 +151,21 @@ class Comparison:
 
     reports: tuple[Report, ...]
     pairs: tuple[PairComparison, ...]
+
+    def to_pandas(self, *, layers: bool = False) -> Any:
+        """One row per model (totals, ratios to the first model) as a pandas DataFrame, or
+        with ``layers=True`` one row per layer call of every model (a ``model`` column, then
+        the layer fields of ``Report.to_pandas()``). pandas: the ``report`` extra."""
+        # A notebook hook: the one import of render from analysis (docs/architecture.md).
+        from convcost.render.notebook import comparison_frame
+
+        return comparison_frame(self, layers=layers)
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: totals side by side, then each pair's differing part."""
+        from convcost.render.notebook import comparison_html
+
+        return comparison_html(self)
 
 
 def compare(reports: Sequence[Report],
@@ -200,13 +229,49 @@ def compare_pair(base: Report, base_sigs: Signatures, other: Report,
     matched_other = {j for _, j in matches}
     base_rows = [row for i, row in enumerate(base.layers) if i not in matched_base]
     other_rows = [row for j, row in enumerate(other.layers) if j not in matched_other]
+    predictions = tuple(p for row in base_rows
+                        if (p := predict(row, base_sigs.get(row.path))) is not None)
     return PairComparison(
         base=base.model, other=other.model,
         shared=tuple((base.layers[i].path, other.layers[j].path) for i, j in sorted(matches)),
-        base_part=_side(base_rows), other_part=_side(other_rows),
-        predictions=tuple(p for row in base_rows
-                          if (p := predict(row, base_sigs.get(row.path))) is not None),
+        base_part=_side(base_rows), other_part=_side(other_rows), predictions=predictions,
+        **dict(zip(("unmatched_base", "unmatched_other"),
+                   unmatched_by_rewrite(base_rows, other_rows, predictions, other_sigs))),
     )
+
+
+def unmatched_by_rewrite(base_rows: Sequence[LayerCost], other_rows: Sequence[LayerCost],
+                         predictions: Sequence[Prediction], other_sigs: Signatures
+                         ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Paths of rows with MACs (base side, other side) a separable rewrite does not explain.
+
+    Each predicted standard conv must find, among ``other``'s differing rows, a depthwise conv
+    with its kernel, input and output size, and a 1×1 conv from that depthwise output to the
+    standard conv's output. Left-over rows with MACs on either side are returned.
+    """
+    free = [row for row in other_rows if row.macs]
+    predicted = {p.path: p for p in predictions}
+    unmatched = [row.path for row in base_rows if row.macs and not (
+        row.path in predicted and _take_pair(row, predicted[row.path], free, other_sigs))]
+    return tuple(unmatched), tuple(row.path for row in free)
+
+
+def _take_pair(conv: LayerCost, prediction: Prediction, free: list[LayerCost],
+               sigs: Signatures) -> bool:
+    """Find and remove the depthwise + 1×1 pair that replaces ``conv``."""
+    for dw in free:
+        sig = sigs.get(dw.path)
+        if (dw.kind != "depthwise" or sig is None or sig.kernel != prediction.kernel
+                or dw.input_shapes[:1] != conv.input_shapes[:1]
+                or dw.output_shape[:-1] != conv.output_shape[:-1]):
+            continue
+        for pw in free:
+            if pw.kind == "pointwise" and pw.input_shapes[:1] == (dw.output_shape,) \
+                    and pw.output_shape == conv.output_shape:
+                free.remove(dw)
+                free.remove(pw)
+                return True
+    return False
 
 
 def match_rows(base: Report, base_sigs: Signatures, other: Report,

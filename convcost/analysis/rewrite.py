@@ -30,6 +30,7 @@ import keras
 
 from convcost.count.keras_internals import (
     GraphNode,
+    deserialization,
     functional_graph,
     inner_graph,
     nodes_in_order,
@@ -90,8 +91,8 @@ class RewriteLog:
         return groups
 
 
-def separate(model: keras.Model, *, include_first: bool = False,
-             layers: str | None = None) -> tuple[keras.Model, RewriteLog]:
+def separate(model: keras.Model, *, include_first: bool = False, layers: str | None = None,
+             unsafe: bool = False) -> tuple[keras.Model, RewriteLog]:
     """Replace standard k×k convs by depthwise + 1×1 convs (MobileNet v1's separable conv).
 
     Eligible: a ``Conv2D`` (exactly; subclasses may behave differently) with ``groups=1`` and
@@ -104,6 +105,7 @@ def separate(model: keras.Model, *, include_first: bool = False,
         include_first: also replace the first k×k conv.
         layers: only layers whose name or path (``outer/inner/conv``) matches this pattern,
             a glob (``conv_*``) or a regular expression matching the whole name (``conv_[23]``).
+        unsafe: rebuild layers that hold Python code (``Lambda``); only for trusted models.
 
     Returns:
         ``(new_model, log)``; raises ConvcostError when no layer is eligible.
@@ -119,10 +121,11 @@ def separate(model: keras.Model, *, include_first: bool = False,
                 plan.skip(site, reason)
             else:
                 plan.replace(site, _separable_pair(site.op, survey.taken(site.graph)))
-    return _finish(model, plan, [FRESH_NOTE, COPY_NOTE])
+    return _finish(model, plan, [FRESH_NOTE, COPY_NOTE], unsafe)
 
 
-def merge(model: keras.Model, *, layers: str | None = None) -> tuple[keras.Model, RewriteLog]:
+def merge(model: keras.Model, *, layers: str | None = None,
+          unsafe: bool = False) -> tuple[keras.Model, RewriteLog]:
     """Replace each depthwise conv + 1×1 conv pair by one standard k×k conv ("Conv MobileNet").
 
     The chain from a ``DepthwiseConv2D`` may pass through batch norm, activation, dropout and
@@ -134,6 +137,7 @@ def merge(model: keras.Model, *, layers: str | None = None) -> tuple[keras.Model
         model: a functional or Sequential Keras model (nested models are rewritten inside).
         layers: only pairs whose depthwise or 1×1 conv matches this name/path pattern
             (glob or full-match regular expression).
+        unsafe: rebuild layers that hold Python code (``Lambda``); only for trusted models.
 
     Returns:
         ``(new_model, log)``; raises ConvcostError when no pair can be merged.
@@ -151,7 +155,7 @@ def merge(model: keras.Model, *, layers: str | None = None) -> tuple[keras.Model
             plan.skip(site, reason)
         else:
             plan.merge(chain, _merged_conv(chain, survey.taken(site.graph)))
-    return _finish(model, plan, [FRESH_NOTE, COPY_NOTE, DROP_NOTE])
+    return _finish(model, plan, [FRESH_NOTE, COPY_NOTE, DROP_NOTE], unsafe)
 
 
 def save_model(model: keras.Model, path: str | Path) -> Path:
@@ -438,14 +442,16 @@ class _Plan:
                                          tuple(link.op.name for link in chain), (conv.name,)))
 
 
-def _finish(model: keras.Model, plan: _Plan, notes: list[str]) -> tuple[keras.Model, RewriteLog]:
+def _finish(model: keras.Model, plan: _Plan, notes: list[str],
+            unsafe: bool) -> tuple[keras.Model, RewriteLog]:
     log = RewriteLog(plan.action, plan.model, tuple(plan.replaced), tuple(plan.skipped),
                      tuple(notes))
     if not plan.replaced:
         raise ConvcostError(f"No eligible layer to {plan.action}: {_why_none(log)}. "
                             f"Received: model {plan.model!r}.")
     try:
-        return _Rebuild(plan).model(model), log
+        with deserialization(safe_mode=not unsafe):
+            return _Rebuild(plan).model(model), log
     except ConvcostError:
         raise
     except Exception as error:  # Keras refused the rebuilt graph

@@ -9,12 +9,14 @@ write to stdout or, atomically, to ``--output``.
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from convcost.cli.app import app, domain_errors, load_keras
+from convcost.cli.app import app, domain_errors, load_keras, stderr
+from convcost.cli.device import device_or_probe
 from convcost.cli.options import (
     Alpha,
     AnalyzeFormat,
@@ -23,6 +25,7 @@ from convcost.cli.options import (
     DeviceProfileFile,
     Dtype,
     GroupBy,
+    Imports,
     InputShape,
     ModelArg,
     NoTop,
@@ -30,6 +33,7 @@ from convcost.cli.options import (
     PeakGflops,
     Source,
     Unsafe,
+    Width,
     check_count,
     make_source,
 )
@@ -85,15 +89,17 @@ def analyze_command(
         help="Fold rows of nested models deeper than N into one row.", show_default=False,
         metavar="N")] = None,
     output: Output = None,
+    width: Width = None,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 2 on an unsupported layer or a failed params check.")] = False,
     unsafe: Unsafe = False,
+    imports: Imports = None,
     memory: Annotated[bool, typer.Option(
         "--memory", help="Bytes moved (inputs + outputs + weights), FLOP/byte, output and "
                          "peak activation memory.")] = False,
     roofline: Annotated[bool, typer.Option(
         "--roofline", help="Roofline bound per layer (compute/memory) and predicted time; "
-                           "needs a device profile.")] = False,
+                           "measures this machine once if no device profile is saved.")] = False,
     dtype: Dtype = "float32",
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
@@ -114,7 +120,7 @@ def analyze_command(
     check_count("--batch-size", batch_size)
     check_count("--depth", depth, minimum=0)
     options = render.RenderOptions(group_by, batch_size, flops, depth,
-                                   console_width(output), use_color(output))
+                                   console_width(output, width), use_color(output))
     check_output_dir(output)
     if is_tflite(model):
         keras_only = {"--input-shape": input_shape, "--alpha": alpha, "--classes": classes,
@@ -122,31 +128,45 @@ def analyze_command(
                       "--memory": memory or None, "--roofline": roofline or None,
                       "--peak-gflops": peak_gflops, "--bandwidth-gbs": bandwidth_gbs,
                       "--device-profile": device_profile}
-        analyze_tflite_file(model, against, fmt, options, output, strict, keras_only)
+        analyze_tflite_file(model, against, fmt, options, output, strict, keras_only, imports)
         return
     if against is not None:
         raise ConvcostError(f"--against applies to a .tflite MODEL only. Received: --against "
                             f"{against!r} with {model!r}.")
+    if fmt == "html":
+        _check_html(output)
     device = _device_for(roofline, peak_gflops, bandwidth_gbs, device_profile)
     source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
-                         unsafe=unsafe)
+                         unsafe=unsafe, imports=imports)
     _, report = analyze_source(source)
     if strict:
         strict_findings(report)
     if memory or device is not None:
         options = dataclasses.replace(options, columns=_fields(report, memory, device, dtype))
-    emit(render.render(report, fmt, options), output)
+    text = render.render(report, fmt, options)
+    emit(text, output)
+    if fmt == "html" and output is not None:
+        stderr.print(f"wrote {output} ({len(text.encode()) / 1e6:.1f} MB, self-contained): open "
+                     "it in a browser", markup=False)
+
+
+def _check_html(output: Path | None) -> None:
+    """Before the slow part: plotly is there, and the page does not go to a terminal."""
+    from convcost.render.html import plotly_script
+
+    plotly_script()
+    if output is None and sys.stdout.isatty():
+        raise ConvcostError("--format html writes a page of several MB; pass --output "
+                            "FILE.html (or redirect stdout). Received: stdout is a terminal.")
 
 
 def _device_for(roofline: bool, peak_gflops: float | None, bandwidth_gbs: float | None,
                 profile_file: Path | None) -> DeviceProfile | None:
-    """The device profile for --roofline (resolved before the slow part), or None."""
-    from convcost.analysis import devices
-
+    """The device profile for --roofline (before the slow part; measured and saved once when
+    there is none), or None."""
     if not (roofline or peak_gflops is not None or bandwidth_gbs is not None or profile_file):
         return None
-    return devices.resolve(peak_gflops=peak_gflops, bandwidth_gbs=bandwidth_gbs,
-                           profile_file=profile_file)
+    return device_or_probe(peak_gflops, bandwidth_gbs, profile_file)
 
 
 def _fields(report: Report, memory: bool, device: DeviceProfile | None,
@@ -158,7 +178,8 @@ def _fields(report: Report, memory: bool, device: DeviceProfile | None,
 
 
 def analyze_tflite_file(model: str, against: str | None, fmt: str, options: Any,
-                        output: Path | None, strict: bool, keras_only: dict[str, Any]) -> None:
+                        output: Path | None, strict: bool, keras_only: dict[str, Any],
+                        imports: list[str] | None = None) -> None:
     """``analyze`` of a .tflite file: count its ops without TensorFlow; with ``against``, load
     or build the Keras model and compare (exit 1 when they disagree, after the output)."""
     from convcost.analysis.tflite import check_against
@@ -172,7 +193,7 @@ def analyze_tflite_file(model: str, against: str | None, fmt: str, options: Any,
     analysis = analyze_tflite(model)
     check = None
     if against is not None:
-        _, keras_report = analyze_source(make_source(against, None))
+        _, keras_report = analyze_source(make_source(against, None, imports=imports))
         check = check_against(analysis, keras_report)
     report = analysis.report
     if strict and (report.unsupported or not report.params_match):

@@ -3,7 +3,9 @@
 Exit codes: 0 success; 1 bad input (a usage error such as an unknown option or a ``--format``
 that is not a choice, or a :class:`~convcost.errors.ConvcostError`: unknown model, bad shape,
 unreadable file, ...) and ``verify`` finding a disagreement; 2 ``--strict`` findings
-(unsupported layers, failed params check); 130 interrupted. No command prints a traceback.
+(unsupported layers, failed params check); 3 an internal error (a bug in convcost: one line
+says so; ``CONVCOST_DEBUG=1`` shows the traceback); 130 interrupted. No command prints a
+traceback unless asked to.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperGroup
 
 try:  # typer >= 0.2x carries its own copy of click
     from typer._click import exceptions as click_errors
@@ -27,7 +29,12 @@ except ImportError:  # pragma: no cover - older typer runs on click itself
 from convcost import __version__
 from convcost.errors import ConvcostError
 
+# typer prints an argument's Python type beside its name ("MODEL <str>"); the help text says
+# what MODEL is, so arguments show their name alone (options already show only a metavar).
+TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-assign]
+
 USAGE_ERROR = 1
+INTERNAL_ERROR = 3
 
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -93,6 +100,14 @@ def domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             return command(*args, **kwargs)
         except ConvcostError as error:
             raise fail(str(error), error.exit_code) from None
+        except (typer.Exit, typer.Abort, click_errors.ClickException):
+            raise
+        except Exception as error:  # a bug: say so in one line, keep the traceback on request
+            if os.environ.get("CONVCOST_DEBUG"):
+                raise
+            raise fail(f"internal error, a bug in convcost (CONVCOST_DEBUG=1 shows the "
+                       f"traceback; please report it): {type(error).__name__}: "
+                       f"{_one_line(str(error))[:300]}", INTERNAL_ERROR) from None
 
     return wrapper
 

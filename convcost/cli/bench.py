@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from convcost.cli.app import app, domain_errors, load_keras
-from convcost.cli.options import Alpha, ListFormat, ModelsArg, Repeats, Warmup
+from convcost.cli.options import Alpha, ListFormat, ModelsArg, Repeats, Warmup, Width
 from convcost.cli.output import console_width, emit, use_color
 from convcost.cli.train import ARTICLE_NETS
 
@@ -26,6 +26,7 @@ def bench_command(
     peak_repeats: Annotated[int, typer.Option(help="Timed peak matmuls (median kept).",
                                               metavar="N")] = 10,
     fmt: ListFormat = "table",
+    width: Width = None,
     as_json: Annotated[bool, typer.Option(
         "--json", hidden=True, help="Same as --format json (kept for old scripts).")] = False,
     runtime: Annotated[list[str] | None, typer.Option(
@@ -50,13 +51,14 @@ def bench_command(
     """
     from convcost.models import zoo
 
+    columns = console_width(None, width)
     if runtime or threads is not None or data is not None:
         from convcost.cli.runtimes import bench_runtimes_command
 
         bench_runtimes_command(models or ARTICLE_NETS, runtime or ["tf"], threads, data,
                                batch_size=batch_size, repeats=repeats, warmup=warmup,
                                alpha=alpha, peak=(peak_size, peak_repeats),
-                               as_json=as_json or fmt == "json")
+                               as_json=as_json or fmt == "json", width=columns)
         return
     names = models or ARTICLE_NETS
     for name in names:
@@ -75,4 +77,4 @@ def bench_command(
     if as_json or fmt == "json":
         emit(bench_json(document), None)
     else:
-        emit(bench_table(document, width=console_width(), color=use_color()), None)
+        emit(bench_table(document, width=columns, color=use_color()), None)

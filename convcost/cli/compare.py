@@ -10,11 +10,13 @@ from convcost.cli.analyze import analyze_source
 from convcost.cli.app import app, domain_errors
 from convcost.cli.options import (
     Classes,
+    Imports,
     InputShape,
     NoTop,
     Output,
     ReportFormat,
     Unsafe,
+    Width,
     make_source,
 )
 from convcost.cli.output import check_output_dir, console_width, emit, use_color
@@ -32,7 +34,9 @@ def compare_command(
     no_top: NoTop = False,
     fmt: ReportFormat = "table",
     output: Output = None,
+    width: Width = None,
     unsafe: Unsafe = False,
+    imports: Imports = None,
 ) -> None:
     """Compare models side by side, and the part that differs against 1/N + 1/D_K²."""
     from convcost import render
@@ -41,8 +45,9 @@ def compare_command(
     if len(models) < 2:
         raise ConvcostError(f"compare needs at least two models. Received: {models}.")
     check_output_dir(output)
-    sources = [make_source(m, input_shape, classes=classes, no_top=no_top, unsafe=unsafe)
+    sources = [make_source(m, input_shape, classes=classes, no_top=no_top, unsafe=unsafe,
+                           imports=imports)
                for m in models]
     reports = [analyze_source(source)[1] for source in sources]
-    options = render.RenderOptions(width=console_width(output), color=use_color(output))
+    options = render.RenderOptions(width=console_width(output, width), color=use_color(output))
     emit(render.render_comparison(compare(reports), fmt, options), output)

@@ -2,8 +2,9 @@
 of what typer cannot check itself. Nothing here imports TensorFlow.
 
 Every output format is a choice (``--format``/``-f``): ``table`` (rich text), ``json``,
-``csv`` and ``markdown`` where they make sense; typer refuses anything else before a command
-runs. Counts are checked with :mod:`convcost.checks` so every command words its errors alike.
+``csv``, ``markdown`` and (``analyze``) ``html`` where they make sense; typer refuses anything
+else before a command runs. ``--width`` is how wide a table may be (:mod:`.output`).
+Counts are checked with :mod:`convcost.checks` so every command words its errors alike.
 """
 
 from __future__ import annotations
@@ -37,14 +38,23 @@ Classes = Annotated[int | None, typer.Option(
 NoTop = Annotated[bool, typer.Option("--no-top", help="Zoo model without its classifier.")]
 Unsafe = Annotated[bool, typer.Option(
     "--unsafe", help="Load a .keras file with Python code (Lambda layers); trust it first.")]
+Imports = Annotated[list[str] | None, typer.Option(
+    "--import", help="Import this module or .py file first (repeatable): code that registers "
+                     "custom layers or cost rules; only code you trust.", show_default=False,
+    metavar="MODULE_OR_FILE")]
 
 # --- output -----------------------------------------------------------------------------------
 
 Output = Annotated[Path | None, typer.Option(
     "--output", "-o", help="Write to this file (atomically) instead of stdout.",
     show_default=False, metavar="FILE")]
-AnalyzeFormat = Annotated[Literal["table", "json", "csv", "markdown"], typer.Option(
-    "--format", "-f", help="Output format.")]
+Width = Annotated[int | None, typer.Option(
+    "--width", help="Table width in characters (default: the terminal's; the full width for a "
+                    "file or a pipe). Narrow tables wrap names, never numbers.",
+    show_default=False, metavar="N")]
+AnalyzeFormat = Annotated[Literal["table", "json", "csv", "markdown", "html"], typer.Option(
+    "--format", "-f", help="Output format; html: one self-contained page for a browser "
+                           "(with --output FILE).")]
 ReportFormat = Annotated[Literal["table", "json", "markdown"], typer.Option(
     "--format", "-f", help="Output format.")]
 ListFormat = Annotated[Literal["table", "json"], typer.Option(
@@ -96,6 +106,8 @@ def parse_input_shape(text: str | None, rank: int | None = None) -> tuple[int, .
     sizes = tuple(int(p) for p in parts)
     if any(size <= 0 for size in sizes):
         raise ConvcostError(f"--input-shape sizes must be positive. Received: {text!r}.")
+    for size in sizes:
+        checks.dimension("--input-shape sizes", size, shown=repr(text))
     if rank is not None and len(sizes) != rank:
         raise ConvcostError(f"--input-shape must have {rank} sizes (H,W,C). Received: {text!r}.")
     return sizes
@@ -108,8 +120,8 @@ def check_count(option: str, value: int | None, minimum: int = 1) -> None:
 
 
 def make_source(model: str, shape_text: str | None, *, classes: int | None = None,
-                alpha: float | None = None, no_top: bool = False,
-                unsafe: bool = False) -> Source:
+                alpha: float | None = None, no_top: bool = False, unsafe: bool = False,
+                imports: list[str] | None = None) -> Source:
     """Check the options for ``model`` and say how to obtain it (imports no TensorFlow)."""
     from convcost.models.loader import ModelSpec, looks_like_path
 
@@ -119,5 +131,6 @@ def make_source(model: str, shape_text: str | None, *, classes: int | None = Non
         from convcost.models import zoo
 
         zoo.entry(model)  # unknown names fail here, with close-name hints
-    spec = ModelSpec(model, None if is_file else shape, classes, alpha, not no_top, unsafe)
+    spec = ModelSpec(model, None if is_file else shape, classes, alpha, not no_top, unsafe,
+                     tuple(imports or ()))
     return Source(spec, shape if is_file else None)

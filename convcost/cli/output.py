@@ -7,8 +7,11 @@ import shutil
 import sys
 from pathlib import Path
 
+from convcost import checks
 from convcost.errors import ConvcostError
 from convcost.files import write_text
+
+MIN_WIDTH = 20
 
 
 def check_output_dir(output: Path | None) -> None:
@@ -33,14 +36,24 @@ def emit(text: str, output: Path | None, *, make_parents: bool = False) -> None:
     sys.stdout.flush()
 
 
-def console_width(output: Path | None = None) -> int:
-    """$COLUMNS, else the terminal's width when stdout is one, else 100."""
+def console_width(output: Path | None = None, forced: int | None = None) -> int | None:
+    """How wide a table may be: ``--width``, else $COLUMNS, else the terminal's width; None
+    (the table's natural width, nothing wrapped or cut) for a file or a pipe.
+
+    $COLUMNS counts as the terminal's width when set (shells set it without exporting it,
+    so ``convcost ... > file`` still gets the natural width).
+    """
+    if forced is not None:
+        checks.count("--width", forced, minimum=MIN_WIDTH, shown=f"--width {forced}")
+        return forced
+    if output is not None:
+        return None
     columns = os.environ.get("COLUMNS", "")
     if columns.isdigit() and int(columns) > 0:
         return int(columns)
-    if output is None and sys.stdout.isatty():
+    if sys.stdout.isatty():
         return shutil.get_terminal_size().columns
-    return 100
+    return None
 
 
 def use_color(output: Path | None = None) -> bool:

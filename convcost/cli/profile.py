@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from convcost.cli.app import app, domain_errors, load_keras, stderr
+from convcost.cli.device import device_or_probe
 from convcost.cli.options import (
     Alpha,
     BandwidthGbs,
     Classes,
     DeviceProfileFile,
+    Imports,
     InputShape,
     ModelArg,
     Output,
@@ -22,9 +24,10 @@ from convcost.cli.options import (
     Source,
     Unsafe,
     Warmup,
+    Width,
     make_source,
 )
-from convcost.cli.output import emit
+from convcost.cli.output import console_width, emit
 
 if TYPE_CHECKING:
     from convcost.analysis.roofline import DeviceProfile
@@ -39,6 +42,7 @@ def profile_command(
     classes: Classes = None,
     alpha: Alpha = None,
     unsafe: Unsafe = False,
+    imports: Imports = None,
     batch_size: Annotated[int, typer.Option(help="Samples per timed call.", metavar="N")] = 32,
     repeats: Repeats = 10,
     warmup: Warmup = 2,
@@ -47,6 +51,7 @@ def profile_command(
     device_profile: DeviceProfileFile = None,
     fmt: ReportFormat = "table",
     output: Output = None,
+    width: Width = None,
     plot: Annotated[Path | None, typer.Option(
         help="Write the roofline and share PNGs into DIR.", show_default=False,
         metavar="DIR")] = None,
@@ -59,12 +64,15 @@ def profile_command(
     """
     from convcost.render import profile as show
 
-    device = _device(peak_gflops, bandwidth_gbs, device_profile)
-    source = make_source(model, input_shape, classes=classes, alpha=alpha, unsafe=unsafe)
+    columns = console_width(output, width)
+    device = device_or_probe(peak_gflops, bandwidth_gbs, device_profile)
+    source = make_source(model, input_shape, classes=classes, alpha=alpha, unsafe=unsafe,
+                         imports=imports)
     latency = _measure(source, batch_size, repeats, warmup, device)
-    renderers = {"table": show.render_table, "json": show.render_json,
-                 "markdown": show.render_markdown}
-    emit(renderers[fmt](latency), output, make_parents=True)
+    text = {"table": lambda: show.render_table(latency, columns),
+            "json": lambda: show.render_json(latency),
+            "markdown": lambda: show.render_markdown(latency)}[fmt]()
+    emit(text, output, make_parents=True)
     if output is not None:
         stderr.print(f"wrote {output}")
     if plot is not None:
@@ -72,20 +80,6 @@ def profile_command(
 
         for path in write_profile_plots(latency, plot):
             stderr.print(f"wrote {path}")
-
-
-def _device(peak_gflops: float | None, bandwidth_gbs: float | None,
-            profile_file: Path | None) -> DeviceProfile:
-    from convcost.analysis import devices
-    from convcost.measure.probe import probe
-
-    device = devices.resolve(peak_gflops=peak_gflops, bandwidth_gbs=bandwidth_gbs,
-                             profile_file=profile_file, required=False)
-    if device is not None:
-        return device
-    stderr.print("note: no device profile saved; measuring this machine now (not saved; run "
-                 "'convcost probe' to save one)")
-    return probe()
 
 
 def _measure(source: Source, batch: int, repeats: int, warmup: int,

@@ -26,11 +26,12 @@ LayersOpt = Annotated[str | None, typer.Option(
 
 def rewrite(action: str, options: dict[str, Any], source: str, output: str,
             alpha: float | None, input_shape: str | None, classes: int | None,
-            unsafe: bool) -> None:
+            unsafe: bool, imports: list[str] | None = None) -> None:
     """Run ``convcost.analysis.rewrite.<action>(model, **options)`` and report it."""
     from convcost.files import check_output_path
 
-    spec = make_source(source, input_shape, classes=classes, alpha=alpha, unsafe=unsafe)
+    spec = make_source(source, input_shape, classes=classes, alpha=alpha, unsafe=unsafe,
+                       imports=imports)
     check_output_path(output)
     load_keras()
     from convcost.analysis import rewrite as rewriting
@@ -39,7 +40,7 @@ def rewrite(action: str, options: dict[str, Any], source: str, output: str,
     from convcost.render.rewrite import rewrite_text
 
     original = obtain(spec.spec)
-    new, log = getattr(rewriting, action)(original, **options)
+    new, log = getattr(rewriting, action)(original, unsafe=unsafe, **options)
     shape = spec.analyze_shape
     before, after = analyze(original, input_shape=shape), analyze(new, input_shape=shape)
     target = rewriting.save_model(new, output)

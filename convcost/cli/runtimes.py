@@ -13,7 +13,7 @@ from typing import Any
 
 from convcost.cli.app import load_keras
 from convcost.cli.options import make_source
-from convcost.cli.output import console_width, emit, use_color
+from convcost.cli.output import emit, use_color
 from convcost.errors import ConvcostError
 
 
@@ -30,7 +30,8 @@ def parse_threads(text: str | None) -> tuple[int | None, ...]:
 
 def bench_runtimes_command(models: Sequence[str], runtime: Sequence[str], threads: str | None,
                            data: Path | None, *, batch_size: int, repeats: int, warmup: int,
-                           alpha: float | None, peak: tuple[int, int], as_json: bool) -> None:
+                           alpha: float | None, peak: tuple[int, int], as_json: bool,
+                           width: int | None = None) -> None:
     """Time ``models`` on each runtime; see the module docstring."""
     from convcost.measure.runtimes import check_runtimes
 
@@ -51,7 +52,7 @@ def bench_runtimes_command(models: Sequence[str], runtime: Sequence[str], thread
     from convcost.render.bench import runtime_json, runtime_tables
 
     emit(runtime_json(document) if as_json else
-         runtime_tables(document, width=console_width(), color=use_color()), None)
+         runtime_tables(document, width=width, color=use_color()), None)
 
 
 def _measure(sources: Sequence[Any], runtimes: list[str], counts: tuple[int | None, ...],

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from convcost.cli.app import app, domain_errors, fail, load_keras, stderr
-from convcost.cli.options import Alpha, ModelsArg
+from convcost.cli.options import Alpha, ModelsArg, Width
 from convcost.cli.output import console_width, emit, use_color
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ def train_command(
         help="Results folder (default: results/train-<timestamp>).", show_default=False,
         metavar="DIR")] = None,
     peak: Annotated[bool, typer.Option(help="Measure the matmul peak after training.")] = True,
+    width: Width = None,
 ) -> None:
     """Train zoo nets on MNIST with the same settings; time every epoch; compare with the MACs.
 
@@ -67,6 +68,7 @@ def train_command(
     """
     from convcost.models import zoo
 
+    columns = console_width(None, width)
     names = models or ARTICLE_NETS
     for name in names:
         zoo.entry(name)
@@ -77,11 +79,11 @@ def train_command(
                          learning_rate=learning_rate, subset=subset, test_subset=test_subset,
                          seed=seed, alpha=alpha, pipeline=pipeline, device=device)
     folder = out or Path("results") / f"train-{time.strftime('%Y%m%d-%H%M%S')}"
-    _train(names, data, config, folder, peak)
+    _train(names, data, config, folder, peak, columns)
 
 
 def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: Path,
-           peak: bool) -> None:
+           peak: bool, width: int | None) -> None:
     from convcost.measure import data, experiment
     from convcost.measure.machine import machine_info
     from convcost.measure.probe import peak_matmul
@@ -103,7 +105,7 @@ def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: P
     written = write_summary(folder, peak_gflops)
     written += sorted((folder.path / "models").glob("*.keras"))  # saved by each run
     summaries = experiment.summarize(folder.runs)
-    emit(summary_table(summaries, width=console_width(), color=use_color()), None)
+    emit(summary_table(summaries, width=width, color=use_color()), None)
     stderr.print("wrote " + ", ".join(str(path) for path in written))
 
 

@@ -14,6 +14,7 @@ breaks on a Keras refactor.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -107,6 +108,18 @@ def compute_output_spec(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> An
     return trace(fn, *args, **kwargs)
 
 
+@contextlib.contextmanager
+def deserialization(*, safe_mode: bool) -> Iterator[None]:
+    """Rebuild layers from their configs with Keras' safe mode on or off (off: Lambda layers
+    holding Python functions come back); Keras' own scope, restored afterwards."""
+    scope = optional_class("saving.serialization_lib", "SafeModeScope")
+    if scope is None:  # pragma: no cover - depends on the Keras release
+        raise ConvcostError("This Keras has no SafeModeScope, which convcost needs to rebuild "
+                            f"layers with --unsafe. Received: keras {keras.__version__}.")
+    with scope(safe_mode):
+        yield
+
+
 def optional_class(module: str, name: str) -> type | None:
     """``keras.src.<module>.<name>`` if this Keras has it, else None."""
     try:
@@ -125,13 +138,3 @@ def op_classes(module: str, names: str) -> tuple[type, ...]:
 def uses_gate(layer: Any) -> bool:
     """Whether a ``MultiHeadAttention`` has the optional sigmoid gate (a private flag)."""
     return bool(getattr(layer, "_use_gate", False))
-
-
-def conv_families() -> tuple[type, ...]:
-    """The base classes of Keras' convolutions (standard, transposed, depthwise, separable)."""
-    names = (("layers.convolutional.base_conv", "BaseConv"),
-             ("layers.convolutional.base_conv_transpose", "BaseConvTranspose"),
-             ("layers.convolutional.base_depthwise_conv", "BaseDepthwiseConv"),
-             ("layers.convolutional.base_separable_conv", "BaseSeparableConv"))
-    found = (optional_class(module, name) for module, name in names)
-    return tuple(cls for cls in found if cls is not None)

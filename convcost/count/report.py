@@ -35,6 +35,11 @@ class LayerCost:
     ``operation`` is the Keras layer (or ``keras.ops`` operation) that made the row, so that
     compare and profile need not walk the model again; it takes no part in equality, ``repr``
     or any rendered output.
+
+    ``sources`` are the indices (into :attr:`Report.layers`) of the rows whose outputs this
+    call reads: the graph's edges, for drawing it. Empty for a call that reads only model
+    inputs. Rows of a traced container (no static graph) are chained in call order. Like
+    ``operation`` it takes no part in equality or ``repr``, and the JSON does not carry it.
     """
 
     path: str
@@ -50,6 +55,7 @@ class LayerCost:
     call_index: int = 0
     note: str = ""
     operation: Any = field(default=None, compare=False, repr=False)
+    sources: tuple[int, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def params(self) -> int:
@@ -172,6 +178,26 @@ class Report:
 
             raise ConvcostError(f"Unknown grouping; use 'kind' or 'type'. Received: {by!r}.")
         return tuple(self._group(key, bucket) for key, bucket in buckets.items())
+
+    def to_pandas(self) -> Any:
+        """One row per layer call as a pandas DataFrame (pandas: the ``report`` extra).
+
+        Columns are named like the layer fields of ``convcost analyze --format json``:
+        ``name``, ``path``, ``type``, ``kind``, ``input_shapes``, ``output_shape``,
+        ``params``, ``keras_params``, ``macs``, ``flops``, ``other_flops``, ``supported``,
+        ``call_index``, ``folded_layers``, ``note``. Their sums are the report's totals;
+        ``attrs`` holds ``model``, ``input_shape``, ``totals`` and ``check``.
+        """
+        # A notebook hook: the one import of render from count (docs/architecture.md).
+        from convcost.render.notebook import report_frame
+
+        return report_frame(self)
+
+    def _repr_html_(self) -> str:
+        """What a notebook shows: totals, the params check, MACs per kind, the top layers."""
+        from convcost.render.notebook import report_html
+
+        return report_html(self)
 
     def _group(self, key: str, bucket: list) -> Group:
         params, macs, flops, rows = bucket

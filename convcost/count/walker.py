@@ -52,6 +52,7 @@ def analyze(model: keras.Model, *, input_shape: Sequence[int] | None = None,
     else:
         shapes = [(None, *_subclassed_shape(model, input_shape))]
         walk.trace(model, [keras.KerasTensor(shapes[0])], {}, prefix="")
+        walk.chain(0, ())
     return Report(
         model=name or model.name,
         input_shape=tuple(shapes[0][1:]),
@@ -132,6 +133,7 @@ class _Walk:
         self.seen: set[int] = set()
         self.calls: dict[int, int] = {}
         self.notes: list[str] = []
+        self.made: dict[int, tuple[int, ...]] = {}  # tensor id -> the rows that made it
 
     def run(self, graph: keras.Model, input_shapes: list[Shape], prefix: str) -> list[Shape]:
         specs = {id(x): _spec(shape, x) for x, shape in zip(graph.inputs, input_shapes)}
@@ -144,13 +146,20 @@ class _Walk:
     def _visit(self, node: GraphNode, inputs: list, prefix: str) -> list[Shape]:
         op = node.operation
         in_shapes = [tuple(x.shape) for x in inputs]
+        feeds = [self.made.get(id(t), ()) for t in node.input_tensors]
         inner = inner_graph(op)
         if inner is not None:
-            return self.run(inner, in_shapes, prefix + op.name + "/")
+            self.made.update({id(x): f for x, f in zip(inner.inputs, feeds)})
+            shapes = self.run(inner, in_shapes, prefix + op.name + "/")
+            self._made(node.outputs, _union(self.made.get(id(y), ()) for y in inner.outputs))
+            return shapes
         if tracing.is_container(op, has_rule):
             tensors = {id(t): x for t, x in zip(node.input_tensors, inputs)}
             args, kwargs = node.arguments(tensors)
-            return self.trace(op, args, kwargs, prefix + op.name + "/")
+            start = len(self.rows)
+            shapes = self.trace(op, args, kwargs, prefix + op.name + "/")
+            self._made(node.outputs, self.chain(start, _union(feeds)))
+            return shapes
         recorded = [tuple(t.shape) for t in node.input_tensors]
         if in_shapes == recorded:
             out_shapes = [tuple(t.shape) for t in node.outputs]
@@ -158,8 +167,21 @@ class _Walk:
             out_shapes = _recompute(node, inputs)
         if _unknown(out_shapes) and not _unknown(in_shapes):
             out_shapes = _recompute(node, inputs, by_call=True)
-        self.rows.append(self._row(op, prefix + op.name, in_shapes, out_shapes))
+        row = self._row(op, prefix + op.name, in_shapes, out_shapes)
+        self.rows.append(dataclasses.replace(row, sources=_union(feeds)))
+        self._made(node.outputs, (len(self.rows) - 1,))
         return out_shapes
+
+    def _made(self, tensors: Sequence[Any], rows: tuple[int, ...]) -> None:
+        self.made.update({id(t): rows for t in tensors})
+
+    def chain(self, start: int, feeds: tuple[int, ...]) -> tuple[int, ...]:
+        """Link the rows from ``start`` on (a trace: no tensors seen) in call order; the first
+        reads ``feeds``. Returns the rows that make the result (``feeds`` if none was added)."""
+        for index in range(start, len(self.rows)):
+            before = feeds if index == start else (index - 1,)
+            self.rows[index] = dataclasses.replace(self.rows[index], sources=before)
+        return (len(self.rows) - 1,) if len(self.rows) > start else feeds
 
     def trace(self, op: Any, args: Sequence, kwargs: dict, prefix: str) -> list[Shape]:
         """Cost a container without a static graph by recording one symbolic call of it."""
@@ -222,6 +244,11 @@ class _Walk:
             non_trainable_params=frozen, supported=supported,
             call_index=call_index, note=note, operation=op,
         )
+
+
+def _union(groups: Any) -> tuple[int, ...]:
+    """The rows of several groups, each once, in order."""
+    return tuple(dict.fromkeys(row for group in groups for row in group))
 
 
 def _cost(op: Any, call: Call) -> tuple[tuple[Piece, ...], bool, str]:

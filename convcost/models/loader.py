@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
+import re
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +29,7 @@ class ModelSpec:
     alpha: float | None = None
     include_top: bool = True
     unsafe: bool = False
+    imports: tuple[str, ...] = ()
 
     @property
     def is_file(self) -> bool:
@@ -43,7 +49,9 @@ def is_tflite(source: str) -> bool:
 
 
 def obtain(spec: ModelSpec) -> Any:
-    """Build the zoo model, or load the file, that ``spec`` names."""
+    """Build the zoo model, or load the file, that ``spec`` names (after importing the user's
+    code in ``spec.imports``)."""
+    import_code(spec.imports)
     if not spec.is_file:
         return zoo.build(spec.source, input_shape=spec.input_shape, classes=spec.classes,
                          alpha=spec.alpha, include_top=spec.include_top)
@@ -89,8 +97,52 @@ def _checked_file(file: Path) -> Path:
     return file
 
 
+def import_code(sources: Sequence[str]) -> None:
+    """Import the user's modules or ``.py`` files, which may register custom layers (with
+    ``@keras.saving.register_keras_serializable``) and cost rules (``register_rule``).
+
+    Only what the user names is imported (the CLI's ``--import``): a module name is found from
+    the current folder first, then ``sys.path``; a path to a ``.py`` file is run as a module.
+    """
+    for source in sources:
+        try:
+            if source.endswith(".py") or os.sep in source:
+                _import_file(Path(source))
+            else:
+                if "" not in sys.path and os.getcwd() not in sys.path:
+                    sys.path.insert(0, os.getcwd())
+                importlib.import_module(source)
+        except ConvcostError:
+            raise
+        except BaseException as error:  # user code: anything can go wrong, SystemExit too
+            reason = " ".join(str(error).split())[:200]
+            raise ConvcostError(f"Could not import the user code: {type(error).__name__}: "
+                                f"{reason} Received: --import {source!r}.") from None
+
+
+def _import_file(path: Path) -> None:
+    if not path.is_file():
+        raise ConvcostError(f"The file to import does not exist. Received: --import "
+                            f"{str(path)!r}.")
+    spec = importlib.util.spec_from_file_location(f"convcost_user_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ConvcostError(f"Not a Python file that can be imported. Received: --import "
+                            f"{str(path)!r}.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+
+
 def _load_error(file: Path, error: Exception) -> ConvcostError:
     text = " ".join(str(error).split())
+    missing = re.search(r"Could not locate class '([^']+)'", text)
+    if missing:
+        module = re.search(r"Full object config: \{'module': '([^']+)'", text)
+        where = f" (module {module.group(1)!r})" if module else ""
+        return ConvcostError(
+            f"The model uses a class convcost cannot find: {missing.group(1)!r}{where}; pass "
+            f"--import MODULE_OR_FILE with the code that defines it (and registers it with "
+            f"keras.saving.register_keras_serializable). Received: {str(file)!r}.")
     if "safe_mode" in text or "unsafe" in text.lower():
         return ConvcostError(
             "The model file contains Python code (e.g. a Lambda layer), which safe mode refuses "

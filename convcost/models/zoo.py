@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from convcost import checks
 from convcost.errors import ConvcostError
 
 MNIST_SHAPE = (28, 28, 1)
@@ -126,15 +127,17 @@ def build(name: str, *, input_shape: tuple[int, ...] | None = None, classes: int
 
 def _check_options(spec: ZooEntry, shape: tuple[int, ...], classes: int,
                    alpha: float | None) -> None:
-    if len(shape) != 3 or any(int(d) <= 0 for d in shape):
+    if len(shape) != 3 or any(isinstance(d, bool) or not isinstance(d, int) or d <= 0
+                              for d in shape):
         raise ConvcostError(f"input_shape must be three positive sizes H, W, C. Received: {shape}.")
-    if classes <= 0:
-        raise ConvcostError(f"classes must be a positive integer. Received: classes={classes}.")
+    for size in shape:
+        checks.dimension("input_shape sizes", size, shown=str(shape))
+    checks.dimension("classes", classes, shown=f"classes={classes}")
     if alpha is not None and not spec.takes_alpha:
         raise ConvcostError(f"Model {spec.name!r} takes no width multiplier. Received: "
                             f"alpha={alpha}.")
-    if alpha is not None and alpha <= 0:
-        raise ConvcostError(f"alpha must be positive. Received: alpha={alpha}.")
+    if alpha is not None:
+        checks.positive("alpha", alpha, shown=f"alpha={alpha}")
 
 
 def _application(spec: ZooEntry, shape: tuple[int, ...], classes: int, alpha: float | None,

@@ -1,9 +1,11 @@
 """Rendering: data in, text (or PNG) out. Renderers take report data, never Keras models.
 
-``render(report, "table" | "json" | "csv" | "markdown")`` renders an analysis;
+``render(report, "table" | "json" | "csv" | "markdown" | "html")`` renders an analysis;
 ``render_comparison`` a comparison. Each command's other outputs have a module here:
 :mod:`.profile`, :mod:`.verify`, :mod:`.train` (training summary and bench), :mod:`.formulas`,
-:mod:`.rewrite`, :mod:`.zoo`; :mod:`.plots` draws PNGs. The shared machinery is in
+:mod:`.rewrite`, :mod:`.zoo`; :mod:`.plots` draws PNGs, :mod:`.html` the interactive page,
+:mod:`.graph` the model's graph (SVG, through graphviz); :mod:`.notebook` makes DataFrames and
+the HTML a notebook shows. The shared machinery is in
 :mod:`.units` (number formats), :mod:`.tables` (rich and Markdown tables) and :mod:`.rows`
 (displayed rows, folded by depth).
 """
@@ -18,6 +20,7 @@ from convcost.render.analyze import (
     render,
     report_dict,
     to_csv,
+    to_html,
     to_json,
     to_markdown,
     to_table,
@@ -28,4 +31,4 @@ from convcost.render.units import exact, human
 
 __all__ = ["COMPARE_FORMATS", "FORMATS", "GROUPINGS", "SCHEMA_VERSION", "RenderOptions", "Row",
            "comparison_dict", "exact", "human", "render", "render_comparison", "report_dict",
-           "rows", "to_csv", "to_json", "to_markdown", "to_table"]
+           "rows", "to_csv", "to_html", "to_json", "to_markdown", "to_table"]

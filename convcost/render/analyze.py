@@ -1,4 +1,4 @@
-"""Render a Report (or a Comparison) as a rich table, JSON, CSV or Markdown.
+"""Render a Report (or a Comparison) as a rich table, JSON, CSV, Markdown or HTML.
 
 Every renderer is a pure function of its data and :class:`RenderOptions` that returns a string;
 the CLI decides where it goes. No Keras here. Human units (K/M/G, powers of 1000) appear only
@@ -55,19 +55,21 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from convcost.count.report import Report
 from convcost.render import columns as extra
+from convcost.render.html import html_page
 from convcost.render.rows import Row, rows
-from convcost.render.tables import Grid, check_choice, markdown_table, print_to_string, rich_table
+from convcost.render.tables import Grid, check_choice, fitted_table, markdown_table, print_to_string
 from convcost.render.units import bar, exact, human, percent, shape_text, share
 
 if TYPE_CHECKING:
     from convcost.analysis.roofline import MemoryRooflineFields
 
 SCHEMA_VERSION = 1
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "html")
 GROUPINGS = ("layer", "kind", "type")
 
 
@@ -80,7 +82,9 @@ class RenderOptions:
         batch_size: also give totals per batch of this many samples.
         flops: show a FLOPs column beside MACs (table, Markdown, CSV; JSON always has it).
         depth: fold rows deeper than this into their parent path's aggregate row.
-        width: console width of the rich table.
+        width: characters per line of the rich table; None (the default) is its natural
+            width. A narrower table drops its bars, then wraps type and path; numbers are
+            never cut (see :func:`convcost.render.tables.fitted_table`).
         color: emit ANSI colors (rich table only).
         columns: memory/roofline columns
             (:class:`convcost.analysis.roofline.MemoryRooflineFields`), or None.
@@ -90,7 +94,7 @@ class RenderOptions:
     batch_size: int | None = None
     flops: bool = False
     depth: int | None = None
-    width: int = 120
+    width: int | None = None
     color: bool = False
     columns: MemoryRooflineFields | None = None
 
@@ -101,7 +105,8 @@ def render(report: Report, fmt: str, options: RenderOptions | None = None) -> st
     check_choice("format", fmt, FORMATS)
     check_choice("group-by", options.group_by, GROUPINGS)
     renderers: dict[str, Callable[[Report, RenderOptions], str]] = {
-        "table": to_table, "json": to_json, "csv": to_csv, "markdown": to_markdown}
+        "table": to_table, "json": to_json, "csv": to_csv, "markdown": to_markdown,
+        "html": to_html}
     return renderers[fmt](report, options)
 
 
@@ -149,6 +154,13 @@ def _add_columns(data: dict[str, Any], report: Report, options: RenderOptions,
 def to_json(report: Report, options: RenderOptions | None = None) -> str:
     """The report as one JSON object (see the module docstring), newline-terminated."""
     return json.dumps(report_dict(report, options), indent=2) + "\n"
+
+
+def to_html(report: Report, options: RenderOptions | None = None) -> str:
+    """The report as one self-contained, interactive HTML page (:mod:`convcost.render.html`;
+    needs plotly). ``options`` adds what the JSON would hold: per batch, ``--memory`` and
+    ``--roofline`` (as columns and charts), ``--depth`` folding."""
+    return html_page(report_dict(report, options))
 
 
 def totals(report: Report) -> dict[str, int]:
@@ -229,7 +241,8 @@ def layer_grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
     total.append("100.0%" if report.macs else "0.0%")
     total += extra.total_cells(columns) if columns else []
     numeric = [False, False, False, True, True, *([True] if options.flops else []), True]
-    return Grid(headers, numeric + [True] * (len(headers) - len(numeric)), body, total)
+    return Grid(headers, numeric + [True] * (len(headers) - len(numeric)), body, total,
+                wrap=(1, 0))
 
 
 def group_grid(report: Report, options: RenderOptions) -> Grid:
@@ -246,13 +259,23 @@ def group_grid(report: Report, options: RenderOptions) -> Grid:
              exact(report.macs), percent(1.0)]
     if options.flops:
         total.append(exact(report.flops))
-    return Grid(headers, [False, *([True] * (len(headers) - 1))], body, total)
+    return Grid(headers, [False, *([True] * (len(headers) - 1))], body, total, wrap=(0,))
 
 
 def _grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
     if options.group_by in ("kind", "type"):
         return group_grid(report, options)
     return layer_grid(report, options, bars)
+
+
+def _table(report: Report, options: RenderOptions) -> Table:
+    """The rich table, fitted to the width: the bars go first, then the type column (a
+    layer's name usually says it), then long paths wrap. Numbers are never cut."""
+    variants = [_grid(report, options, True)]
+    if options.group_by == "layer":
+        plain = _grid(report, options, False)
+        variants += [plain, plain.without("type")]
+    return fitted_table(variants, options.width)
 
 
 def header_line(report: Report) -> str:
@@ -311,7 +334,7 @@ def to_table(report: Report, options: RenderOptions | None = None) -> str:
     """The rich table as text: header, rows, total, cross-check, unsupported-layers panel."""
     options = options or RenderOptions()
     parts: list[RenderableType] = [Text(header_line(report), style="bold"),
-                                   rich_table(_grid(report, options, True))]
+                                   _table(report, options)]
     parts += [Text(line) for line in totals_lines(report, options)]
     check, ok = check_line(report)
     parts.append(Text(check, style="green" if ok else "bold red"))

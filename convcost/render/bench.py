@@ -31,10 +31,11 @@ from rich.text import Text
 
 from convcost.measure.bench import RuntimeRow
 from convcost.measure.probe import Peak
-from convcost.render.tables import print_to_string
+from convcost.render.tables import Grid, fitted_table, print_to_string
 from convcost.render.train import peak_dict
 from convcost.render.units import human
 
+_STYLE = {"box": box.SIMPLE_HEAD, "padding": (0, 0, 0, 1), "pad_edge": False}
 RUNTIME_LABELS = {"tf": "tf (tf.function, no XLA)", "litert": "litert (XNNPACK, fp32)",
                   "litert-int8": "litert-int8 (XNNPACK, int8)", "jax": "jax (jax.jit, XLA)",
                   "torch": "torch (Keras on torch, eager)"}
@@ -81,17 +82,20 @@ def runtime_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def runtime_tables(document: dict[str, Any], *, width: int, color: bool = False) -> str:
-    """One table per run (runtime, threads, batch), then what the columns mean."""
-    parts: list[RenderableType] = [_table(run) for run in document["runs"]]
-    accuracy = accuracy_table(document)
+def runtime_tables(document: dict[str, Any], *, width: int | None,
+                   color: bool = False) -> str:
+    """One table per run (runtime, threads, batch), the accuracies side by side, then what
+    the columns mean. ``width=None`` is the natural width; a narrower one wraps model names,
+    never numbers."""
+    parts: list[RenderableType] = [_table(run, width) for run in document["runs"]]
+    accuracy = accuracy_table(document, width)
     if accuracy is not None:
         parts.append(accuracy)
     parts.append(Text(_note(document)))
     return print_to_string(*parts, width=width, color=color)
 
 
-def accuracy_table(document: dict[str, Any]) -> Table | None:
+def accuracy_table(document: dict[str, Any], width: int | None = None) -> Table | None:
     """Test accuracy per model (rows) and runtime (columns), side by side; None without any."""
     columns: dict[str, dict[str, float]] = {}
     for run in document["runs"]:
@@ -100,39 +104,32 @@ def accuracy_table(document: dict[str, Any]) -> Table | None:
                 columns.setdefault(run["runtime"], {})[m["model"]] = m["accuracy"]
     if not columns:
         return None
-    table = Table(title="test accuracy by runtime", title_justify="left", box=box.SIMPLE_HEAD,
-                  padding=(0, 0, 0, 1), pad_edge=False)
-    table.add_column("model", no_wrap=True)
-    for runtime in columns:
-        table.add_column(runtime, justify="right", no_wrap=True)
     models = list(dict.fromkeys(m for values in columns.values() for m in values))
-    for model in models:
-        table.add_row(Text(model), *(f"{values[model]:.4f}" if model in values else "-"
-                                     for values in columns.values()))
-    return table
+    body = [[model, *(f"{values[model]:.4f}" if model in values else "-"
+                      for values in columns.values())] for model in models]
+    grid = Grid(["model", *columns], [False, *[True] * len(columns)], body, [], wrap=(0,))
+    return fitted_table([grid], width, title="test accuracy by runtime", title_justify="left",
+                        **_STYLE)
 
 
-def _table(run: dict[str, Any]) -> Table:
+def _table(run: dict[str, Any], width: int | None) -> Table:
     rate = "GOP/s" if run["precision"] == "int8" else "GFLOP/s"
     title = (f"{RUNTIME_LABELS.get(run['runtime'], run['runtime'])} · threads {run['threads']}"
              f" · batch {run['batch_size']} · ms per batch")
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
-                  padding=(0, 0, 0, 1), pad_edge=False)
-    for column in ("model", "MACs", "med", "p10", "p90", rate, "%pk", "pred", "meas", "acc",
-                   "size"):
-        table.add_column(column, justify="left" if column == "model" else "right",
-                         no_wrap=True)
+    headers = ["model", "MACs", "med", "p10", "p90", rate, "%pk", "pred", "meas", "acc", "size"]
+    body = []
     for m in run["models"]:
         share = m["share_of_peak"]
-        table.add_row(Text(m["model"]), human(m["macs"]),
-                      *(_ms(m[key]) for key in ("median_s", "p10_s", "p90_s")),
-                      f"{m['achieved_gflops']:.1f}",
-                      "-" if share is None else f"{100 * share:.0f}",
-                      "-" if m["predicted_speedup"] is None else f"{m['predicted_speedup']:.2f}",
-                      f"{m['measured_speedup']:.2f}",
-                      "-" if m["accuracy"] is None else f"{m['accuracy']:.4f}",
-                      "-" if m["tflite_bytes"] is None else human(m["tflite_bytes"], "B"))
-    return table
+        body.append([m["model"], human(m["macs"]),
+                     *(_ms(m[key]) for key in ("median_s", "p10_s", "p90_s")),
+                     f"{m['achieved_gflops']:.1f}",
+                     "-" if share is None else f"{100 * share:.0f}",
+                     "-" if m["predicted_speedup"] is None else f"{m['predicted_speedup']:.2f}",
+                     f"{m['measured_speedup']:.2f}",
+                     "-" if m["accuracy"] is None else f"{m['accuracy']:.4f}",
+                     "-" if m["tflite_bytes"] is None else human(m["tflite_bytes"], "B")])
+    grid = Grid(headers, [h != "model" for h in headers], body, [], wrap=(0,))
+    return fitted_table([grid], width, title=title, title_justify="left", **_STYLE)
 
 
 def _ms(seconds: float) -> str:

@@ -2,7 +2,9 @@
 
 JSON of ``convcost compare`` (``schema_version`` 1): ``baseline``, ``models`` (model,
 input_shape, totals, check, unsupported, groups by kind), ``ratios`` (each model's totals over
-the first model's) and ``pairs`` (see :func:`comparison_dict`).
+the first model's) and ``pairs`` (see :func:`pair_dict`; ``separable_rewrite`` and
+``unmatched`` say whether the 1/N + 1/D_K² prediction applies to the pair, and
+``predicted.applies`` repeats it beside the prediction).
 """
 
 from __future__ import annotations
@@ -10,15 +12,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich import box
 from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 
 from convcost.analysis.compare import BIAS_NOTE, Comparison, PairComparison
 from convcost.count.report import KINDS
 from convcost.render.analyze import SCHEMA_VERSION, RenderOptions, check_dict, groups_list, totals
-from convcost.render.tables import Grid, check_choice, print_to_string
+from convcost.render.tables import Grid, check_choice, fitted_table, print_to_string
 from convcost.render.units import exact, percent, share
 
 COMPARE_FORMATS = ("table", "json", "markdown")
@@ -62,6 +62,8 @@ def pair_dict(pair: PairComparison) -> dict[str, Any]:
 
     return {
         "base": pair.base, "other": pair.other,
+        "separable_rewrite": pair.separable_rewrite,
+        "unmatched": {"base": list(pair.unmatched_base), "other": list(pair.unmatched_other)},
         "shared": [{"base": a, "other": b} for a, b in pair.shared],
         "differing": {"base": side(pair.base_part), "other": side(pair.other_part)},
         "measured": {"params_ratio": pair.params_ratio, "macs_ratio": pair.macs_ratio,
@@ -69,6 +71,7 @@ def pair_dict(pair: PairComparison) -> dict[str, Any]:
                      "macs_reduction": _inverse(pair.macs_ratio)},
         "predicted": {
             "formula": "1/N + 1/D_K^2",
+            "applies": pair.separable_rewrite,
             "layers": [{"path": p.path, "kernel": list(p.kernel), "filters": p.filters,
                         "params": p.params, "macs": p.macs, "ratio": p.ratio}
                        for p in pair.predictions],
@@ -109,7 +112,7 @@ def totals_grid(comparison: Comparison) -> Grid:
                                          for g in groups]])
         body.append([f"{kind} MACs", *[f"{exact(g.macs)} ({percent(g.macs_share)})"
                                        for g in groups]])
-    return Grid(headers, [False, *([True] * len(reports))], body, [])
+    return Grid(headers, [False, *([True] * len(reports))], body, [], wrap=(0,))
 
 
 def pair_lines(pair: PairComparison) -> list[str]:
@@ -123,6 +126,8 @@ def pair_lines(pair: PairComparison) -> list[str]:
              f"measured {pair.other}/{pair.base}: params {exact(b.params)} / {exact(a.params)}"
              f" = {_ratio_text(pair.params_ratio)}; MACs {exact(b.macs)} / {exact(a.macs)}"
              f" = {_ratio_text(pair.macs_ratio)}"]
+    if pair.predictions and not pair.separable_rewrite:
+        return [*lines, _not_a_rewrite(pair)]
     for p in pair.predictions:
         lines.append(f"  {p.path}: standard {'×'.join(map(str, p.kernel))} conv, N={p.filters}:"
                      f" 1/N + 1/D_K² = {_ratio_text(p.ratio)}")
@@ -139,6 +144,16 @@ def pair_lines(pair: PairComparison) -> list[str]:
     return lines
 
 
+def _not_a_rewrite(pair: PairComparison) -> str:
+    """Why the separable prediction is not applied to this pair."""
+    left = [f"{pair.base}'s {', '.join(pair.unmatched_base)}" if pair.unmatched_base else "",
+            f"{pair.other}'s {', '.join(pair.unmatched_other)}" if pair.unmatched_other else ""]
+    return (f"predicted: not applied — {pair.other} is not a depthwise separable rewrite of "
+            f"{pair.base} (no k×k depthwise + 1×1 pair of the same shapes for "
+            f"{' and '.join(x for x in left if x)}); 1/N + 1/D_K² would predict a separable "
+            f"rewrite of {pair.base}, not {pair.other}")
+
+
 def _calls(count: int) -> str:
     return f"{count} layer call{'' if count == 1 else 's'}"
 
@@ -153,12 +168,7 @@ def compare_to_table(comparison: Comparison, options: RenderOptions | None = Non
     """Side-by-side totals and kinds, then each pair's differing part, as rich text."""
     options = options or RenderOptions()
     title = "compare: " + " vs ".join(r.model for r in comparison.reports)
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    grid = totals_grid(comparison)
-    for header, numeric in zip(grid.headers, grid.numeric):
-        table.add_column(header, justify="right" if numeric else "left", no_wrap=True)
-    for line in grid.body:
-        table.add_row(*line)
+    table = fitted_table([totals_grid(comparison)], options.width)
     parts: list[RenderableType] = [Text(title, style="bold"), table]
     for pair in comparison.pairs:
         parts += [Text(""), *[Text(line) for line in pair_lines(pair)]]
@@ -171,7 +181,7 @@ def compare_to_markdown(comparison: Comparison) -> str:
     grid = totals_grid(comparison)
     rule = "| " + " | ".join("---:" if n else "---" for n in grid.numeric) + " |"
     lines += ["| " + " | ".join(grid.headers) + " |", rule]
-    lines += ["| " + " | ".join(line) + " |" for line in grid.body]
+    lines += ["| " + " | ".join(map(str, line)) + " |" for line in grid.body]
     for pair in comparison.pairs:
         lines += ["", f"#### {pair.other} vs {pair.base}", ""]
         lines += [f"  - {line.strip()}" if line.startswith("  ") else f"- {line}"

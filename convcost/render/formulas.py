@@ -29,7 +29,7 @@ def _at(values: dict[str, str] | None) -> str:
 
 
 def formulas_text(derivations: Sequence[Derivation], evaluated: Evaluated,
-                  values: dict[str, str] | None, *, width: int, color: bool = False) -> str:
+                  values: dict[str, str] | None, *, width: int | None, color: bool = False) -> str:
     """Each derivation: a rule with its title, its note, every equation in unicode."""
     parts: list[Any] = []
     for derivation, results in zip(derivations, evaluated, strict=True):

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.table import Table
-
 from convcost.analysis.roofline import GIGA, DeviceProfile
 from convcost.measure.profiling import KindTiming, LatencyReport, LayerTiming
-from convcost.render.tables import pipe_table, print_to_string
+from convcost.render.tables import Grid, fitted_table, pipe_table, print_to_string
 from convcost.render.units import human
 
 _LAYER_HEAD = ["layer", "type", "kind", "MACs/sample", "FLOP/B", "bound", "bound ms",
@@ -58,16 +56,19 @@ def _sections(latency: LatencyReport) -> list[tuple[str, list[str], list[list[st
             ("per kind", _KIND_HEAD, _kind_rows(latency), 1)]
 
 
-def render_table(latency: LatencyReport, width: int = 170) -> str:
-    """Two rich tables (layers, kinds) and a summary, as plain text."""
+def render_table(latency: LatencyReport, width: int | None = None) -> str:
+    """Two rich tables (layers, kinds) and a summary, as plain text.
+
+    ``width=None`` is the natural width; a narrower one drops the layer table's kind column,
+    then wraps types and layer paths. Numbers are never cut.
+    """
     parts: list[Any] = []
     for title, head, rows, text in _sections(latency):
-        table = Table(title=f"{latency.report.model}: {title}", title_justify="left")
-        for index, column in enumerate(head):
-            table.add_column(column, justify="left" if index < text else "right")
-        for row in rows:
-            table.add_row(*row)
-        parts.append(table)
+        grid = Grid(head, [i >= text for i in range(len(head))], rows, [],
+                    wrap=(1, 0) if text > 1 else (0,))
+        variants = [grid, grid.without("kind")] if text > 1 else [grid]
+        parts.append(fitted_table(variants, width, title=f"{latency.report.model}: {title}",
+                                  title_justify="left"))
     return print_to_string(*parts, *_summary(latency), width=width)
 
 

@@ -38,7 +38,7 @@ def comparison_table(before: Report, after: Report) -> Table:
     return table
 
 
-def rewrite_text(log: RewriteLog, before: Report, after: Report, saved: str, *, width: int,
+def rewrite_text(log: RewriteLog, before: Report, after: Report, saved: str, *, width: int | None,
                  color: bool = False) -> str:
     """The log, the before/after table and where the model was saved."""
     first, *rest = log_lines(log)

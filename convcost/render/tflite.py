@@ -36,7 +36,14 @@ from convcost.render.analyze import (
     to_csv,
     totals_lines,
 )
-from convcost.render.tables import Grid, check_choice, markdown_table, pipe_table, print_to_string
+from convcost.render.tables import (
+    Grid,
+    check_choice,
+    fitted_table,
+    markdown_table,
+    pipe_table,
+    print_to_string,
+)
 from convcost.render.units import exact, shape_text
 
 FORMATS = ("table", "json", "csv", "markdown")
@@ -121,7 +128,8 @@ def kinds_grid(check: TfliteCheck) -> Grid:
     sums = [sum(getattr(k, name) for k in check.kinds) for name in
             ("keras_weights", "file_weights", "keras_biases", "file_biases", "keras_macs",
              "file_macs")]
-    return Grid(headers, [False] + [True] * 6, body, ["total", *(exact(v) for v in sums)])
+    return Grid(headers, [False] + [True] * 6, body, ["total", *(exact(v) for v in sums)],
+                wrap=(0,))
 
 
 def accounting_lines(check: TfliteCheck) -> list[str]:
@@ -158,11 +166,18 @@ def _grid(analysis: TfliteAnalysis, options: RenderOptions, bars: bool) -> Grid:
     return layer_grid(analysis.report, options, bars)
 
 
-def _table(analysis: TfliteAnalysis, options: RenderOptions, check: TfliteCheck | None) -> str:
-    from convcost.render.tables import rich_table
+def _fitted(analysis: TfliteAnalysis, options: RenderOptions) -> Any:
+    """The op table for the width: the bars go first, then the op type; numbers never cut."""
+    variants = [_grid(analysis, options, True)]
+    if options.group_by == "layer":
+        plain = _grid(analysis, options, False)
+        variants += [plain, plain.without("type")]
+    return fitted_table(variants, options.width)
 
+
+def _table(analysis: TfliteAnalysis, options: RenderOptions, check: TfliteCheck | None) -> str:
     parts: list[RenderableType] = [Text(header_line(analysis), style="bold"),
-                                   rich_table(_grid(analysis, options, True))]
+                                   _fitted(analysis, options)]
     parts += [Text(line) for line in totals_lines(analysis.report, options)[:1]]
     line, ok = stored_line(analysis)
     parts.append(Text(line, style="green" if ok else "bold red"))
@@ -171,7 +186,7 @@ def _table(analysis: TfliteAnalysis, options: RenderOptions, check: TfliteCheck 
                            style="yellow", title_align="left", expand=False))
     if check is not None:
         parts += [Text(""), Text(f"against {check.keras_model}", style="bold"),
-                  rich_table(kinds_grid(check)),
+                  fitted_table([kinds_grid(check)], options.width),
                   *(Text(text) for text in accounting_lines(check))]
     return print_to_string(Group(*parts), width=options.width, color=options.color)
 
@@ -185,6 +200,8 @@ def _markdown(analysis: TfliteAnalysis, options: RenderOptions,
     if check is not None:
         grid = kinds_grid(check)
         lines += ["", f"#### Against {check.keras_model}", "",
-                  *pipe_table(grid.headers, [*grid.body, grid.total], grid.numeric), "",
+                  *pipe_table(grid.headers, [[str(c) for c in line]
+                                             for line in (*grid.body, grid.total)],
+                              grid.numeric), "",
                   "```text", *accounting_lines(check), "```"]
     return "\n".join(lines) + "\n"

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from rich import box
-from rich.table import Table
 from rich.text import Text
 
 from convcost.analysis.roofline import GIGA
@@ -25,7 +24,7 @@ from convcost.measure.experiment import (
     summary_dict,
 )
 from convcost.measure.probe import Peak
-from convcost.render.tables import print_to_string
+from convcost.render.tables import Cell, Grid, fitted_table, print_to_string
 from convcost.render.units import human
 
 
@@ -117,21 +116,32 @@ def _fit_lines(runs: Sequence[ModelRun]) -> list[str]:
     return lines
 
 
-def summary_table(summaries: Sequence[ModelSummary], *, width: int, color: bool = False) -> str:
-    """The run summary as a compact table (exact numbers are in summary.json and summary.md)."""
-    table = Table(title="convcost train (exact numbers: summary.json, summary.md)",
-                  title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1),
-                  pad_edge=False)
-    for column in ("model", "params", "MACs", "epoch 1", "steady", "img/s", "GFLOP/s", "pred.",
-                   "meas.", "acc"):
-        table.add_column(column, justify="left" if column == "model" else "right",
-                         no_wrap=True, overflow="fold")
+_NARROW = {"box": box.SIMPLE_HEAD, "padding": (0, 0, 0, 1), "pad_edge": False}
+
+
+def _narrow_table(grid: Grid, width: int | None, title: str) -> Any:
+    """A table with one space between columns; the model column wraps when too narrow."""
+    return fitted_table([grid], width, title=title, title_justify="left", **_NARROW)
+
+
+def summary_table(summaries: Sequence[ModelSummary], *, width: int | None,
+                  color: bool = False) -> str:
+    """The run summary as a compact table (exact numbers are in summary.json and summary.md).
+
+    ``width=None`` is the natural width; a narrower one wraps model names, never numbers.
+    """
+    headers = ["model", "params", "MACs", "epoch 1", "steady", "img/s", "GFLOP/s", "pred.",
+               "meas.", "acc"]
+    body: list[list[Cell]] = []
     for s in summaries:
         steady = f"{s.steady_epoch_s:.2f}" + ("*" if s.flagged else "")
-        table.add_row(Text(s.model), human(s.params), human(s.macs), f"{s.first_epoch_s:.2f}",
-                      steady, f"{s.throughput:,.0f}", f"{s.achieved_gflops:.2f}",
-                      f"{s.predicted_speedup:.2f}", f"{s.measured_speedup:.2f}",
-                      f"{s.final_test_accuracy:.3f}")
+        body.append([s.model, human(s.params), human(s.macs), f"{s.first_epoch_s:.2f}",
+                     steady, f"{s.throughput:,.0f}", f"{s.achieved_gflops:.2f}",
+                     f"{s.predicted_speedup:.2f}", f"{s.measured_speedup:.2f}",
+                     f"{s.final_test_accuracy:.3f}"])
+    grid = Grid(headers, [h != "model" for h in headers], body, [], wrap=(0,))
+    table = _narrow_table(grid, width, "convcost train (exact numbers: summary.json, "
+                                       "summary.md)")
     note = ("epoch 1 / steady: seconds per epoch (first; median of the later ones). pred. = MAC "
             "ratio, meas. = steady-epoch-time ratio (speedups), against "
             f"{summaries[0].model if summaries else '-'}. acc: test accuracy. * one epoch only "
@@ -167,22 +177,23 @@ def bench_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
-def bench_table(document: dict[str, Any], *, width: int, color: bool = False) -> str:
-    """Latency percentiles, throughput, GFLOP/s and speedups, one line per model."""
+def bench_table(document: dict[str, Any], *, width: int | None, color: bool = False) -> str:
+    """Latency percentiles, throughput, GFLOP/s and speedups, one line per model.
+
+    ``width=None`` is the natural width; a narrower one wraps model names, never numbers.
+    """
     peak, models = document["peak"], document["models"]
-    table = Table(title=f"forward latency, batch {models[0]['batch_size']}, ms per batch "
-                        "(exact numbers: --format json)", title_justify="left",
-                  box=box.SIMPLE_HEAD, padding=(0, 0, 0, 1), pad_edge=False)
-    for column in ("model", "MACs", "med", "p10", "p90", "min", "img/s", "GFLOP/s", "%pk",
-                   "pred", "meas"):
-        table.add_column(column, justify="left" if column == "model" else "right",
-                         no_wrap=True)
-    for m in models:
-        table.add_row(Text(m["model"]), human(m["macs"]),
-                      *(f"{m[key] * 1e3:.2f}" for key in ("median_s", "p10_s", "p90_s", "min_s")),
-                      f"{m['throughput_samples_per_s']:.0f}", f"{m['achieved_gflops']:.2f}",
-                      f"{100 * m['share_of_peak']:.0f}", f"{m['predicted_speedup']:.2f}",
-                      f"{m['measured_speedup']:.2f}")
+    headers = ["model", "MACs", "med", "p10", "p90", "min", "img/s", "GFLOP/s", "%pk", "pred",
+               "meas"]
+    body = [
+        [m["model"], human(m["macs"]),
+         *(f"{m[key] * 1e3:.2f}" for key in ("median_s", "p10_s", "p90_s", "min_s")),
+         f"{m['throughput_samples_per_s']:.0f}", f"{m['achieved_gflops']:.2f}",
+         f"{100 * m['share_of_peak']:.0f}", f"{m['predicted_speedup']:.2f}",
+         f"{m['measured_speedup']:.2f}"] for m in models]
+    grid = Grid(headers, [h != "model" for h in headers], body, [], wrap=(0,))
+    table = _narrow_table(grid, width, f"forward latency, batch {models[0]['batch_size']}, ms "
+                                       "per batch (exact numbers: --format json)")
     note = (f"{document['method']}. med/p10/p90/min: latency percentiles. %pk: share of the "
             f"peak, {peak['gflops']:.1f} GFLOP/s (float32 {peak['size']}x{peak['size']} "
             f"matmul, median of {len(peak['seconds'])}; best run {peak['best_gflops']:.1f}). "

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# One colour per kind of cost (convcost.count.report.KINDS), in the HTML report and the graph.
+KIND_COLORS = {"standard": "#4c78a8", "depthwise": "#f58518", "pointwise": "#54a24b",
+               "fully_connected": "#b279a2", "other": "#9d9d9d"}
+
 
 def human(value: float, unit: str = "") -> str:
     """``25362816`` -> ``"25.36 M"`` (powers of 1000; for table and Markdown only)."""

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rich.table import Table
 from rich.text import Text
 
 from convcost.analysis.verify import CONVENTIONS, LayerCheck, VerifyReport
-from convcost.render.tables import print_to_string
+from convcost.render.tables import Cell, Grid, fitted_table, print_to_string
 
 
 def verify_json(result: VerifyReport) -> str:
@@ -48,19 +47,23 @@ def _row_json(row: LayerCheck) -> dict[str, Any]:
 _STYLE = {"agree": "green", "differs": "red", "not seen": "yellow", "no MACs": "dim"}
 
 
-def verify_table(result: VerifyReport, width: int, color: bool = False) -> str:
-    """The layer table, the summary, totals, differences and conventions, as text."""
-    table = Table(title=f"{result.model} {result.input_shape}: convcost vs TensorFlow profiler",
-                  title_justify="left")
-    for column in ("layer", "type", "calls", "2 x MACs", "TF MAC FLOPs", "status",
-                   "other FLOPs", "TF other FLOPs"):
-        table.add_column(column, justify="left" if column in ("layer", "type", "status")
-                         else "right")
+def verify_table(result: VerifyReport, width: int | None, color: bool = False) -> str:
+    """The layer table, the summary, totals, differences and conventions, as text.
+
+    ``width=None`` is the natural width; a narrower one wraps types, then layer paths.
+    """
+    headers = ["layer", "type", "calls", "2 x MACs", "TF MAC FLOPs", "status", "other FLOPs",
+               "TF other FLOPs"]
+    body: list[list[Cell]] = []
     for row in result.layers:
         style = _STYLE[row.status] if row.checked or row.failing else "dim"
-        table.add_row(Text(row.path), Text(row.type), str(row.calls), f"{2 * row.macs:,}",
-                      f"{row.profiler_mac_flops:,}", Text(row.status, style=style),
-                      f"{row.other_flops:,}", f"{row.profiler_other_flops:,}")
+        body.append([row.path, row.type, str(row.calls), f"{2 * row.macs:,}",
+                     f"{row.profiler_mac_flops:,}", Text(row.status, style=style),
+                     f"{row.other_flops:,}", f"{row.profiler_other_flops:,}"])
+    grid = Grid(headers, [h not in ("layer", "type", "status") for h in headers], body, [],
+                wrap=(1, 0))
+    table = fitted_table([grid], width, title=f"{result.model} {result.input_shape}: convcost "
+                         "vs TensorFlow profiler", title_justify="left")
     lines = [result.summary(),
              f"Totals: convcost {result.report.flops:,} FLOPs (2 x {result.report.macs:,} "
              f"MACs + other), TF profiler {result.profiler_total_flops:,} FLOPs; "
@@ -70,8 +73,7 @@ def verify_table(result: VerifyReport, width: int, color: bool = False) -> str:
     lines += [f"  {kind}: {', '.join(types)}"
               for kind, types in op_types_by_layer_type(result).items()]
     lines += [f"- {line}" for line in (*CONVENTIONS, *result.notes)]
-    return print_to_string(table, *(Text(line) for line in lines), width=max(width, 120),
-                           color=color)
+    return print_to_string(table, *(Text(line) for line in lines), width=width, color=color)
 
 
 def _differences(result: VerifyReport) -> list[str]:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from rich.table import Table
-
 from convcost.models.zoo import ZooEntry
-from convcost.render.tables import print_to_string
+from convcost.render.tables import Cell, Grid, fitted_table, print_to_string
 
 
 def zoo_json(entries: Iterable[ZooEntry]) -> str:
@@ -18,13 +16,15 @@ def zoo_json(entries: Iterable[ZooEntry]) -> str:
                         "takes_alpha": e.takes_alpha} for e in entries], indent=2) + "\n"
 
 
-def zoo_table(entries: Iterable[ZooEntry], width: int, color: bool = False) -> str:
-    """Name, source, input shape, classes, and whether it takes a width multiplier."""
-    table = Table(title="convcost zoo", title_justify="left")
-    for column in ("name", "source", "input shape", "classes", "alpha"):
-        table.add_column(column)
-    for spec in entries:
-        shape = "x".join(str(d) for d in spec.input_shape)
-        table.add_row(spec.name, spec.source, shape, str(spec.classes),
-                      "yes" if spec.takes_alpha else "")
+def zoo_table(entries: Iterable[ZooEntry], width: int | None, color: bool = False) -> str:
+    """Name, source, input shape, classes, and whether it takes a width multiplier.
+
+    ``width=None`` is the natural width; a narrower one wraps the source, then the name.
+    """
+    body: list[list[Cell]] = [
+        [spec.name, spec.source, "x".join(str(d) for d in spec.input_shape), str(spec.classes),
+         "yes" if spec.takes_alpha else ""] for spec in entries]
+    grid = Grid(["name", "source", "input shape", "classes", "alpha"], [False] * 5, body, [],
+                wrap=(1, 0))
+    table = fitted_table([grid], width, title="convcost zoo", title_justify="left")
     return print_to_string(table, width=width, color=color)

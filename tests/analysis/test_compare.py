@@ -142,3 +142,34 @@ def test_naive_vs_v1_prediction(naive_vs_v1) -> None:
     # params differ by the biases (N per standard conv, M + N per replacement).
     assert pair.predicted_macs_ratio == pytest.approx(pair.macs_ratio, rel=1e-12)
     assert pair.params_ratio > pair.predicted_params_ratio
+
+
+def test_naive_vs_v1_is_a_separable_rewrite(naive_vs_v1) -> None:
+    (pair,) = naive_vs_v1.pairs
+    assert pair.separable_rewrite
+    assert pair.unmatched_base == () and pair.unmatched_other == ()
+
+
+def test_v2_is_not_a_separable_rewrite_of_naive(zoo_model) -> None:
+    """v2 replaces naive's convs by bottlenecks (expand, depthwise, project, shortcut), not by
+    one depthwise + 1×1 pair each: the prediction must not be applied to that pair."""
+    from convcost.count.walker import analyze
+
+    (pair,) = compare([analyze(zoo_model("naive")), analyze(zoo_model("v2"))]).pairs
+    assert not pair.separable_rewrite
+    assert pair.unmatched_base == ("conv_1", "conv_2", "conv_3", "conv_4", "fc1")
+    assert "block_1_expand" in pair.unmatched_other and "block_4_project" in pair.unmatched_other
+
+
+def test_a_rewrite_needs_the_same_shapes() -> None:
+    """A depthwise + 1×1 pair on another map size does not replace the standard conv."""
+    conv = row("c", 3 * 3 * 4 * 8, 3 * 3 * 4 * 8 * 64, shapes=((8, 8, 4), (8, 8, 8)))
+    dw = row("dw", 36, 36 * 16, kind="depthwise", shapes=((4, 4, 4), (4, 4, 4)))
+    pw = row("pw", 32, 32 * 16, kind="pointwise", shapes=((4, 4, 4), (4, 4, 8)))
+    sigs = {"c": sig("c", (3, 3), 8), "dw": sig("dw", (3, 3), None, "DepthwiseConv2D"),
+            "pw": sig("pw", (1, 1), 8)}
+    pair = compare_pair(rep("a", conv), sigs, rep("b", dw, pw), sigs)
+    assert not pair.separable_rewrite and pair.unmatched_base == ("c",)
+    same = row("dw", 36, 36 * 64, kind="depthwise", shapes=((8, 8, 4), (8, 8, 4)))
+    pw_same = row("pw", 32, 32 * 64, kind="pointwise", shapes=((8, 8, 4), (8, 8, 8)))
+    assert compare_pair(rep("a", conv), sigs, rep("b", same, pw_same), sigs).separable_rewrite

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from convcost.cli import app
-from tests.conftest import assert_one_line_error, cli_json, cli_ok, run_cli
+from tests.conftest import assert_one_line_error, cli_json, cli_ok, run_cli, run_ok
 
 GOLDEN = Path(__file__).parent / "golden"
 # --- models built once per module ------------------------------------------------------------
@@ -530,3 +530,67 @@ def test_light_commands_do_not_import_tensorflow(args: list[str]) -> None:
         pytest.skip(f"no '{args[0]}' command in this tree")
     done = _run(*args, code=NO_TF)
     assert done.stderr.strip().splitlines()[-1] in ("0 []", "None []"), done.stderr
+
+
+def test_compare_applies_the_prediction_only_to_a_separable_rewrite() -> None:
+    data = cli_json("compare", "naive", "v1", "v2")
+    rewrite, other = data["pairs"]
+    assert rewrite["separable_rewrite"] and rewrite["predicted"]["applies"]
+    assert not other["separable_rewrite"] and not other["predicted"]["applies"]
+    text = cli_ok("compare", "naive", "v2")
+    assert "not applied — v2 is not a depthwise separable rewrite of naive" in text
+    assert "MAC-weighted" not in text
+
+
+def test_an_internal_error_is_one_line_exit_3(monkeypatch) -> None:
+    """A bug (any exception convcost did not mean to raise) is one line that says so, exit 3;
+    CONVCOST_DEBUG=1 lets the traceback through."""
+    from convcost.models import zoo
+
+    def broken(*args, **kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(zoo, "build", broken)
+    assert_one_line_error(run_cli("analyze", "v1"), 3,
+                          r"internal error, a bug in convcost .*KeyError: 'surprise'")
+    monkeypatch.setenv("CONVCOST_DEBUG", "1")
+    assert isinstance(run_cli("analyze", "v1").exception, KeyError)
+
+
+@pytest.mark.parametrize(("args", "pattern"), [
+    (["--classes", "99999999999999999999"], r"classes must be at most 2,147,483,647"),
+    (["--alpha", "nan"], r"alpha must be a positive number. Received: alpha=nan"),
+    (["--alpha", "inf"], r"alpha must be a positive number. Received: alpha=inf"),
+    (["--input-shape", "3000000000,28,1"], r"--input-shape sizes must be at most"),
+])
+def test_numbers_out_of_range_are_one_line(args: list[str], pattern: str) -> None:
+    assert_one_line_error(run_cli("analyze", "naive", *args), 1, pattern)
+
+
+# --- the HTML report --------------------------------------------------------------------------
+
+
+def test_html_report_of_v1_has_every_layer_and_the_totals(tmp_path) -> None:
+    target = tmp_path / "v1.html"
+    result = run_ok("analyze", "v1", "--format", "html", "--output", str(target))
+    text = target.read_text(encoding="utf-8")
+    for name in ("conv_1", "dw_2", "pw_2", "dw_3", "pw_3", "dw_4", "pw_4", "gap", "bn_1", "fc1",
+                 "bn_2", "output"):
+        assert f"<td>{name}</td>" in text
+    assert "48,330" in text and "3,109,760" in text and "Plotly" in text
+    assert f"wrote {target}" in result.stderr and "MB" in result.stderr
+
+
+def test_html_without_plotly_fails_before_the_model_is_built(monkeypatch, tmp_path) -> None:
+    monkeypatch.setitem(sys.modules, "plotly.offline", None)
+    result = run_cli("analyze", "v1", "--format", "html", "--output", str(tmp_path / "x.html"))
+    assert_one_line_error(result, 1, r"needs plotly: pip install 'convcost\[report\]'")
+    assert not (tmp_path / "x.html").exists()
+
+
+@pytest.mark.parametrize("command", ["analyze", "compare", "train", "bench", "zoo", "formulas",
+                                     "verify", "profile", "probe", "separate", "merge", "graph"])
+def test_help_has_no_type_tags(command: str) -> None:
+    """Help says what an option takes (a metavar or its choices), never `<str>`/`<bool>`."""
+    text = cli_ok(command, "-h")
+    assert not re.search(r"<(str|bool|int|float|path)>", text), text

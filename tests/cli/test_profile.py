@@ -178,11 +178,28 @@ def test_analyze_memory_errors(tmp_path, args, message):
     _fails_with(run_cli(*["analyze", "v1", *args]), message)
 
 
-def test_analyze_roofline_without_any_profile(tmp_path, monkeypatch):
+def test_analyze_roofline_on_a_fresh_machine_measures_once_and_saves(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
-    _fails_with(run_cli(*["analyze", "v1", "--roofline"]),
-           "No device profile: run 'convcost probe'")
+    monkeypatch.setattr("convcost.cli.device.AUTO_PROBE",
+                        {"matmul_size": 64, "copy_mb": 1, "repeats": 1})
+    first = run_ok(*["analyze", "v1", "--roofline", "--format", "json"])
+    saved = tmp_path / "convcost" / "device.json"
+    assert "measuring this machine once" in first.stderr and str(saved) in first.stderr
+    profile = json.loads(saved.read_text())
+    data = json.loads(first.stdout)
+    assert data["device"]["peak_flops"] == profile["peak_flops"] > 0
+    assert all(layer["bound"] in ("compute", "memory") for layer in data["layers"])
+    again = run_ok(*["analyze", "v1", "--roofline", "--peak-gflops", "7", "--format", "json"])
+    assert again.stderr == ""  # the saved profile is used; the typed number overrides it
+    assert json.loads(again.stdout)["device"]["peak_flops"] == 7e9
 
 
 def _fails_with(result, message: str) -> None:
     assert_one_line_error(result, 1, re.escape(message))
+
+
+def test_profile_table_at_60_columns_cuts_nothing(model_file):
+    text = run_ok(*["profile", str(model_file), *FAST, *DEVICE_ARGS, "--width", "60"]).stdout
+    assert "…" not in text
+    for path in ("c1", "dw", "pw", "add", "gap", "fc"):
+        assert re.search(rf"^│ {path}\b", text, re.MULTILINE), path

@@ -74,7 +74,7 @@ def test_choosing_layers(tmp_path, options, replaced):
         (["merge", "naive"], "No eligible layer to merge: the model has no DepthwiseConv2D"),
         (["separate", "naive", "--layers", "nope"], "The layers pattern matches no layer"),
         (["separate", "naive", "--input-shape", "a,b"], "--input-shape must be whole numbers"),
-        (["separate", "naive", "--alpha", "-1"], "alpha must be positive"),
+        (["separate", "naive", "--alpha", "-1"], "alpha must be a positive number"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, args, message):

@@ -42,7 +42,7 @@ def saved(tmp_path_factory):
 def test_verify_a_zoo_model_agrees_and_exits_0():
     result = invoke("v1")
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "v1: 9/9 conv/dense layers agree exactly with TensorFlow's profiler." in result.stdout
+    assert "v1: 9/9 layers with MACs agree exactly with TensorFlow's profiler." in result.stdout
     assert "BatchNormalization: AddV2, Mul, Rsqrt, Sub" in result.stdout
     assert result.stderr == ""
 
@@ -62,7 +62,7 @@ def test_verify_json_carries_exact_integers():
 def test_verify_model_files(saved, suffix):
     result = invoke(str(saved[suffix]))
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "2/2 conv/dense layers agree" in result.stdout
+    assert "2/2 layers with MACs agree" in result.stdout
 
 
 def test_a_disagreement_exits_1_with_a_one_line_summary(tmp_path):
@@ -70,7 +70,7 @@ def test_a_disagreement_exits_1_with_a_one_line_summary(tmp_path):
     path = tmp_path / "up.keras"
     keras.Model(inp, L.Conv2DTranspose(4, 3, strides=2, name="up")(inp)).save(path)
     result = invoke(str(path))
-    assert_one_line_error(result, 1, r"disagree: .*0/1 conv/dense layers agree.*up \(differs",
+    assert_one_line_error(result, 1, r"disagree: .*0/1 layers with MACs agree.*up \(differs",
                           stdout_empty=False)
     assert "stride^2" in result.stdout
 
@@ -83,7 +83,7 @@ def test_input_shape_is_needed_for_unknown_spatial_sizes(tmp_path):
                           stdout_empty=False)
     result = invoke(str(path), "--input-shape", "16,16,3")
     assert result.exit_code == 0, result.stderr
-    assert "1/1 conv/dense layers agree" in result.stdout
+    assert "1/1 layers with MACs agree" in result.stdout
 
 
 @pytest.mark.parametrize(("args", "pattern"), [
@@ -151,4 +151,13 @@ def test_a_lambda_layer_needs_unsafe(tmp_path):
     assert load_model(path, safe_mode=False).count_params() == 15
     result = invoke(str(path), "--unsafe")
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "1/1 conv/dense layers agree" in result.stdout
+    assert "1/1 layers with MACs agree" in result.stdout
+
+
+def test_a_narrow_table_keeps_every_number():
+    result = invoke("v1", "--width", "70")
+    data = json.loads(invoke("v1", "--format", "json").stdout)
+    assert result.exit_code == 0, result.stderr
+    for row in data["layers"]:
+        assert f"{row['profiler_mac_flops']:,}" in result.stdout
+    assert "…" not in result.stdout

@@ -99,7 +99,7 @@ def test_options_reach_the_builders():
         ("mobilnet", {}, "Unknown model name. Received: 'mobilnet'. Did you mean 'mobilenet'"),
         ("nothing_like_it", {}, "convcost zoo"),
         ("resnet50", {"alpha": 0.5}, "takes no width multiplier. Received: alpha=0.5"),
-        ("v1", {"alpha": -1.0}, "alpha must be positive"),
+        ("v1", {"alpha": -1.0}, "alpha must be a positive number"),
         ("v1", {"classes": 0}, "classes must be a positive integer. Received: classes=0"),
         ("v1", {"input_shape": (28, 28)}, "three positive sizes"),
         ("v1", {"input_shape": (0, 28, 1)}, "three positive sizes"),

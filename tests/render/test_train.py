@@ -18,3 +18,17 @@ def test_bench_row_speedups_by_hand() -> None:
     assert row["measured_speedup"] == pytest.approx(2.5)  # 20 ms / 8 ms
     assert row["achieved_gflops"] == pytest.approx(51.2)  # 6.4e6 * 64 / 0.008 / 1e9
     assert row["share_of_peak"] == pytest.approx(51.2 / 171.79869184)
+
+
+def test_bench_table_at_40_columns_keeps_every_number() -> None:
+    from convcost.render.train import bench_document, bench_table
+
+    naive = BenchRow("naive_with_a_long_name", 259_082, 25_362_816, 51_000_000, 64,
+                     Timings((0.020, 0.022, 0.021)))
+    v1 = BenchRow("v1", 48_330, 3_109_760, 6_400_000, 64, Timings((0.008, 0.009, 0.010)))
+    document = bench_document([naive, v1], Peak(2048, Timings((0.1,))), {}, "compiled")
+    text = bench_table(document, width=40)
+    # medians 21 ms and 9 ms; 64 samples / 9 ms = 7,111 img/s; 25,362,816 / 3,109,760 = 8.16
+    for number in ("21.00", "9.00", "7111", "8.16", "25.36 M", "3.11 M"):
+        assert number in text
+    assert "…" not in text and "naive_with" in text

@@ -1,0 +1,56 @@
+"""``convcost graph``: the model's graph with its costs, as SVG (graphviz) or DOT text."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from convcost.cli.analyze import analyze_source
+from convcost.cli.app import app, domain_errors, stderr
+from convcost.cli.options import (
+    Alpha,
+    Classes,
+    Imports,
+    InputShape,
+    ModelArg,
+    NoTop,
+    Output,
+    Unsafe,
+    make_source,
+)
+from convcost.cli.output import check_output_dir, emit
+
+
+@app.command("graph")
+@domain_errors
+def graph_command(
+    model: ModelArg,
+    input_shape: InputShape = None,
+    alpha: Alpha = None,
+    classes: Classes = None,
+    no_top: NoTop = False,
+    fmt: Annotated[Literal["svg", "dot"], typer.Option(
+        "--format", "-f", help="svg (drawn by graphviz's dot) or the DOT text itself.")
+    ] = "svg",
+    output: Output = None,
+    unsafe: Unsafe = False,
+    imports: Imports = None,
+) -> None:
+    """Draw MODEL's graph: one node per layer call, coloured by kind and sized by its share of
+    the MACs; edges labelled with the shapes that flow along them.
+
+    Open the SVG in a browser (hover a node for its exact numbers). Needs graphviz's 'dot'
+    for svg (Debian/Ubuntu: apt-get install graphviz).
+    """
+    from convcost.render import graph
+
+    check_output_dir(output)
+    if fmt == "svg":
+        graph.check_dot()
+    source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
+                         unsafe=unsafe, imports=imports)
+    _, report = analyze_source(source)
+    emit(graph.graph_svg(report) if fmt == "svg" else graph.graph_dot(report), output)
+    if output is not None:
+        stderr.print(f"wrote {output} ({len(report.layers)} layer calls)", markup=False)

@@ -1,0 +1,101 @@
+"""User code: custom layer classes through --import (and their cost rules), Lambda layers
+through --unsafe in every command that rebuilds a model, and the errors when either is missing.
+
+The model files and the module defining the custom class are written here, in tmp_path, and
+the class is registered under a package name unique to this file, so nothing leaks into the
+other tests' Keras registry.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import assert_one_line_error, cli_json, run_cli
+
+CODE = textwrap.dedent('''
+    import keras
+    import convcost
+    from convcost import Piece
+
+    @keras.saving.register_keras_serializable(package="user_code_test")
+    class Triple(keras.layers.Layer):
+        """y = 3 * x * w, one weight per channel."""
+        def build(self, shape):
+            self.w = self.add_weight(shape=(shape[-1],), initializer="ones")
+        def call(self, x):
+            return 3.0 * x * self.w
+
+    @convcost.register_rule(Triple)
+    def _triple(layer, call):
+        elements = 1
+        for size in call.output:
+            elements *= size
+        return (Piece("other", params=call.input[-1], other_flops=2 * elements),)
+''')
+
+SAVE = textwrap.dedent('''
+    import sys, keras
+    sys.path.insert(0, sys.argv[1])
+    import triple_layer
+    inp = keras.Input((6,), name="x")
+    out = keras.layers.Dense(4, name="fc")(triple_layer.Triple(name="triple")(inp))
+    keras.Model(inp, out).save(sys.argv[2])
+    inp = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, name="c1")(inp)
+    x = keras.layers.Conv2D(4, 3, name="c2")(x)
+    x = keras.layers.Lambda(lambda t: t * 2.0, name="double")(x)
+    keras.Model(inp, keras.layers.GlobalAveragePooling2D(name="gap")(x)).save(sys.argv[3])
+''')
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> dict[str, Path]:
+    """The module, a model using its class, and a conv model with a Lambda, saved by a
+    separate process (so this process has never seen the class)."""
+    folder = tmp_path_factory.mktemp("user_code")
+    (folder / "triple_layer.py").write_text(CODE)
+    files = {"code": folder / "triple_layer.py", "custom": folder / "custom.keras",
+             "lambda": folder / "lambda.keras"}
+    subprocess.run([sys.executable, "-c", SAVE, str(folder), str(files["custom"]),
+                    str(files["lambda"])], check=True, capture_output=True, timeout=300)
+    return files
+
+
+def test_an_unknown_class_names_the_class_and_suggests_import(saved) -> None:
+    assert_one_line_error(run_cli("analyze", str(saved["custom"])), 1,
+                          r"cannot find: 'Triple' \(module 'triple_layer'\); pass --import")
+
+
+def test_import_loads_the_class_and_its_cost_rule(saved) -> None:
+    data = cli_json("analyze", str(saved["custom"]), "--import", str(saved["code"]))
+    rows = {row["name"]: row for row in data["layers"]}
+    # Triple on 6 features: 6 weights, 2 FLOPs per output element (x3 and x w) -> 12
+    assert (rows["triple"]["params"], rows["triple"]["other_flops"]) == (6, 12)
+    assert rows["triple"]["supported"] and data["check"]["match"]
+    assert data["totals"]["macs"] == 6 * 4  # the Dense
+
+
+def test_a_bad_import_is_one_line(tmp_path: Path) -> None:
+    assert_one_line_error(run_cli("analyze", "v1", "--import", "no_such_module_xyz"), 1,
+                          r"ModuleNotFoundError.*Received: --import 'no_such_module_xyz'")
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise RuntimeError('boom')\n")
+    assert_one_line_error(run_cli("analyze", "v1", "--import", str(broken)), 1,
+                          r"RuntimeError: boom Received: --import")
+
+
+def test_lambda_needs_unsafe_and_separate_honours_it(saved, tmp_path: Path) -> None:
+    out = tmp_path / "sep.keras"
+    assert_one_line_error(run_cli("separate", str(saved["lambda"]), "-o", str(out)), 1,
+                          r"safe mode refuses.*--unsafe")
+    result = run_cli("separate", str(saved["lambda"]), "--unsafe", "--include-first",
+                     "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert "c1 -> c1_dw + c1_pw" in result.stdout and "c2 -> c2_dw + c2_pw" in result.stdout
+    data = cli_json("analyze", str(out), "--unsafe")
+    assert [row["name"] for row in data["layers"]][-2:] == ["double", "gap"]
