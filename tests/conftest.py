@@ -162,6 +162,49 @@ def assert_one_line_error(result: Any, code: int, pattern: str, *, stdout_empty:
     assert "Traceback" not in result.stdout + result.stderr
 
 
+# --- small transformers built from plain Keras layers (tests of the whole-model formulas) -------
+
+
+def tiny_decoder(d: int = 32, heads: int = 4, d_ff: int = 128, blocks: int = 2,
+                 vocab: int = 100) -> Any:
+    """A GPT-style decoder backbone: token embedding, then ``blocks`` pre-norm blocks of causal
+    multi-head self-attention (key_dim d/heads) and an MLP d -> d_ff -> d, then a layer norm.
+    One int input of shape (L,), L free."""
+    import keras
+    from keras import layers
+
+    tokens = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+    x = layers.Embedding(vocab, d, name="embed")(tokens)
+    for i in range(blocks):
+        y = layers.LayerNormalization(name=f"ln1_{i}")(x)
+        y = layers.MultiHeadAttention(heads, d // heads, name=f"attn_{i}")(
+            y, y, use_causal_mask=True)
+        x = layers.Add(name=f"add1_{i}")([x, y])
+        y = layers.LayerNormalization(name=f"ln2_{i}")(x)
+        y = layers.Dense(d_ff, activation="gelu", name=f"ff1_{i}")(y)
+        y = layers.Dense(d, name=f"ff2_{i}")(y)
+        x = layers.Add(name=f"add2_{i}")([x, y])
+    return keras.Model(tokens, layers.LayerNormalization(name="ln_f")(x), name="tiny_decoder")
+
+
+def tiny_encoder() -> Any:
+    """A classifier over a sequence of 16-dim vectors (L, 16): Dense 16 -> 32, one block of
+    grouped-query attention (4 query heads, 2 key/value heads, head_dim 8) and an MLP
+    32 -> 64 -> 32, average over positions, Dense 32 -> 10."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input(shape=(None, 16), name="vectors")
+    x = layers.Dense(32, name="embed")(inputs)
+    y = layers.LayerNormalization(name="ln")(x)
+    y = layers.GroupQueryAttention(8, 4, 2, name="gqa")(y, y)
+    x = layers.Add(name="add1")([x, y])
+    y = layers.Dense(64, activation="relu", name="ff1")(x)
+    x = layers.Add(name="add2")([x, layers.Dense(32, name="ff2")(y)])
+    x = layers.GlobalAveragePooling1D(name="pool")(x)
+    return keras.Model(inputs, layers.Dense(10, name="head")(x), name="tiny_encoder")
+
+
 # --- .tflite files, converted once per session ----------------------------------------------------
 
 

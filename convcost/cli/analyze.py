@@ -104,6 +104,17 @@ def analyze_command(
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
     device_profile: DeviceProfileFile = None,
+    symbolic: Annotated[bool, typer.Option(
+        "--symbolic", help="Params, MACs and FLOPs of the model and of every layer as exact "
+                           "formulas of the free input sizes (H, W or L), proven at held-back "
+                           "sizes.")] = False,
+    sweep: Annotated[str | None, typer.Option(
+        help="Counts and per-kind shares across sizes, with the formula: size=96,128,... "
+             "(H = W) or seq-len=128,256,...", show_default=False, metavar="AXIS=N,N,...")
+    ] = None,
+    plot: Annotated[Path | None, typer.Option(
+        help="With --sweep: also draw the sweep as a PNG file.", show_default=False,
+        metavar="FILE")] = None,
     against: Annotated[str | None, typer.Option(
         help="With a .tflite MODEL: the Keras model it came from (a .keras file or a zoo "
              "name), compared kind by kind.", show_default=False, metavar="MODEL")] = None,
@@ -112,7 +123,8 @@ def analyze_command(
 
     MODEL may also be a .tflite file: one row per op, read without TensorFlow (--against
     compares it with its Keras model). --peak-gflops, --bandwidth-gbs and --device-profile
-    imply --roofline.
+    imply --roofline. --symbolic and --sweep derive the cost as exact polynomials of the input
+    size (see 'Formulas of models' in the docs).
     """
     from convcost import render
     from convcost.models.loader import is_tflite
@@ -127,7 +139,8 @@ def analyze_command(
                       "--no-top": no_top or None, "--unsafe": unsafe or None,
                       "--memory": memory or None, "--roofline": roofline or None,
                       "--peak-gflops": peak_gflops, "--bandwidth-gbs": bandwidth_gbs,
-                      "--device-profile": device_profile}
+                      "--device-profile": device_profile, "--symbolic": symbolic or None,
+                      "--sweep": sweep, "--plot": plot}
         analyze_tflite_file(model, against, fmt, options, output, strict, keras_only, imports)
         return
     if against is not None:
@@ -135,6 +148,13 @@ def analyze_command(
                             f"{against!r} with {model!r}.")
     if fmt == "html":
         _check_html(output)
+    if symbolic or sweep is not None or plot is not None:
+        request = SymbolicRequest(fmt, options, strict, sweep, plot, output)
+        check_symbolic(request, memory or roofline or peak_gflops is not None
+                       or bandwidth_gbs is not None or device_profile is not None)
+        symbolic_analysis(make_source(model, input_shape, classes=classes, alpha=alpha,
+                                      no_top=no_top, unsafe=unsafe, imports=imports), request)
+        return
     device = _device_for(roofline, peak_gflops, bandwidth_gbs, device_profile)
     source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
                          unsafe=unsafe, imports=imports)
@@ -175,6 +195,101 @@ def _fields(report: Report, memory: bool, device: DeviceProfile | None,
     from convcost.analysis.roofline import MemoryRooflineFields
 
     return MemoryRooflineFields(traffic(report, dtype=dtype), device, show_memory=memory)
+
+
+# --- --symbolic and --sweep -------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SymbolicRequest:
+    """What ``--symbolic`` / ``--sweep`` asked for, and where the output goes."""
+
+    fmt: str
+    options: Any  # convcost.render.RenderOptions
+    strict: bool
+    sweep: str | None
+    plot: Path | None
+    output: Path | None
+
+
+def check_symbolic(request: SymbolicRequest, roofline: bool) -> None:
+    """One-line errors for combinations that mean nothing, before anything is built."""
+    from convcost.theory.sweep import parse
+
+    if roofline:
+        raise ConvcostError("--symbolic and --sweep do not combine with --memory or "
+                            "--roofline. Received: both.")
+    if request.plot is not None and request.sweep is None:
+        raise ConvcostError(f"--plot draws a sweep; add --sweep size=... or seq-len=... "
+                            f"Received: --plot {str(request.plot)!r} alone.")
+    if request.sweep is not None:
+        parse(request.sweep)
+        options = request.options
+        for option, value in (("--depth", options.depth), ("--batch-size", options.batch_size)):
+            if value is not None:
+                raise ConvcostError(f"--sweep shows whole-model totals; {option} does not "
+                                    f"apply. Received: {option} {value}.")
+        if options.group_by != "layer":
+            raise ConvcostError(f"--sweep groups by kind already; --group-by does not apply. "
+                                f"Received: --group-by {options.group_by}.")
+    if request.plot is not None:
+        try:
+            check_output_dir(request.plot)
+        except ConvcostError as error:
+            raise ConvcostError(str(error).replace("--output", "--plot", 1)) from None
+
+
+def family_of(source: Source) -> Any:
+    """The model as a family over its free input sizes (convcost.analysis.scaling.Family)."""
+    load_keras()
+    from convcost.analysis import scaling
+    from convcost.models.loader import import_code, obtain
+
+    spec = source.spec
+    if spec.is_file:
+        return scaling.model_family(obtain(spec), input_shape_=source.analyze_shape)
+    import_code(spec.imports)
+    return scaling.zoo_family(spec.source, input_shape_=spec.input_shape, classes=spec.classes,
+                              alpha=spec.alpha, include_top=spec.include_top)
+
+
+def symbolic_analysis(source: Source, request: SymbolicRequest) -> None:
+    """Derive the formulas (and run the sweep), render, write."""
+    from convcost.render import plots
+    from convcost.render.sweep import render_sweep
+    from convcost.render.symbolic import render_symbolic
+    from convcost.theory import model as whole
+    from convcost.theory import sweep as sweeps
+
+    family = family_of(source)
+    if request.strict:
+        strict_findings(family.report)
+    swept = sweeps.parse(request.sweep) if request.sweep is not None else None
+    reports = {}
+    if swept is not None:  # each size first: a size the model does not take fails fast
+        axis, values = swept
+        reports = {v: _at(family, sweeps.sizes_of(axis, family.names, v), axis) for v in values}
+    formula = whole.derive(family.sample, family.names, check=family.check,
+                           model=family.report.model, base=family.report,
+                           maximum=family.maximum)
+    if swept is None:
+        emit(render_symbolic(family.report, formula, request.fmt, request.options),
+             request.output)
+        return
+    data = sweeps.sweep(formula, swept[0], reports)
+    if request.plot is not None:
+        plots.sweep_plot(data, request.plot)
+    emit(render_sweep(data, request.fmt, request.options), request.output)
+
+
+def _at(family: Any, sizes: dict[str, int], axis: str) -> Report:
+    try:
+        return family.check(sizes)
+    except ConvcostError as error:
+        value = next(iter(sizes.values()))
+        reason = str(error).rstrip(".")
+        raise ConvcostError(f"--sweep {axis}={value}: the model does not take this size: "
+                            f"{reason}. Received: --sweep {axis}={value}.") from None
 
 
 def analyze_tflite_file(model: str, against: str | None, fmt: str, options: Any,

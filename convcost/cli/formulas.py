@@ -35,13 +35,14 @@ def formulas_command(
     kind: Annotated[str | None, typer.Argument(
         help="One derivation (standard, depthwise, pointwise, separable, ratio, "
              "width_resolution, v2_block, v2_block_stride2, relu6, intensity_standard, "
-             "intensity_depthwise); all when left out.",
+             "intensity_depthwise, mobilenet_resolution, decoder_lm); all when left out.",
         show_default=False, metavar="KIND")] = None,
     fmt: Annotated[Literal["text", "latex", "json"], typer.Option(
         "--format", "-f", help="Unicode text, LaTeX, or JSON.")] = "text",
     subs: Annotated[str | None, typer.Option(
         "--subs", help="Evaluate at NAME=VALUE pairs, e.g. N=64,D_K=3 (names: D_K M N D_F "
-                       "D_W D_H alpha rho h w d_in d_out t k s c_1 c_2 c x).",
+                       "D_W D_H alpha rho h w d_in d_out t k s c_1 c_2 c x H W L d_model d_ff "
+                       "n_layer n_head).",
         show_default=False, metavar="NAME=VALUE,...")] = None,
 ) -> None:
     """Print the cost theory derived with sympy from convcost's own formulas."""

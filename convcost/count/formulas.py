@@ -174,6 +174,20 @@ def dense(units_in: Number, units_out: Number, *, positions: Number = 1, bias: b
     )
 
 
+def dot_product_attention(queries: Number, keys: Number, key_dim: Number, value_dim: Number,
+                          *, heads: Number = 1) -> Cost:
+    """Scaled dot-product attention without its projections, for ``heads`` heads.
+
+    Per head: scores ``Q K^T`` (``queries * keys * key_dim`` MACs) and context ``A V``
+    (``queries * keys * value_dim`` MACs); other FLOPs: scaling the queries
+    (``queries * key_dim``) and a softmax over the scores (3 per score). A mask does not
+    change the count: the products are computed in full, then masked.
+    """
+    macs = heads * queries * keys * (key_dim + value_dim)
+    flops = heads * (queries * key_dim + SOFTMAX_FLOPS_PER_ELEMENT * queries * keys)
+    return Cost(macs=macs, other_flops=flops)
+
+
 def batch_norm(channels: Number, elements: Number = 0, *, center: bool = True,
                scale: bool = True) -> Cost:
     """Batch normalization: gamma, beta (if enabled) and the two moving statistics.

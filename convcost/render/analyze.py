@@ -34,6 +34,9 @@ With ``--memory`` each layer gains ``bytes``, ``intensity`` (FLOP/byte), ``macs_
 once); with ``--roofline`` layers gain ``bound`` ("compute" | "memory") and ``bound_seconds``,
 ``totals``/``per_batch`` gain ``predicted_seconds``, and ``device`` is added at the top level.
 ``dtype`` (top level) names the element type the bytes assume. See :mod:`convcost.analysis.memory`.
+With ``--symbolic`` (:mod:`convcost.render.symbolic`) ``totals``, ``layers`` and ``groups``
+gain ``*_expr`` keys (sympy-parsable formulas of the input size), and ``symbols``, ``domain``
+and ``symbolic`` are added at the top level; nothing else changes.
 
 MACs are multiply-accumulates, FLOPs = 2·MACs + other FLOPs (element-wise work), all per
 sample (``per_batch`` multiplies by the batch size; params do not scale). Shares are fractions

@@ -18,6 +18,7 @@ from convcost.files import atomic_path
 if TYPE_CHECKING:
     from convcost.measure.experiment import EpochRow, ModelSummary
     from convcost.measure.profiling import LatencyReport
+    from convcost.theory.sweep import Sweep
 
 KIND_COLOURS = {"standard": "tab:blue", "depthwise": "tab:orange", "pointwise": "tab:green",
                 "fully_connected": "tab:red", "other": "tab:gray"}
@@ -184,6 +185,60 @@ def write_profile_plots(latency: LatencyReport, folder: str | Path) -> list[Path
     name = latency.report.model
     return [roofline_plot(latency, base / f"{name}_roofline.png"),
             share_plot(latency, base / f"{name}_shares.png")]
+
+
+def sweep_plot(sweep: Sweep, path: str | Path) -> Path:
+    """MACs across sizes (analyze's counts as points, the formula as a line) beside the share
+    of MACs of each kind; the formula along the sweep is the caption.
+
+    Args:
+        sweep: the sweep (:func:`convcost.theory.sweep.sweep`).
+        path: the PNG file to write.
+    """
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(11.0, 4.6))
+    counts, shares = figure.subplots(1, 2)
+    values = [row.value for row in sweep.rows]
+    low, high = min(values), max(values)
+    grid = [low + (high - low) * i / 100 for i in range(101)] if high > low else [low]
+    macs = sweep.along("macs")
+    curve = [float(macs.subs(sweep.variable, v)) / 1e6 for v in grid]
+    counts.plot(grid, curve, color="black", linewidth=1, label="formula")
+    for on_domain, marker, label in ((True, "o", "analyze"),
+                                     (False, "x", "analyze, off the domain")):
+        rows = [row for row in sweep.rows if row.on_domain == on_domain]
+        if rows:
+            counts.plot([row.value for row in rows], [row.macs / 1e6 for row in rows], marker,
+                        color="tab:blue" if on_domain else "tab:red", label=label)
+    counts.set(xlabel=sweep.axis, ylabel="MACs (millions)", title=f"{sweep.model}: MACs")
+    counts.grid(alpha=0.3)
+    counts.legend(fontsize="small")
+    _share_bars(shares, sweep, values)
+    figure.suptitle(_caption_text(sweep), fontsize="small")
+    return _save(figure, path)
+
+
+def _share_bars(axes: Any, sweep: Sweep, values: Sequence[int]) -> None:
+    bottom = [0.0] * len(values)
+    positions = range(len(values))
+    for kind in sweep.kinds:
+        heights = [100 * next(g.macs_share for g in row.kinds if g.key == kind)
+                   for row in sweep.rows]
+        axes.bar(positions, heights, bottom=bottom, color=KIND_COLOURS[kind], label=kind)
+        bottom = [b + h for b, h in zip(bottom, heights)]
+    axes.set_xticks(list(positions), [str(v) for v in values])
+    axes.set(xlabel=sweep.axis, ylabel="% of MACs", title="share of MACs per kind")
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+
+
+def _caption_text(sweep: Sweep) -> str:
+    import sympy
+
+    symbol = str(sweep.variable)
+    where = "" if sweep.axis == "seq-len" else f"  (H = W = {symbol})"
+    return (f"MACs({symbol}) = ${sympy.latex(sweep.along('macs'))}${where}; "
+            f"{sweep.formula.domain.text}")
 
 
 def _save(figure: Any, path: str | Path, dpi: int = 110) -> Path:

@@ -26,6 +26,7 @@ import sympy
 from convcost.count import formulas
 from convcost.count.formulas import Cost
 from convcost.errors import ConvcostError
+from convcost.theory import laws
 
 _COUNT: dict[str, bool] = {"positive": True, "integer": True}
 
@@ -46,6 +47,8 @@ SYMBOLS: dict[str, sympy.Symbol] = {
     "D_K": D_K, "M": M, "N": N, "D_F": D_F, "D_W": D_W, "D_H": D_H, "alpha": alpha, "rho": rho,
     "h": h, "w": w, "d_in": d_in, "d_out": d_out, "t": t, "k": k, "s": s,
     "c_1": c_1, "c_2": c_2, "c": c, "x": x,
+    "H": laws.H, "W": laws.W, "L": laws.L, "d_model": laws.d_model, "d_ff": laws.d_ff,
+    "n_layer": laws.n_layer, "n_head": laws.n_head,
 }  # fmt: skip
 
 # Costs of the four layer kinds of the MobileNet v1 paper, weights only.
@@ -469,6 +472,67 @@ def _intensity_depthwise() -> Derivation:
                       equations, note)
 
 
+# --- whole models -----------------------------------------------------------------------------
+
+
+def _mobilenet_resolution() -> Derivation:
+    body, classifier = laws.mobilenet_v1()
+    side = laws.MOBILENET_RESOLUTION * rho
+    at_rho = sympy.expand((body.macs + classifier.macs).subs({laws.H: side, laws.W: side}))
+    full = at_rho.subs(rho, 1)
+    equations = (
+        Equation("mult-adds of the body (all but the classifier), H × W input",
+                 sympy.expand(body.macs)),
+        Equation("mult-adds of the classifier (1024 → 1000)", sympy.sympify(classifier.macs)),
+        Equation("mult-adds at H = W = 224ρ", at_rho),
+        Equation("mult-adds at 224ρ / at 224", sympy.expand(at_rho / full)),
+        Equation("share of the classifier at 224ρ", sympy.cancel(classifier.macs / at_rho)),
+        Equation("params (weights only; no ρ)", sympy.sympify(body.params + classifier.params)),
+    )
+    note = ("MobileNet v1's Table 1 (Howard et al., 2017) costed with convcost's formulas on an "
+            "H x W x 3 input, weights only: every layer but the classifier runs on an "
+            "H/s x W/s map, so its mult-adds are a multiple of H*W, exact for H and W multiples "
+            "of 32. With the resolution multiplier, H = W = 224*rho, the cost falls as rho**2 "
+            "except the classifier's 1,024,000, which does not depend on the input size. The "
+            "table's stride 2 on the last depthwise layer is taken as 1 (7x7 in, 7x7 out, as "
+            "in Keras). 'convcost analyze mobilenet --symbolic' derives the same polynomial "
+            "from Keras' MobileNet, by exact interpolation, proven at held-back sizes.")
+    return Derivation("mobilenet_resolution", "MobileNet's cost as a function of resolution",
+                      equations, note)
+
+
+def _decoder_lm() -> Derivation:
+    tokens, d, layers = laws.L, laws.d_model, laws.n_layer
+    block, model = laws.decoder_block(), laws.decoder()
+    per_token = sympy.expand(model.macs / tokens)
+    kaplan = laws.kaplan_forward_flops()
+    gpt2 = {d: 768, laws.d_ff: 3072, layers: 12}
+    equations = (
+        Equation("forward mult-adds of one block", block.macs),
+        Equation("N: non-embedding weights", model.params),
+        Equation("forward mult-adds of n_layer blocks", model.macs),
+        Equation("forward mult-adds per token", per_token),
+        Equation("per token, beyond N", sympy.expand(per_token - model.params)),
+        Equation("forward FLOPs per token (2 per mult-add)", sympy.expand(2 * per_token)),
+        Equation("Kaplan et al. (2020): forward FLOPs per token", kaplan),
+        Equation("ours − Kaplan's (FLOPs per token)", sympy.factor(2 * per_token - kaplan)),
+        Equation("GPT-2 small (d_model = 768, d_ff = 3072, n_layer = 12): mult-adds",
+                 model.macs.subs(gpt2)),
+    )
+    note = ("A decoder-only transformer's backbone (n_layer blocks of multi-head attention and "
+            "an MLP d_model -> d_ff -> d_model, no embeddings), costed with convcost's formulas "
+            "on L tokens, weights only, full attention (a causal mask zeroes scores but the "
+            "products are computed in full). Forward mult-adds per token = N, the non-embedding "
+            "weights, plus 2*n_layer*d_model*L; the heads cancel. Kaplan et al.'s C_forward = "
+            "2N + 2*n_layer*n_ctx*d_attn counts one L x L x d_attn product per layer (their "
+            "'Mask' row); convcost counts both Q K^T and the weighted sum A V, as Hoffmann et "
+            "al. (2022, App. F) do, so its context term is twice Kaplan's. Softmax, norms and "
+            "activations are other FLOPs, not here. The engine ('analyze --symbolic') finds "
+            "the same law on a 2-block Keras transformer (tests/theory/test_laws.py).")
+    return Derivation("decoder_lm", "A decoder LM's cost as a function of sequence length",
+                      equations, note)
+
+
 _BUILDERS: dict[str, Callable[[], Derivation]] = {
     "standard": _standard,
     "depthwise": _depthwise,
@@ -481,6 +545,8 @@ _BUILDERS: dict[str, Callable[[], Derivation]] = {
     "relu6": _relu6,
     "intensity_standard": _intensity_standard,
     "intensity_depthwise": _intensity_depthwise,
+    "mobilenet_resolution": _mobilenet_resolution,
+    "decoder_lm": _decoder_lm,
 }
 
 

@@ -12,9 +12,11 @@ import pytest
 from tests.conftest import assert_one_line_error, run_cli
 
 KINDS = ["standard", "depthwise", "pointwise", "separable", "ratio", "width_resolution",
-         "v2_block", "v2_block_stride2", "relu6", "intensity_standard", "intensity_depthwise"]
+         "v2_block", "v2_block_stride2", "relu6", "intensity_standard", "intensity_depthwise",
+         "mobilenet_resolution", "decoder_lm"]
 SYMBOL_NAMES = ["D_K", "M", "N", "D_F", "D_W", "D_H", "alpha", "rho", "h", "w", "d_in", "d_out",
-                "t", "k", "s", "c_1", "c_2", "c", "x"]
+                "t", "k", "s", "c_1", "c_2", "c", "x", "H", "W", "L", "d_model", "d_ff", "n_layer",
+                "n_head"]
 
 
 def invoke(*args: str):

@@ -242,7 +242,8 @@ def test_depthwise_is_far_less_intense_than_standard():
 def test_registry_order_and_renderings():
     assert list(S.DERIVATIONS) == [
         "standard", "depthwise", "pointwise", "separable", "ratio", "width_resolution",
-        "v2_block", "v2_block_stride2", "relu6", "intensity_standard", "intensity_depthwise"]
+        "v2_block", "v2_block_stride2", "relu6", "intensity_standard", "intensity_depthwise",
+        "mobilenet_resolution", "decoder_lm"]
     for name, derivation in S.DERIVATIONS.items():
         assert derivation.name == name
         assert derivation.title and derivation.note and derivation.equations

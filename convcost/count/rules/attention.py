@@ -26,9 +26,8 @@ def _attention_core(heads: int, queries: int, keys: int, key_dim: int, value_dim
     MACs: scores ``T*S*key_dim`` + context ``T*S*value_dim`` per head; FLOPs: query scaling
     ``T*key_dim`` and softmax ``3*T*S`` per head. ``rows`` repeats it over non-attended axes.
     """
-    macs = heads * queries * keys * (key_dim + value_dim)
-    flops = heads * (queries * key_dim + f.SOFTMAX_FLOPS_PER_ELEMENT * queries * keys)
-    return Piece("other", macs=rows * macs, other_flops=rows * flops)
+    cost = f.dot_product_attention(queries, keys, key_dim, value_dim, heads=heads)
+    return Piece("other", macs=rows * cost.macs, other_flops=rows * cost.other_flops)
 
 
 def _projection(d_in: int, heads: int, size: int, positions: int, bias: bool) -> Piece:

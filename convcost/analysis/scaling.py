@@ -1,0 +1,177 @@
+"""A model as a family over its free input sizes: the samplers ``analyze --symbolic`` needs.
+
+:func:`convcost.theory.model.derive` turns a sampler (sizes -> Report) into exact polynomials;
+this module makes the samplers from what a user names, without the theory knowing Keras:
+
+* a **zoo model**: ``sample`` builds it once (at the first sizes asked, shape-only) and
+  re-shapes it through the walker; ``check`` builds it afresh at each size, as
+  ``convcost analyze NAME --input-shape H,W,C`` does, so the proof is against the real thing;
+* a **Keras model** (a file, or one built by the caller): both re-shape it through
+  ``analyze(model, input_shape=...)``, as ``--input-shape`` does for a file.
+
+The free sizes follow the input's rank (per sample): ``(L,)`` token ids -> ``L``; ``(L, F)``
+a sequence of features -> ``L``; ``(H, W, C)`` -> ``H, W``; ``(D, H, W, C)`` -> ``D, H, W``.
+Builds run inside :func:`shape_only`: no weight is allocated, whatever the size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.count.report import Report
+from convcost.errors import ConvcostError
+
+Sampler = Callable[[Mapping[str, int]], Report]
+
+#: Free size symbols by the rank of one input sample.
+NAMES_BY_RANK = {1: ("L",), 2: ("L",), 3: ("H", "W"), 4: ("D", "H", "W")}
+
+
+@contextlib.contextmanager
+def shape_only() -> Iterator[None]:
+    """Build and walk models without allocating weights (``keras.StatelessScope`` with
+    ``initialize_variables=False``); counts and ``count_params()`` are unchanged."""
+    import keras
+
+    with keras.StatelessScope(initialize_variables=False):
+        yield
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model over its free input sizes: the analysed report and the two samplers.
+
+    Args:
+        names: the free size symbols, e.g. ``("H", "W")``.
+        report: the report at the analysed size.
+        sample: sizes -> Report, fast (re-shapes one built model).
+        check: sizes -> Report, faithful (what ``analyze`` at those sizes gives).
+        maximum: the largest size a symbol may take, where the model has one.
+    """
+
+    names: tuple[str, ...]
+    report: Report
+    sample: Sampler
+    check: Sampler
+    maximum: Mapping[str, int] | None = None
+
+
+def free_names(shape: Sequence[int | None], dtype: str, model: str) -> tuple[str, ...]:
+    """The free size symbols of a single input of per-sample ``shape`` and ``dtype``."""
+    rank = len(shape)
+    if rank == 1 and "int" not in dtype:
+        raise ConvcostError(
+            f"--symbolic needs an input with a free size (an image H×W×C, a volume, or a "
+            f"sequence of L tokens or vectors); {model!r} takes a flat vector of features. "
+            f"Received: input shape {tuple(shape)}, dtype {dtype}.")
+    if rank not in NAMES_BY_RANK:
+        raise ConvcostError(f"--symbolic handles inputs of rank 1 to 4 per sample. Received: "
+                            f"input shape {tuple(shape)} of {model!r}.")
+    return NAMES_BY_RANK[rank]
+
+
+def input_shape(names: Sequence[str], sizes: Mapping[str, int],
+                fixed: Sequence[int | None]) -> tuple[int, ...]:
+    """The per-sample input shape at ``sizes``: the free axes set, the others (channels) kept.
+
+    Args:
+        names: the free size symbols, in the order of the input's leading axes.
+        sizes: a size for each name.
+        fixed: the model's own per-sample input shape (its trailing axes are kept).
+    """
+    tail = tuple(fixed[len(names):])
+    if any(d is None for d in tail):
+        raise ConvcostError(f"The input's channel (last) size must be known for --symbolic. "
+                            f"Received: input shape {tuple(fixed)}.")
+    return (*(int(sizes[n]) for n in names), *(int(d) for d in tail))  # type: ignore[arg-type]
+
+
+def model_family(model: Any, *, input_shape_: Any = None, name: str | None = None,
+                 names: Sequence[str] | None = None,
+                 shape_of: Callable[[Mapping[str, int]], Any] | None = None,
+                 maximum: Mapping[str, int] | None = None) -> Family:
+    """A Keras model re-shaped through the walker at every size.
+
+    Args:
+        model: a built Keras model.
+        input_shape_: the analysed size (one sample, no batch); default: the model's own.
+        name: the name in the report.
+        names: the free size symbols; default: from the input's rank (one input only).
+        shape_of: sizes -> what ``analyze(model, input_shape=...)`` takes at those sizes;
+            default: the input shape with the free axes set (:func:`input_shape`). A model with
+            several inputs (token ids and a padding mask) passes its own.
+        maximum: the largest size of a symbol (a model's longest sequence), if any.
+    """
+    from convcost.count.walker import analyze
+
+    report = analyze(model, input_shape=input_shape_, name=name)
+    if names is None or shape_of is None:
+        if len(getattr(model, "inputs", None) or ()) > 1:
+            raise ConvcostError(f"--symbolic takes a model with one input here. Received: "
+                                f"{len(model.inputs)} inputs of {model.name!r}.")
+        dtype = str(model.inputs[0].dtype) if getattr(model, "inputs", None) else "float32"
+        names = names or free_names(report.input_shape, dtype, report.model)
+        shape_of = shape_of or functools.partial(input_shape, names, fixed=report.input_shape)
+
+    def sample(sizes: Mapping[str, int]) -> Report:
+        shape = shape_of(sizes)
+        with shape_only():
+            return takes(analyze(model, input_shape=shape, name=name), report, shape)
+
+    return Family(tuple(names), report, sample, sample, maximum)
+
+
+def takes(report: Report, own: Report, shape: Any) -> Report:
+    """``report`` of a model re-shaped to ``shape``, unless the model's weights do not fit that
+    shape (a Dense after a Flatten): then a one-line error. Keras' shape rules do not check
+    weights, so a layer whose counted params change with the shape is the sign."""
+    wrong = [row for row in report.mismatched_layers
+             if row.path not in {x.path for x in own.mismatched_layers}]
+    if wrong:
+        row = wrong[0]
+        raise ConvcostError(
+            f"The model's weights do not fit input shape {shape}: layer {row.path!r} would "
+            f"need {row.params:,} params and has {row.keras_params:,}. Received: input shape "
+            f"{shape}.")
+    return report
+
+
+def zoo_family(name: str, *, input_shape_: tuple[int, ...] | None = None,
+               classes: int | None = None, alpha: float | None = None,
+               include_top: bool = True) -> Family:
+    """A zoo model over H and W: fitted on one shape-only build, proven on fresh builds.
+
+    Args:
+        name: a zoo name, e.g. ``"mobilenet_v2"``.
+        input_shape_: the analysed ``(H, W, C)``; default: the model's own.
+        classes, alpha, include_top: as for :func:`convcost.models.zoo.build`.
+    """
+    from convcost.count.walker import analyze
+    from convcost.models import zoo
+
+    spec = zoo.entry(name)
+    own = tuple(input_shape_) if input_shape_ is not None else spec.input_shape
+    names = ("H", "W")
+
+    def build(sizes: Mapping[str, int]) -> Any:
+        return zoo.build(spec.name, input_shape=input_shape(names, sizes, own),
+                         classes=classes, alpha=alpha, include_top=include_top)
+
+    def check(sizes: Mapping[str, int]) -> Report:
+        with shape_only():
+            return analyze(build(sizes))
+
+    built: list[Any] = []
+
+    def sample(sizes: Mapping[str, int]) -> Report:
+        with shape_only():
+            if not built:
+                built.append(build(sizes))
+            return analyze(built[0], input_shape=input_shape(names, sizes, own))
+
+    report = check(dict(zip(names, own)))
+    return Family(names, report, sample, check)
