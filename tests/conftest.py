@@ -203,3 +203,64 @@ def tiny_encoder() -> Any:
     x = layers.Add(name="add2")([x, layers.Dense(32, name="ff2")(y)])
     x = layers.GlobalAveragePooling1D(name="pool")(x)
     return keras.Model(inputs, layers.Dense(10, name="head")(x), name="tiny_encoder")
+
+
+# --- .tflite files, converted once per session ----------------------------------------------------
+
+
+def randomize_weights(model: Any, seed: int = 0) -> Any:
+    """Give every weight a random non-zero value, as training would (batch-norm variances
+    positive), so that the converter has no zero bias to drop and no two equal ones to share."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        values = [rng.normal(0.0, 0.1, w.shape).astype(w.dtype) for w in layer.get_weights()]
+        if type(layer).__name__ == "BatchNormalization":  # gamma, beta, mean, variance
+            values[-1] = rng.uniform(0.5, 1.5, values[-1].shape).astype(values[-1].dtype)
+        layer.set_weights(values)
+    return model
+
+
+@pytest.fixture(scope="session")
+def tflite_model(tmp_path_factory):
+    """A zoo net and its converted .tflite file, once per session:
+    ``model, path = tflite_model('v1', trained_like=True, precision='fp32')``.
+
+    ``trained_like`` randomizes every weight (:func:`randomize_weights`); then each shortcut
+    conv of v2 gets the bias of its block's projection, as training gives it (both get the same
+    gradient from the same zero start).
+    """
+    from convcost.measure.convert import to_tflite
+    from convcost.models import zoo
+
+    cache: dict[tuple, tuple[Any, Path]] = {}
+    folder = tmp_path_factory.mktemp("tflite")
+
+    def get(name: str, *, trained_like: bool = True, precision: str = "fp32"
+            ) -> tuple[Any, Path]:
+        key = (name, trained_like, precision)
+        if key not in cache:
+            model = zoo.build(name)
+            if trained_like:
+                _tie_shortcut_biases(randomize_weights(model))
+            representative = None
+            if precision == "int8":
+                import numpy as np
+
+                representative = np.random.default_rng(1).random((8, *model.inputs[0].shape[1:]),
+                                                                 dtype=np.float32)
+            path = folder / f"{name}-{int(trained_like)}-{precision}.tflite"
+            path.write_bytes(to_tflite(model, precision, representative))
+            cache[key] = (model, path)
+        return cache[key]
+
+    return get
+
+
+def _tie_shortcut_biases(model: Any) -> None:
+    for layer in model.layers:
+        if layer.name.endswith("_shortcut"):
+            project = model.get_layer(layer.name.replace("_shortcut", "_project"))
+            kernel, _ = layer.get_weights()
+            layer.set_weights([kernel, project.get_weights()[1]])

@@ -5,7 +5,7 @@ at import time, so ``--help``, ``formulas`` and ``zoo`` stay fast. Shared pieces
 :mod:`.app` (the app, the error edge, exit codes), :mod:`.options` (the options vocabulary),
 :mod:`.output` (stdout or an atomic file; width and color), :mod:`.device` (the device
 profile: saved, given or measured once), :mod:`.rewriting` (what
-``separate`` and ``merge`` share).
+``separate`` and ``merge`` share), :mod:`.runtimes` (what ``bench --runtime`` does).
 """
 
 from __future__ import annotations

@@ -126,20 +126,37 @@ def analyze_command(
     measure_memory: Annotated[bool, typer.Option(
         "--measure-memory", help="With --training: also run 4 training steps in a subprocess "
                                  "and read TensorFlow's allocator peak.")] = False,
+    against: Annotated[str | None, typer.Option(
+        help="With a .tflite MODEL: the Keras model it came from (a .keras file or a zoo "
+             "name), compared kind by kind.", show_default=False, metavar="MODEL")] = None,
 ) -> None:
     """Params, MACs and FLOPs of every layer of MODEL, checked against Keras' own count.
 
-    --peak-gflops, --bandwidth-gbs and --device-profile imply --roofline; --measure-memory
-    implies --training. --symbolic and --sweep derive the cost as exact polynomials of the
-    input size (see 'Formulas of models' in the docs).
+    MODEL may also be a .tflite file: one row per op, read without TensorFlow (--against
+    compares it with its Keras model). --peak-gflops, --bandwidth-gbs and --device-profile
+    imply --roofline; --measure-memory implies --training. --symbolic and --sweep derive the
+    cost as exact polynomials of the input size (see 'Formulas of models' in the docs).
     """
     from convcost import render
+    from convcost.models.loader import is_tflite
 
     check_count("--batch-size", batch_size)
     check_count("--depth", depth, minimum=0)
     options = render.RenderOptions(group_by, batch_size, flops, depth,
                                    console_width(output, width), use_color(output))
     check_output_dir(output)
+    if is_tflite(model):
+        keras_only = {"--input-shape": input_shape, "--alpha": alpha, "--classes": classes,
+                      "--no-top": no_top or None, "--unsafe": unsafe or None,
+                      "--memory": memory or None, "--roofline": roofline or None,
+                      "--peak-gflops": peak_gflops, "--bandwidth-gbs": bandwidth_gbs,
+                      "--device-profile": device_profile, "--symbolic": symbolic or None,
+                      "--sweep": sweep, "--plot": plot}
+        analyze_tflite_file(model, against, fmt, options, output, strict, keras_only, imports)
+        return
+    if against is not None:
+        raise ConvcostError(f"--against applies to a .tflite MODEL only. Received: --against "
+                            f"{against!r} with {model!r}.")
     if fmt == "html":
         _check_html(output)
     if symbolic or sweep is not None or plot is not None:
@@ -310,3 +327,34 @@ def _at(family: Any, sizes: dict[str, int], axis: str) -> Report:
         reason = str(error).rstrip(".")
         raise ConvcostError(f"--sweep {axis}={value}: the model does not take this size: "
                             f"{reason}. Received: --sweep {axis}={value}.") from None
+
+
+def analyze_tflite_file(model: str, against: str | None, fmt: str, options: Any,
+                        output: Path | None, strict: bool, keras_only: dict[str, Any],
+                        imports: list[str] | None = None) -> None:
+    """``analyze`` of a .tflite file: count its ops without TensorFlow; with ``against``, load
+    or build the Keras model and compare (exit 1 when they disagree, after the output)."""
+    from convcost.analysis.tflite import check_against
+    from convcost.count.tflite import analyze_tflite
+    from convcost.render.tflite import render_tflite
+
+    given = [option for option, value in keras_only.items() if value is not None]
+    if given:
+        raise ConvcostError(f"{given[0]} applies to Keras models, not to a .tflite file. "
+                            f"Received: {given[0]} with {model!r}.")
+    analysis = analyze_tflite(model)
+    check = None
+    if against is not None:
+        _, keras_report = analyze_source(make_source(against, None, imports=imports))
+        check = check_against(analysis, keras_report)
+    report = analysis.report
+    if strict and (report.unsupported or not report.params_match):
+        problems = [f"no cost rule for {name} ({count} op{'s' if count > 1 else ''})"
+                    for name, count in report.unsupported.items()]
+        problems += [] if report.params_match else ["params differ from the stored buffers"]
+        raise UnsupportedLayerError(f"--strict: {'; '.join(problems)}. Received: {model!r}.")
+    emit(render_tflite(analysis, fmt, options, check), output)
+    if check is not None and not check.ok:
+        raise ConvcostError(f"The .tflite file and the Keras model disagree (see above: "
+                            f"unexplained params {check.unexplained_params:,}, MACs equal: "
+                            f"{check.macs_match}). Received: {model!r} against {against!r}.")

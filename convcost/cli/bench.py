@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -28,16 +29,38 @@ def bench_command(
     width: Width = None,
     as_json: Annotated[bool, typer.Option(
         "--json", hidden=True, help="Same as --format json (kept for old scripts).")] = False,
+    runtime: Annotated[list[str] | None, typer.Option(
+        help="tf, litert (LiteRT/XNNPACK fp32), litert-int8 (full-integer), jax or torch "
+             "(Keras' backends, in a child process); repeat it or give a comma list for one "
+             "table each.", show_default=False,
+        metavar="NAME")] = None,
+    threads: Annotated[str | None, typer.Option(
+        help="Threads, e.g. 1 or 1,2 (LiteRT: one table each; default 1). For tf: its "
+             "intra-op threads (default: TensorFlow's choice).", show_default=False,
+        metavar="N[,N]")] = None,
+    data: Annotated[Path | None, typer.Option(
+        help="mnist.npz or IDX folder for int8 calibration and the accuracy of trained "
+             "models (default: $CONVCOST_MNIST).", show_default=False, metavar="PATH")] = None,
 ) -> None:
     """Forward latency of zoo nets or model files (compiled model(x, training=False)) next to
     their MACs.
 
     Also measures this machine's attainable GFLOP/s (median of a float32 matmul) and shows
-    each model's achieved GFLOP/s as a share of it.
+    each model's achieved GFLOP/s as a share of it. With --runtime: one speed-up table per
+    runtime (TensorFlow, LiteRT fp32/int8, JAX, torch), models given as .keras files (e.g. saved by
+    'convcost train') also get their test accuracy on each runtime.
     """
     from convcost.measure.sources import check_names
 
     columns = console_width(None, width)
+    if runtime or threads is not None or data is not None:
+        from convcost.cli.runtimes import bench_runtimes_command
+
+        bench_runtimes_command(models or ARTICLE_NETS, runtime or ["tf"], threads, data,
+                               batch_size=batch_size, repeats=repeats, warmup=warmup,
+                               alpha=alpha, peak=(peak_size, peak_repeats),
+                               as_json=as_json or fmt == "json", width=columns)
+        return
     names = models or ARTICLE_NETS
     check_names(names)
     load_keras()

@@ -74,7 +74,8 @@ def train_command(
     compare with their training FLOPs.
 
     Writes epochs.csv/epochs.json after every epoch, then summary.json, summary.md,
-    convergence.png and speed.png into the results folder.
+    convergence.png and speed.png into the results folder, and each trained model as
+    models/NAME.keras (for 'convcost bench ... --runtime litert-int8').
     """
     from convcost.measure.sources import check_names
 
@@ -120,6 +121,7 @@ def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: P
                    f"{folder.path / 'epochs.csv'}. Received: KeyboardInterrupt.", 130) from None
     peak_gflops = peak_matmul().gflops if peak else None
     written = write_summary(folder, peak_gflops)
+    written += sorted((folder.path / "models").glob("*.keras"))  # saved by each run
     summaries = experiment.summarize(folder.runs)
     emit(summary_table(summaries, width=width, color=use_color()), None)
     stderr.print("wrote " + ", ".join(str(path) for path in written))

@@ -77,3 +77,17 @@ def _tensorflow_threads() -> tuple[int, int]:
 
     return (tf.config.threading.get_inter_op_parallelism_threads(),
             tf.config.threading.get_intra_op_parallelism_threads())
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages from /proc/loadavg ("?" where there is none)."""
+    try:
+        with open("/proc/loadavg", encoding="utf-8") as handle:
+            return " ".join(handle.read().split()[:3])
+    except OSError:
+        return "?"
+
+
+def versions(packages: list[str]) -> dict[str, str | None]:
+    """Installed versions of ``packages`` (None for those not installed)."""
+    return {package: installed_version(package) for package in packages}

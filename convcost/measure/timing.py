@@ -7,14 +7,17 @@ times untimed (the first run traces), then timed ``repeats`` times with
 ``time.perf_counter``, each run waiting for its result (:func:`synchronize`, so asynchronous
 devices are timed honestly). :class:`Timings` keeps every run; summaries use the median
 (typical) or the best run (what the machine *can* do, least disturbed by other processes).
+:func:`time_interleaved` times several calls in shuffled rounds, so that on a busy machine a
+burst of load spreads over all of them (``bench --runtime`` times every model and runtime so).
 """
 
 from __future__ import annotations
 
 import math
+import random
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,19 +56,54 @@ class Timings:
                 "min_s": self.min, "seconds": list(self.seconds)}
 
 
-def repeat_times(run: Callable[[], Any], repeats: int, warmup: int) -> list[float]:
+def repeat_times(run: Callable[[], Any], repeats: int, warmup: int,
+                 sync: Callable[[Any], None] | None = None) -> list[float]:
     """Seconds of each of ``repeats`` timed calls of ``run``, after ``warmup`` untimed ones.
 
-    Each call's result is synchronised (waited for) inside its own timing.
+    Each call's result is synchronised (waited for) inside its own timing, with ``sync``
+    (default :func:`synchronize`; pass ``no_sync`` for a call that returns when it is done,
+    such as a LiteRT ``invoke``).
     """
+    wait = synchronize if sync is None else sync
     for _ in range(warmup):
-        synchronize(run())
+        wait(run())
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        synchronize(run())
+        wait(run())
         times.append(time.perf_counter() - start)
     return times
+
+
+def no_sync(result: Any) -> None:
+    """For calls that are finished when they return: nothing to wait for."""
+
+
+def time_interleaved(runs: Sequence[Callable[[], Any]], repeats: int, warmup: int, *,
+                     rounds: int = 10, syncs: Sequence[Callable[[Any], None] | None] = (),
+                     seed: int = 0) -> list[Timings]:
+    """Time several calls fairly on a busy machine: ``rounds`` rounds, each running every
+    call ``repeats / rounds`` times (at least once) in a shuffled order.
+
+    A burst of load from another process then slows every call a little instead of one call a
+    lot. Each call first runs ``warmup`` times untimed. ``syncs[i]`` waits for the result of
+    ``runs[i]`` (default :func:`synchronize`).
+    """
+    checks.count("repeats", repeats, shown=f"repeats={repeats}")
+    checks.count("warmup", warmup, minimum=0, shown=f"warmup={warmup}")
+    checks.count("rounds", rounds, shown=f"rounds={rounds}")
+    waits = [syncs[i] if i < len(syncs) else None for i in range(len(runs))]
+    for run, wait in zip(runs, waits):
+        repeat_times(run, 0, warmup, wait)
+    times: list[list[float]] = [[] for _ in runs]
+    order = list(range(len(runs)))
+    shuffle = random.Random(seed).shuffle
+    per_round = [repeats // rounds + (1 if r < repeats % rounds else 0) for r in range(rounds)]
+    for count in (n for n in per_round if n):
+        shuffle(order)
+        for i in order:
+            times[i] += repeat_times(runs[i], count, 0, waits[i])
+    return [Timings(tuple(seconds)) for seconds in times]
 
 
 def time_repeats(run: Callable[[], Any], repeats: int, warmup: int) -> Timings:

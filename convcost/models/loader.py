@@ -16,6 +16,7 @@ from convcost.errors import ConvcostError
 from convcost.models import zoo
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+TFLITE_SUFFIX = ".tflite"
 
 
 @dataclass(frozen=True)
@@ -37,9 +38,14 @@ class ModelSpec:
 
 def looks_like_path(source: str) -> bool:
     """A model suffix or a separator makes a path; then a zoo name wins over a same-named file."""
-    if source.lower().endswith(MODEL_SUFFIXES) or os.sep in source:
+    if source.lower().endswith((*MODEL_SUFFIXES, TFLITE_SUFFIX)) or os.sep in source:
         return True
     return source.strip().lower().replace("-", "_") not in zoo.ZOO and Path(source).exists()
+
+
+def is_tflite(source: str) -> bool:
+    """Whether ``source`` names a TFLite flatbuffer (``.tflite``), read by convcost.count.tflite."""
+    return source.strip().lower().endswith(TFLITE_SUFFIX)
 
 
 def obtain(spec: ModelSpec) -> Any:
@@ -82,6 +88,9 @@ def _checked_file(file: Path) -> Path:
     if file.is_dir():
         raise ConvcostError(f"Expected a model file (.keras or .h5), got a directory. "
                             f"Received: {str(file)!r}.")
+    if file.suffix.lower() == TFLITE_SUFFIX:
+        raise ConvcostError(f"A .tflite file is not a Keras model: 'convcost analyze' reads it; "
+                            f"here give the .keras file it came from. Received: {str(file)!r}.")
     if file.suffix.lower() not in MODEL_SUFFIXES:
         raise ConvcostError(f"Unsupported model file type; use .keras or .h5. "
                             f"Received: {str(file)!r}.")

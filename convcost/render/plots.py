@@ -1,5 +1,5 @@
-"""PNG plots: training (convergence, predicted vs measured speedup) and profile (roofline,
-MAC vs time shares per kind).
+"""PNG plots: training (convergence, predicted vs measured speedup), speed-up per runtime, and
+profile (roofline, MAC vs time shares per kind).
 
 Drawn on a bare Matplotlib ``Figure`` (rendered by Agg; pyplot and its global backend are not
 touched) and written atomically, so an interrupted run never leaves half a PNG.
@@ -88,6 +88,39 @@ def speed_plot(summaries: Sequence[ModelSummary], path: str | Path) -> Path:
 
 def _tick(summary: ModelSummary) -> str:
     return f"{summary.model}*" if summary.flagged else summary.model
+
+
+def runtime_speedup_plot(settings: Sequence[tuple[str, dict[str, float]]],
+                         predicted: dict[str, float], path: str | Path) -> Path:
+    """Measured speed-up of each model per setting (runtime, threads, batch), as bars, with the
+    predicted MAC ratio of each model as a dashed line of the same colour.
+
+    Args:
+        settings: (label, {model: measured speed-up against the baseline}) in display order.
+        predicted: {model: MAC ratio against the baseline}; the models drawn, in order.
+        path: the PNG file to write.
+    """
+    from matplotlib.figure import Figure
+
+    models = list(predicted)
+    figure = Figure(figsize=(max(6.0, 1.1 * len(settings) + 2), 4.5))
+    axes = figure.subplots()
+    width = 0.8 / max(1, len(models))
+    for index, model in enumerate(models):
+        colour = f"C{index % 10}"
+        offsets = [p - 0.4 + width * (index + 0.5) for p in range(len(settings))]
+        bars = axes.bar(offsets, [values.get(model, 0.0) for _, values in settings], width,
+                        color=colour, label=f"{model} measured")
+        axes.bar_label(bars, fmt="%.1fx", fontsize="x-small")
+        axes.axhline(predicted[model], color=colour, linestyle="--", linewidth=1.2,
+                     label=f"{model} predicted {predicted[model]:.2f}x (MAC ratio)")
+    axes.axhline(1.0, color="black", linewidth=0.8)
+    axes.set_xticks(list(range(len(settings))), [label for label, _ in settings],
+                    fontsize="small", rotation=20, ha="right")
+    axes.set_ylabel("speed-up vs the first model")
+    axes.legend(fontsize="small")
+    axes.set_title("Predicted (MAC ratio) vs measured speed-up, by runtime")
+    return _save(figure, path)
 
 
 def roofline_plot(latency: LatencyReport, path: str | Path) -> Path:

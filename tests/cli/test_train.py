@@ -22,7 +22,9 @@ def test_train_subset_with_preset_overrides(mnist_path: Path, tmp_path: Path) ->
         "--pipeline", "tfdata", "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"epochs.csv", "epochs.json", "summary.json",
-                                               "summary.md", "convergence.png", "speed.png"}
+                                               "summary.md", "convergence.png", "speed.png",
+                                               "models"}
+    assert [p.name for p in (out / "models").iterdir()] == ["v1.keras"]  # the trained model
     config = json.loads((out / "summary.json").read_text())["config"]
     # the preset's optimizer and rate stay; the explicit options win over its 8 and 10
     assert (config["optimizer"], config["learning_rate"]) == ("rmsprop", 1e-3)

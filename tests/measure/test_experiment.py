@@ -217,8 +217,10 @@ def test_run_times_are_consistent(small_run) -> None:
 
 def test_run_writes_every_file(small_run) -> None:
     path = small_run.folder.path
-    names = {p.name for p in small_run.written} | {"epochs.csv", "epochs.json"}
+    names = {p.name for p in small_run.written} | {"epochs.csv", "epochs.json", "models"}
     assert sorted(p.name for p in path.iterdir()) == sorted(names)  # no temp files left
+    saved = sorted(p.name for p in (path / "models").iterdir())
+    assert saved == ["naive.keras", "v1.keras", "v2.keras"]  # trained models, for bench
     for name in ("convergence.png", "speed.png"):
         from matplotlib import image
 

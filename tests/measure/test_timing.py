@@ -40,3 +40,17 @@ def test_best_time_takes_the_fastest_run_after_a_warmup() -> None:
 
 def test_compiled_call_names_the_backend() -> None:
     assert timing.compiled_call().startswith("tf.function(")
+
+
+def test_interleaved_rounds_spread_the_repeats_and_shuffle() -> None:
+    log: list[str] = []
+    runs = [lambda: log.append("a"), lambda: log.append("b"), lambda: log.append("c")]
+    timings = timing.time_interleaved(runs, repeats=5, warmup=1, rounds=2,
+                                      syncs=[timing.no_sync] * 3)
+    assert [len(t.seconds) for t in timings] == [5, 5, 5]  # rounds of 3 then 2 calls each
+    assert log[:3] == ["a", "b", "c"]  # the warm-up runs each call once, in order
+    timed = log[3:]
+    assert sorted(timed) == ["a"] * 5 + ["b"] * 5 + ["c"] * 5
+    # each round runs one call's repeats in a block: blocks of 3 then of 2
+    blocks = [timed[i:i + 3] for i in range(0, 9, 3)] + [timed[i:i + 2] for i in range(9, 15, 2)]
+    assert all(len(set(block)) == 1 for block in blocks)

@@ -82,6 +82,7 @@ def train_model(name: str, data: Prepared, config: TrainConfig, device: str,
         model.fit(**fit_inputs(data, config), epochs=config.epochs, verbose=0,
                   callbacks=[timer, *bar, *callbacks])
         fit_end, fit_end_cpu = time.perf_counter(), time.process_time()
+    folder.save_model(shown, model)
     shapes = [tuple(v.shape) for v in model.trainable_variables]
     return ModelRun(shown, int(model.count_params()), report.macs, report.flops,
                     "mirrored" if strategy is not None else device, tuple(timer.rows),

@@ -13,7 +13,7 @@ from typing import Any
 from convcost.analysis.data_parallel import allreduce, scaling
 from convcost.analysis.roofline import GIGA
 from convcost.errors import ConvcostError
-from convcost.files import write_text
+from convcost.files import atomic_path, write_text
 from convcost.measure.data import Prepared
 from convcost.measure.experiment.callbacks import EVAL_BATCH
 from convcost.measure.experiment.config import TrainConfig
@@ -58,6 +58,14 @@ class ResultsFolder:
     def _write_epochs_json(self) -> None:
         self.write_json("epochs.json", {"epochs": [asdict(r) for r in self.rows],
                                         "fits": [fit_dict(run) for run in self.runs]})
+
+    def save_model(self, name: str, model: Any) -> Path:
+        """Save a trained model as ``models/<name>.keras`` (atomically), so that ``bench`` and
+        ``analyze`` can use it (``convcost bench <folder>/models/v1.keras --runtime litert``)."""
+        target = self.path / "models" / f"{name}.keras"
+        with atomic_path(target, make_parents=True, what="model file") as temp:
+            model.save(temp)
+        return target
 
     def write_json(self, name: str, payload: dict[str, Any]) -> Path:
         """Write ``payload`` (with the meta data) as ``name``, atomically."""

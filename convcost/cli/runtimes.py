@@ -1,0 +1,90 @@
+"""What ``convcost bench --runtime ...`` does: check the options, obtain the models (zoo names
+or ``.keras`` files, e.g. those ``convcost train`` saves), time them on every runtime
+(:func:`convcost.measure.bench.bench_runtimes`) and print one table per runtime, or JSON.
+
+Kept apart from :mod:`convcost.cli.bench` so the plain ``bench`` stays as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from convcost.cli.app import load_keras
+from convcost.cli.options import make_source
+from convcost.cli.output import emit, use_color
+from convcost.errors import ConvcostError
+
+
+def parse_threads(text: str | None) -> tuple[int | None, ...]:
+    """``"1,2"`` -> ``(1, 2)``; ``None`` -> ``(None,)`` (each runtime's default)."""
+    if text is None:
+        return (None,)
+    parts = [p.strip() for p in text.split(",")]
+    if not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise ConvcostError(f"--threads must be positive integers separated by commas, e.g. 1,2. "
+                            f"Received: {text!r}.")
+    return tuple(dict.fromkeys(int(p) for p in parts))
+
+
+def bench_runtimes_command(models: Sequence[str], runtime: Sequence[str], threads: str | None,
+                           data: Path | None, *, batch_size: int, repeats: int, warmup: int,
+                           alpha: float | None, peak: tuple[int, int], as_json: bool,
+                           width: int | None = None) -> None:
+    """Time ``models`` on each runtime; see the module docstring."""
+    from convcost.measure.runtimes import check_runtimes
+
+    runtimes = check_runtimes(runtime)
+    counts = parse_threads(threads)
+    if "tf" in runtimes and len(counts) > 1:
+        raise ConvcostError(f"TensorFlow's threads are set once per process: give one --threads "
+                            f"value with --runtime tf. Received: --threads {threads}.")
+    sources = [make_source(name, None, alpha=alpha) for name in models]  # checks before TF
+    load_keras()
+    from convcost.measure import runtimes as rt
+
+    for name in runtimes:
+        rt.require(name)
+    if "tf" in runtimes and counts[0] is not None:
+        rt.set_tf_threads(counts[0])  # before any model is built
+    document = _measure(sources, runtimes, counts, data, batch_size, repeats, warmup, peak)
+    from convcost.render.bench import runtime_json, runtime_tables
+
+    emit(runtime_json(document) if as_json else
+         runtime_tables(document, width=width, color=use_color()), None)
+
+
+def _measure(sources: Sequence[Any], runtimes: list[str], counts: tuple[int | None, ...],
+             data: Path | None, batch_size: int, repeats: int, warmup: int,
+             peak: tuple[int, int]) -> dict[str, Any]:
+    from convcost.measure.bench import ModelEntry, RuntimeSettings, bench_runtimes
+    from convcost.measure.machine import load_average, machine_info, versions
+    from convcost.measure.probe import peak_matmul
+    from convcost.models.loader import obtain
+    from convcost.render.bench import runtime_document
+
+    entries = [ModelEntry(Path(s.spec.source).stem if s.spec.is_file else s.spec.source,
+                          obtain(s.spec), s.spec.is_file) for s in sources]
+    prepared = _mnist(entries, runtimes, data)
+    before = load_average()
+    settings = RuntimeSettings(batch_size, counts, repeats, warmup, min(10, repeats), prepared)
+    rows = bench_runtimes(entries, runtimes, settings)
+    matmul = peak_matmul(*peak)
+    load = {"before": before, "after": load_average()}
+    packages = ["tensorflow", "keras", "numpy", "ai-edge-litert"] + \
+        (["jax", "jaxlib"] if "jax" in runtimes else []) + (["torch"] if "torch" in runtimes
+                                                           else [])
+    return runtime_document(rows, matmul, machine_info(), versions(packages), load)
+
+
+def _mnist(entries: Sequence[Any], runtimes: Sequence[str], path: Path | None) -> Any:
+    """Prepared MNIST when something needs it (int8 calibration, accuracy), else None."""
+    from convcost.measure import data
+    from convcost.measure.runtimes import model_input_shape
+
+    fits = [e for e in entries if model_input_shape(e.model) == (*data.IMAGE_SHAPE, 1)]
+    wanted = "litert-int8" in runtimes or any(e.trained for e in fits)
+    if not fits or not (wanted or path is not None):
+        return None
+    return data.prepare(data.load_mnist(path))

@@ -1,0 +1,124 @@
+"""Keras model -> ``.tflite`` bytes with TensorFlow's converter: float32, or full-integer int8.
+
+``tf.lite.TFLiteConverter.from_keras_model`` is what a new user calls, so it is what convcost
+calls. ``fp32`` uses no options: weights and activations stay float32. ``int8`` is full-integer
+post-training quantization: ``Optimize.DEFAULT``, a representative dataset to calibrate the
+activation ranges, ``TFLITE_BUILTINS_INT8`` only (conversion fails rather than fall back to a
+float kernel), and int8 model input and output (the runtime quantizes the input itself with the
+input tensor's scale and zero point, see :mod:`convcost.measure.runtimes`).
+
+The converter writes a SavedModel and prints its signature to stdout, and its C++ part logs to
+stderr; both are kept off the terminal while it runs (they would break ``--format json``) and
+the last line is quoted if conversion fails. :class:`ConversionCache` converts each model and
+precision once per run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from convcost import checks
+from convcost.errors import ConvcostError
+
+PRECISIONS = ("fp32", "int8")
+REPRESENTATIVE_SAMPLES = 100
+
+
+def to_tflite(model: Any, precision: str = "fp32",
+              representative: np.ndarray | None = None) -> bytes:
+    """The ``.tflite`` flatbuffer of a Keras model.
+
+    Args:
+        model: a built Keras model (TensorFlow backend).
+        precision: ``"fp32"`` or ``"int8"`` (full-integer; needs ``representative``).
+        representative: float32 samples shaped like the model input, batch first, that
+            calibrate the int8 activation ranges (see :func:`representative_samples`).
+    """
+    import tensorflow as tf
+
+    if precision not in PRECISIONS:
+        raise ConvcostError(f"Unknown precision; use fp32 or int8. Received: {precision!r}.")
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if precision == "int8":
+        _full_integer(converter, representative)
+    with quiet_native_output() as log:
+        try:
+            return bytes(converter.convert())
+        except Exception as error:  # the converter raises many types
+            last = ([line for line in log.getvalue().splitlines() if line.strip()] or [""])[-1]
+            reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+            raise ConvcostError(f"TFLite conversion ({precision}) of {model.name!r} failed: "
+                                f"{reason} {last[:200]} Received: model {model.name!r}.") from None
+
+
+def _full_integer(converter: Any, representative: np.ndarray | None) -> None:
+    """Set ``converter`` up for full-integer int8 with int8 input and output."""
+    import tensorflow as tf
+
+    if representative is None or len(representative) == 0:
+        raise ConvcostError("int8 conversion needs a representative dataset. Received: "
+                            "no samples.")
+    samples = np.asarray(representative, dtype=np.float32)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([samples[i:i + 1]] for i in range(len(samples)))
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+
+
+def representative_samples(images: np.ndarray, count: int = REPRESENTATIVE_SAMPLES,
+                           seed: int = 0) -> np.ndarray:
+    """``count`` images drawn at random (without replacement, seeded) from ``images``."""
+    checks.count("representative samples", count)
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(images), size=min(count, len(images)), replace=False)
+    return np.asarray(images[np.sort(chosen)], dtype=np.float32)
+
+
+@dataclass
+class ConversionCache:
+    """Converted models of one run, by (model, precision): each is converted once."""
+
+    converted: dict[tuple[int, str], bytes] = field(default_factory=dict)
+
+    def get(self, model: Any, precision: str, representative: np.ndarray | None = None) -> bytes:
+        """The ``.tflite`` bytes of ``model`` at ``precision``, converted on first use."""
+        key = (id(model), precision)
+        if key not in self.converted:
+            self.converted[key] = to_tflite(model, precision, representative)
+        return self.converted[key]
+
+
+@contextlib.contextmanager
+def quiet_native_output() -> Iterator[io.StringIO]:
+    """Send Python's and the C++ layer's stdout/stderr to a buffer while TensorFlow's converter
+    or LiteRT's interpreter (its "Created TensorFlow Lite XNNPACK delegate" line) runs."""
+    text = io.StringIO()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile(mode="w+") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text), \
+                    warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "Statistics for quantized inputs ..." etc.
+                yield text
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for handle in saved:
+                os.close(handle)
+            sink.seek(0)
+            text.write(sink.read())
