@@ -20,7 +20,6 @@ time share are over the same rows; a ``SeparableConv2D`` counts as pointwise her
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ from convcost.analysis.memory import DTYPE_BYTES, LayerTraffic, Memory, check_ba
 from convcost.analysis.roofline import GIGA, Bound, DeviceProfile, bound
 from convcost.count.report import KINDS, Report, Shape
 from convcost.errors import ConvcostError
+from convcost.measure.timing import compile_function, repeat_times
 
 
 @dataclass(frozen=True)
@@ -257,65 +257,3 @@ class _Timer:
         compiled = compile_function(fn)
         return statistics.median(
             repeat_times(lambda: compiled(*args), self.repeats, max(1, self.warmup)))
-
-
-def repeat_times(run: Callable[[], Any], repeats: int, warmup: int) -> list[float]:
-    """Seconds of each of ``repeats`` timed calls of ``run``, after ``warmup`` untimed ones.
-
-    Each call's result is synchronised (waited for) inside its own timing.
-    """
-    for _ in range(warmup):
-        synchronize(run())
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        synchronize(run())
-        times.append(time.perf_counter() - start)
-    return times
-
-
-def compile_function(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` compiled by the Keras backend: tf.function (no XLA), jax.jit, or as is (torch)."""
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(fn, autograph=False)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(fn)
-    return fn
-
-
-def synchronize(result: Any) -> None:
-    """Wait until ``result`` is computed (asynchronous devices return before they finish)."""
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-
-        jax.block_until_ready(result)
-    elif backend == "tensorflow" and _has_gpu():
-        import tensorflow as tf
-
-        tf.test.experimental.sync_devices()
-    elif backend == "torch":
-        import torch
-
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-
-
-_GPU: list[bool] = []
-
-
-def _has_gpu() -> bool:
-    if not _GPU:
-        import tensorflow as tf
-
-        _GPU.append(bool(tf.config.list_logical_devices("GPU")))
-    return _GPU[0]
