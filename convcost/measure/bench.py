@@ -18,15 +18,12 @@ from convcost.analysis.roofline import GIGA
 from convcost.measure.timing import Timings, compile_function, time_repeats
 
 
-@dataclass(frozen=True)
-class BenchRow:
-    """Forward latency of one model on one batch, next to its counted work."""
+class Rates:
+    """Rates of a timed forward pass: needs ``batch_size``, ``forward_flops`` (per sample) and
+    ``timings``."""
 
-    model: str
-    params: int
-    macs: int  # per sample
-    forward_flops: int  # per sample: 2 * MACs + other FLOPs
     batch_size: int
+    forward_flops: int
     timings: Timings
 
     @property
@@ -36,7 +33,21 @@ class BenchRow:
 
     @property
     def achieved_gflops(self) -> float:
+        """Forward FLOPs (int8: integer operations) per second at the median latency."""
         return self.forward_flops * self.batch_size / self.timings.median / GIGA
+
+
+@dataclass(frozen=True)
+class BenchRow(Rates):
+    """Forward latency of one model on one batch, next to its counted work."""
+
+    model: str
+    params: int
+    macs: int  # per sample
+    forward_flops: int  # per sample: 2 * MACs + other FLOPs
+    batch_size: int
+    timings: Timings
+
 
 
 def forward_latency(model: Any, batch_size: int, repeats: int, warmup: int = 3) -> Timings:
@@ -93,7 +104,7 @@ class ModelEntry:
 
 
 @dataclass(frozen=True)
-class RuntimeRow:
+class RuntimeRow(Rates):
     """Forward latency of one model on one runtime, next to its counted work and accuracy."""
 
     model: str
@@ -109,15 +120,6 @@ class RuntimeRow:
     tflite_bytes: int | None = None
     note: str = ""
 
-    @property
-    def throughput(self) -> float:
-        """Samples per second at the median latency."""
-        return self.batch_size / self.timings.median
-
-    @property
-    def achieved_gflops(self) -> float:
-        """Forward FLOPs (int8: integer operations) per second at the median latency."""
-        return self.forward_flops * self.batch_size / self.timings.median / GIGA
 
 
 @dataclass(frozen=True)
