@@ -1,9 +1,10 @@
 """``convcost analyze``: the cost table of a zoo model or a model file.
 
 A thin command: check the options (before TensorFlow is imported), obtain the model
-(:mod:`convcost.models.loader`), count it (:mod:`convcost.count.walker`), add the memory and
-roofline fields when asked (:mod:`convcost.analysis`), render (:mod:`convcost.render`) and
-write to stdout or, atomically, to ``--output``.
+(:mod:`convcost.models.loader`; a zoo model shape-only, without allocating its weights), count
+it (:mod:`convcost.count.walker`), add the memory and roofline fields when asked
+(:mod:`convcost.analysis`), render (:mod:`convcost.render`) and write to stdout or,
+atomically, to ``--output``.
 """
 
 from __future__ import annotations
@@ -19,15 +20,18 @@ from convcost.cli.options import (
     Alpha,
     AnalyzeFormat,
     BandwidthGbs,
+    Causal,
     Classes,
     DeviceProfileFile,
     Dtype,
     GroupBy,
-    InputShape,
+    InputShapes,
     ModelArg,
+    Moe,
     NoTop,
     Output,
     PeakGflops,
+    SeqLen,
     Source,
     Unsafe,
     check_count,
@@ -41,14 +45,24 @@ if TYPE_CHECKING:
     from convcost.count.report import Report
 
 
-def analyze_source(source: Source) -> tuple[Any, Report]:
-    """Obtain the model and analyze it: ``(keras model, Report)``."""
+def analyze_source(source: Source, *, attention: str = "executed",
+                   moe: str = "routed") -> tuple[Any, Report]:
+    """Obtain the model and analyze it: ``(keras model, Report)``. A zoo model is built
+    shape-only (no weights allocated): counting needs shapes, never values."""
     load_keras()
     from convcost.count.walker import analyze
     from convcost.models.loader import obtain
 
-    model = obtain(source.spec)
-    return model, analyze(model, input_shape=source.analyze_shape)
+    spec = source.spec if source.spec.is_file else dataclasses.replace(source.spec,
+                                                                       shape_only=True)
+    model = obtain(spec)
+    report = analyze(model, input_shape=source.shapes, seq_len=source.seq_len,
+                     attention=attention, moe=moe)
+    if source.text_default:
+        note = (f"Sequence length {source.seq_len}: the context length of {spec.source!r} "
+                f"(--seq-len L for another).")
+        report = dataclasses.replace(report, notes=(note, *report.notes))
+    return model, report
 
 
 def strict_findings(report: Report) -> None:
@@ -71,7 +85,8 @@ def strict_findings(report: Report) -> None:
 @domain_errors
 def analyze_command(
     model: ModelArg,
-    input_shape: InputShape = None,
+    input_shape: InputShapes = None,
+    seq_len: SeqLen = None,
     alpha: Alpha = None,
     classes: Classes = None,
     no_top: NoTop = False,
@@ -98,10 +113,13 @@ def analyze_command(
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
     device_profile: DeviceProfileFile = None,
+    causal: Causal = False,
+    moe: Moe = "routed",
 ) -> None:
     """Params, MACs and FLOPs of every layer of MODEL, checked against Keras' own count.
 
-    --peak-gflops, --bandwidth-gbs and --device-profile imply --roofline.
+    --peak-gflops, --bandwidth-gbs and --device-profile imply --roofline. Zoo models are built
+    shape-only (no weights allocated), so a 70B LLM or a huge --alpha answers in seconds.
     """
     from convcost import render
 
@@ -112,8 +130,8 @@ def analyze_command(
     check_output_dir(output)
     device = _device_for(roofline, peak_gflops, bandwidth_gbs, device_profile)
     source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
-                         unsafe=unsafe)
-    _, report = analyze_source(source)
+                         unsafe=unsafe, seq_len=seq_len)
+    _, report = analyze_source(source, attention="causal" if causal else "executed", moe=moe)
     if strict:
         strict_findings(report)
     if memory or device is not None:

@@ -254,13 +254,22 @@ def convention_notes(report: Report) -> tuple[str, ...]:
     notes = []
     if any(p.variant("causal") or (p.kind == "attention" and p.variant("executed"))
            for row in report.layers for p in row.pieces):
-        other = "causal" if chosen.get("attention") == "executed" else "executed"
-        notes.append(f"Attention counted {chosen.get('attention')}; {other}: "
-                     f"{report.macs_as(other):,} MACs in total (--attention {other}).")
+        if chosen.get("attention") == "causal":
+            notes.append("Attention: causal convention, L(L+1)/2 query-key pairs per causal "
+                         f"self-attention; as executed (full LxL, without --causal): "
+                         f"{report.macs_as('executed'):,} MACs in total.")
+        else:
+            notes.append("Attention: every score as executed (full LxL); causal convention "
+                         f"(L(L+1)/2 pairs, --causal): {report.macs_as('causal'):,} MACs in "
+                         "total.")
     if report.active_params != report.params:
-        other = "executed" if chosen.get("moe") == "routed" else "routed"
+        moe = chosen.get("moe")
+        counted = "the routed top-k experts" if moe == "routed" else "every expert as executed"
+        other = ("the implementation executes every expert on every token: "
+                 f"{report.macs_as('executed'):,} MACs in total (--moe executed)"
+                 if moe == "routed" else
+                 f"routed top-k experts only: {report.macs_as('routed'):,} MACs in total "
+                 "(--moe routed)")
         notes.append(f"Mixture of experts: {report.active_params:,} of {report.params:,} params "
-                     f"active per token; MACs count the {chosen.get('moe')} experts; {other}: "
-                     f"{report.macs_as(other):,} MACs in total (--moe {other}).")
+                     f"active per token; MACs count {counted}; {other}.")
     return tuple(notes)
-

@@ -67,6 +67,11 @@ def input_shapes(graph: keras.Model, request: Request,
         raise ConvcostError(
             f"Unknown input name {', '.join(repr(n) for n in unknown)}; the model's inputs are "
             f"{', '.join(name for name, _ in own)}. Received: input_shape {given!r}.")
+    if seq_len is not None and not any(_is_token_input(x) for x in graph.inputs):
+        raise ConvcostError(
+            "seq_len sets token inputs (integer ids or masks, one axis per sample), and this "
+            f"model has none; give input_shape instead. Received: seq_len {seq_len}, inputs "
+            f"{', '.join(f'{name} {fmt(shape[1:])}' for name, shape in own)}.")
     return [(name, _one(graph, index, (name, shape), given, seq_len))
             for index, (name, shape) in enumerate(own)]
 

@@ -22,6 +22,7 @@ from convcost.render.tables import Grid, check_choice, print_to_string
 from convcost.render.units import exact, percent, share
 
 COMPARE_FORMATS = ("table", "json", "markdown")
+LATER_KINDS = ("attention", "recurrent", "embedding")
 
 
 def render_comparison(comparison: Comparison, fmt: str,
@@ -105,6 +106,8 @@ def totals_grid(comparison: Comparison) -> Grid:
         body.append([f"  × {first.model}", *[_times(share(v, values[0])) for v in values]])
     for kind in KINDS:
         groups = [{g.key: g for g in r.groups("kind")}[kind] for r in reports]
+        if kind in LATER_KINDS and not any(g.layers for g in groups):
+            continue  # attention, recurrent, embedding: shown where a model has them
         body.append([f"{kind} params", *[f"{exact(g.params)} ({percent(g.params_share)})"
                                          for g in groups]])
         body.append([f"{kind} MACs", *[f"{exact(g.macs)} ({percent(g.macs_share)})"
