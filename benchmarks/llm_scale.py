@@ -4,9 +4,11 @@ Run: python benchmarks/llm_scale.py [--runs N] [--model NAME] [--seq-len L]
 
 Each measurement is a fresh subprocess, so it includes interpreter start-up and imports: what a
 user waits for. Next to the command it times the imports alone (``python -c "import keras"``
-and ``import keras_hub``), so the cost of convcost itself is the difference. Peak resident
-memory is the child's ``ru_maxrss`` (Linux: KiB), read from ``resource.getrusage`` after it
-exits; every child is the only one running. Prints the median and the spread of the runs.
+and ``import keras_hub``), so the cost of convcost itself is the difference, and then the
+phases inside one process (imports, shape-only build, analysis). Peak resident memory is the
+child's ``ru_maxrss`` (Linux: KiB), from ``os.wait4`` after it exits; every child is the only
+one running. Prints the median and the spread of the runs. Timings on a shared machine are
+noisy: the load average is printed with them.
 
 The model is built shape-only (no weight allocated: Llama-2-70B would need 276 GB of float32)
 and every decoder block after the first is a copy of the first's trace, which is what keeps the
@@ -16,12 +18,27 @@ analysis in seconds.
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import time
+
+PHASES = """
+import json, sys, time
+start = time.perf_counter()
+import keras, keras_hub
+from convcost.count.walker import analyze
+from convcost.models import zoo
+imported = time.perf_counter()
+model = zoo.build(sys.argv[1], shape_only=True)
+built = time.perf_counter()
+report = analyze(model, seq_len=int(sys.argv[2]))
+done = time.perf_counter()
+print(json.dumps({"imports": imported - start, "build": built - imported,
+                  "analyze": done - built, "macs": report.macs}))
+"""
 
 
 def run_once(args: list[str]) -> tuple[float, float, int]:
@@ -46,6 +63,21 @@ def measure(label: str, args: list[str], runs: int) -> None:
           f"{statistics.median(rss):>9.0f} MB{'' if code == 0 else f'  exit {code}'}")
 
 
+def phases(model: str, seq_len: int, runs: int) -> None:
+    """Median seconds of the phases inside one process: imports, shape-only build, analysis."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    found = []
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-c", PHASES, model, str(seq_len)], env=env,
+                              capture_output=True, text=True, check=True)
+        found.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    medians = {key: statistics.median(f[key] for f in found)
+               for key in ("imports", "build", "analyze")}
+    print(f"in one process (median): imports {medians['imports']:.2f}s, shape-only build "
+          f"{medians['build']:.2f}s, analysis {medians['analyze']:.2f}s; "
+          f"{found[-1]['macs']:,} MACs")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="measured runs per command")
@@ -59,7 +91,7 @@ def main() -> None:
             options.runs)
     command = ["analyze", options.model, "--seq-len", str(options.seq_len), "--format", "json"]
     measure("convcost " + " ".join(command), ["-m", "convcost", *command], options.runs)
-    print(f"(this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
+    phases(options.model, options.seq_len, options.runs)
 
 
 if __name__ == "__main__":
