@@ -29,10 +29,12 @@ PHASES = """
 import json, sys, time
 start = time.perf_counter()
 import keras, keras_hub
+import convcost
 from convcost.count.walker import analyze
 from convcost.models import zoo
 imported = time.perf_counter()
-model = zoo.build(sys.argv[1], shape_only=True)
+with convcost.shape_only():
+    model = zoo.build(sys.argv[1])
 built = time.perf_counter()
 report = analyze(model, seq_len=int(sys.argv[2]))
 done = time.perf_counter()

@@ -56,10 +56,14 @@ def analyze(model: Any, *, input_shape: Sequence[int] | Mapping[str, Sequence[in
 
 def _obtain(source: str, seq_len: int | None) -> tuple[Any, int | None]:
     """A zoo model (shape-only) or a model file, and the sequence length to analyse it at."""
+    import contextlib
+
+    from convcost.count.scope import shape_only as scope
     from convcost.models import loader, zoo
 
-    spec = loader.ModelSpec(source, shape_only=True)
-    model = loader.obtain(spec)
+    spec = loader.ModelSpec(source)
+    with contextlib.nullcontext() if spec.is_file else scope():
+        model = loader.obtain(spec)
     if not spec.is_file and seq_len is None:
         seq_len = zoo.entry(source).seq_len or None
     return model, seq_len
@@ -73,7 +77,7 @@ def _is_keras_model(model: Any) -> bool:
 
 def shape_only() -> AbstractContextManager[None]:
     """A context manager: Keras models built inside it allocate no weights (shapes only), so
-    :func:`analyze` can count a model of any size. See :mod:`convcost.models.scope`.
+    :func:`analyze` can count a model of any size. See :mod:`convcost.count.scope`.
 
     Example::
 
@@ -81,7 +85,7 @@ def shape_only() -> AbstractContextManager[None]:
             model = keras_hub.models.LlamaBackbone(**config)   # 70B: ~1 s, < 1 GB
         report = convcost.analyze(model, seq_len=4096)
     """
-    from convcost.models.scope import shape_only as scope
+    from convcost.count.scope import shape_only as scope
 
     return scope()
 

@@ -9,6 +9,7 @@ atomically, to ``--output``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -50,17 +51,17 @@ def analyze_source(source: Source, *, attention: str = "executed",
     """Obtain the model and analyze it: ``(keras model, Report)``. A zoo model is built
     shape-only (no weights allocated): counting needs shapes, never values."""
     load_keras()
+    from convcost.count.scope import shape_only
     from convcost.count.walker import analyze
     from convcost.models.loader import obtain
 
-    spec = source.spec if source.spec.is_file else dataclasses.replace(source.spec,
-                                                                       shape_only=True)
-    model = obtain(spec)
+    with contextlib.nullcontext() if source.spec.is_file else shape_only():
+        model = obtain(source.spec)
     report = analyze(model, input_shape=source.shapes, seq_len=source.seq_len,
                      attention=attention, moe=moe)
     if source.text_default:
-        note = (f"Sequence length {source.seq_len}: the context length of {spec.source!r} "
-                f"(--seq-len L for another).")
+        note = (f"Sequence length {source.seq_len}: the context length of "
+                f"{source.spec.source!r} (--seq-len L for another).")
         report = dataclasses.replace(report, notes=(note, *report.notes))
     return model, report
 

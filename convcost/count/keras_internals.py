@@ -126,6 +126,26 @@ def op_classes(module: str, names: str) -> tuple[type, ...]:
     return tuple(cls for cls in found if cls is not None)
 
 
+def uninitialized_variables() -> list[Any]:
+    """Keras' global list of variables created without a value (inside
+    ``StatelessScope(initialize_variables=False)``), which the exit of the next top-level
+    ``StatelessScope`` — every symbolic call opens one — initialises, allocating them."""
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - depends on the Keras release
+        return []
+    return list(global_state.get_global_attribute("uninitialized_variables") or [])
+
+
+def keep_uninitialized(variables: list[Any]) -> None:
+    """Replace Keras' global list of variables to initialise later by ``variables``."""
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - depends on the Keras release
+        return
+    global_state.set_global_attribute("uninitialized_variables", list(variables))
+
+
 def hub_class(module: str, name: str) -> type | None:
     """``keras_hub.src.<module>.<name>`` if keras-hub is installed *and already imported* (a
     keras-hub model exists only then), else None; convcost never imports keras-hub itself."""

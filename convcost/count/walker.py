@@ -18,7 +18,8 @@ attention einsums of a keras-hub block) is costed from the TensorFlow ops it cre
 row is marked not fully counted, never silently complete. A call that repeats an earlier one
 (same class, configuration and argument shapes: a transformer's blocks) is traced once and
 copied (:mod:`convcost.count.memo`). Analysis is symbolic throughout: no activation tensor is
-ever allocated, whatever its size; inside :func:`keras.StatelessScope` no weight either.
+ever allocated, whatever its size; for a model built inside :func:`convcost.shape_only`, no
+weight either.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ so that ``count_params()`` equals the published count exactly (``tests/models/te
 The data here is plain Python: listing the zoo imports neither TensorFlow nor keras-hub.
 
 Building imports keras-hub (``pip install convcost[hub]``); shape-only builds
-(:func:`convcost.models.scope.shape_only`) allocate no weight, so Llama-2-70B builds in about a
-second inside a process of under 1 GB.
+(:func:`convcost.shape_only`) allocate no weight, so Llama-2-70B builds in about a second
+inside a process of under 1 GB.
 
 keras-hub details that the configurations below encode (checked in keras-hub 0.32):
 

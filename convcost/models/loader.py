@@ -23,7 +23,6 @@ class ModelSpec:
     alpha: float | None = None
     include_top: bool = True
     unsafe: bool = False
-    shape_only: bool = False  # build a zoo model without allocating weights (counting only)
 
     @property
     def is_file(self) -> bool:
@@ -41,8 +40,7 @@ def obtain(spec: ModelSpec) -> Any:
     """Build the zoo model, or load the file, that ``spec`` names."""
     if not spec.is_file:
         return zoo.build(spec.source, input_shape=spec.input_shape, classes=spec.classes,
-                         alpha=spec.alpha, include_top=spec.include_top,
-                         shape_only=spec.shape_only)
+                         alpha=spec.alpha, include_top=spec.include_top)
     for option, value in (("--alpha", spec.alpha), ("--classes", spec.classes)):
         if value is not None:
             raise ConvcostError(f"{option} applies to zoo models only, not to a model file. "

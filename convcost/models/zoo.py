@@ -4,13 +4,12 @@ and keras-hub transformers, LLMs and MobileNets built from their published confi
 The registry is plain data, so listing it (``convcost zoo``) needs neither TensorFlow nor
 keras-hub; Keras is imported only when a model is built. Applications are built with
 ``weights=None`` and keras-hub models from configurations (:mod:`convcost.models.hub`):
-nothing is downloaded. ``shape_only=True`` builds without allocating weights
-(:func:`convcost.models.scope.shape_only`), which is all counting needs.
+nothing is downloaded. Built inside :func:`convcost.shape_only`, no weight is allocated,
+which is all counting needs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,6 @@ from typing import Any
 
 from convcost.errors import ConvcostError
 from convcost.models import hub
-from convcost.models.scope import shape_only as shape_only_scope
 
 MNIST_SHAPE = (28, 28, 1)
 
@@ -136,8 +134,7 @@ def entry(name: str) -> ZooEntry:
 
 
 def build(name: str, *, input_shape: tuple[int, ...] | None = None, classes: int | None = None,
-          alpha: float | None = None, include_top: bool = True,
-          shape_only: bool = False) -> Any:
+          alpha: float | None = None, include_top: bool = True) -> Any:
     """Build the zoo model ``name`` (a fresh ``keras.Model``; applications with no weights).
 
     Args:
@@ -147,7 +144,6 @@ def build(name: str, *, input_shape: tuple[int, ...] | None = None, classes: int
         classes: number of output classes; default 10 (article nets) or 1000.
         alpha: width multiplier, for the models that take one.
         include_top: keep the classifier or LM head (``False``: features only / backbone).
-        shape_only: allocate no weights (enough for counting; not for training or timing).
     """
     spec = entry(name)
     if spec.hub:
@@ -155,15 +151,14 @@ def build(name: str, *, input_shape: tuple[int, ...] | None = None, classes: int
     else:
         shape = tuple(input_shape) if input_shape is not None else spec.input_shape
         _check_options(spec, shape, spec.classes if classes is None else classes, alpha)
-    with shape_only_scope() if shape_only else contextlib.nullcontext():
-        if spec.hub:
-            return hub.build(spec.name, image_size=input_shape, classes=classes,
-                             include_top=include_top)
-        if spec.keras_name:
-            return _application(spec, shape, spec.classes if classes is None else classes,
-                                alpha, include_top)
-        return _ARTICLE_BUILDERS[spec.name](shape, spec.classes if classes is None else classes,
-                                            1.0 if alpha is None else alpha, include_top)
+    if spec.hub:
+        return hub.build(spec.name, image_size=input_shape, classes=classes,
+                         include_top=include_top)
+    if spec.keras_name:
+        return _application(spec, shape, spec.classes if classes is None else classes, alpha,
+                            include_top)
+    return _ARTICLE_BUILDERS[spec.name](shape, spec.classes if classes is None else classes,
+                                        1.0 if alpha is None else alpha, include_top)
 
 
 def _check_hub_options(spec: ZooEntry, shape: tuple[int, ...] | None, classes: int | None,

@@ -62,7 +62,7 @@ def _tokens_and_mask(vocab: int = 50, d: int = 16, heads: int = 2) -> keras.Mode
 
 
 def test_token_and_mask_model_by_seq_len_matches_a_hand_count():
-    length, d, heads = 12, 16, 2
+    length, d = 12, 16
     report = analyze(_tokens_and_mask(), seq_len=length)
     # Q, K, V, O projections L*d*d each; scores and weighted values L*L*d each; dense L*d*4
     hand = 4 * length * d * d + 2 * length * length * d + length * d * 4

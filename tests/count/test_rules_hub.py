@@ -3,16 +3,16 @@ own parameter counts (the Mixtral MoE block is in test_transformers.py)."""
 
 from __future__ import annotations
 
-import keras
 import pytest
 
+import convcost
 from convcost.count.walker import analyze
 
 keras_hub = pytest.importorskip("keras_hub")
 
 
 def test_llama_norms_and_rotary_embeddings_by_hand():
-    with keras.StatelessScope(initialize_variables=False):
+    with convcost.shape_only():
         backbone = keras_hub.models.LlamaBackbone(
             vocabulary_size=100, num_layers=1, num_query_heads=4, num_key_value_heads=2,
             hidden_dim=64, intermediate_dim=128)
@@ -26,7 +26,7 @@ def test_llama_norms_and_rotary_embeddings_by_hand():
 
 
 def test_gpt2_position_embedding_is_an_embedding():
-    with keras.StatelessScope(initialize_variables=False):
+    with convcost.shape_only():
         backbone = keras_hub.models.GPT2Backbone(
             vocabulary_size=100, num_layers=1, num_heads=2, hidden_dim=8, intermediate_dim=16,
             max_sequence_length=32)

@@ -9,6 +9,7 @@ from fractions import Fraction
 import keras
 import pytest
 
+import convcost
 from convcost.count import keras_internals
 from convcost.count.walker import analyze
 
@@ -18,7 +19,7 @@ L = 16  # tokens
 
 
 def _shape_only(build):
-    with keras.StatelessScope(initialize_variables=False):
+    with convcost.shape_only():
         return build()
 
 
@@ -180,7 +181,8 @@ def test_gpt2_small_at_1024_tokens_by_hand():
     """GPT-2 small's backbone at L = 1024: 12 x (12 L d^2 + 2 L^2 d), d = 768."""
     from convcost.models import zoo
 
-    backbone = zoo.build("gpt2", include_top=False, shape_only=True)
+    with convcost.shape_only():
+        backbone = zoo.build("gpt2", include_top=False)
     report = analyze(backbone, seq_len=1024)
     assert report.macs == 12 * (12 * 1024 * 768**2 + 2 * 1024**2 * 768) == 106_300_440_576
     assert report.params == 124_439_808

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import convcost
 from convcost import ConvcostError
 from convcost.count.walker import analyze
 from convcost.models import hub, zoo
@@ -39,7 +40,8 @@ def test_every_hub_entry_has_a_published_count():
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_params_equal_the_published_count(name):
     with_top, backbone = PUBLISHED[name]
-    model = zoo.build(name, shape_only=True)
+    with convcost.shape_only():
+        model = zoo.build(name)
     assert model.count_params() == with_top
     assert getattr(model, "backbone", model).count_params() == backbone
 
@@ -47,7 +49,8 @@ def test_params_equal_the_published_count(name):
 def test_mixtral_active_params_and_macs_per_token_from_its_config():
     """Mixtral-8x7B (d 4096, 32 layers, 8 experts of 3 x 4096 x 14336, top-2, vocab 32000):
     active params = all - 6/8 of the experts; per-token MACs routed vs executed."""
-    model = zoo.build("mixtral_8x7b", include_top=False, shape_only=True)
+    with convcost.shape_only():
+        model = zoo.build("mixtral_8x7b", include_top=False)
     length = 64
     report = analyze(model, seq_len=length)
     experts = 32 * 8 * 3 * 4096 * 14336
