@@ -23,6 +23,10 @@ sum of values; any matmul whose operands both depend on the input); ``recurrent`
 RNN/LSTM/GRU cells; ``embedding``: lookup tables (params, no MACs). The last three were added
 after the first five, and are listed after them so that existing groupings keep their order."""
 
+ADDED_KINDS = KINDS[5:]
+"""The kinds added for transformers and RNNs; listings other than ``groups`` show them only
+where a model has them, so that reports of convolutional nets read as before."""
+
 CONVENTIONS = {"attention": ("executed", "causal"), "moe": ("routed", "executed")}
 """Counting conventions and their choices, the default first. ``attention``: ``executed`` counts
 every score an implementation computes (full T x S, masked or not); ``causal`` counts only the

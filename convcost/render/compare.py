@@ -16,13 +16,12 @@ from rich.table import Table
 from rich.text import Text
 
 from convcost.analysis.compare import BIAS_NOTE, Comparison, PairComparison
-from convcost.count.report import KINDS
+from convcost.count.report import ADDED_KINDS, KINDS
 from convcost.render.analyze import SCHEMA_VERSION, RenderOptions, check_dict, groups_list, totals
 from convcost.render.tables import Grid, check_choice, print_to_string
 from convcost.render.units import exact, percent, share
 
 COMPARE_FORMATS = ("table", "json", "markdown")
-LATER_KINDS = ("attention", "recurrent", "embedding")
 
 
 def render_comparison(comparison: Comparison, fmt: str,
@@ -106,7 +105,7 @@ def totals_grid(comparison: Comparison) -> Grid:
         body.append([f"  × {first.model}", *[_times(share(v, values[0])) for v in values]])
     for kind in KINDS:
         groups = [{g.key: g for g in r.groups("kind")}[kind] for r in reports]
-        if kind in LATER_KINDS and not any(g.layers for g in groups):
+        if kind in ADDED_KINDS and not any(g.layers for g in groups):
             continue  # attention, recurrent, embedding: shown where a model has them
         body.append([f"{kind} params", *[f"{exact(g.params)} ({percent(g.params_share)})"
                                          for g in groups]])
