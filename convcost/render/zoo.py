@@ -25,6 +25,8 @@ def zoo_table(entries: Iterable[ZooEntry], width: int, color: bool = False) -> s
         table.add_column(column)
     for spec in entries:
         shape = "x".join(str(d) for d in spec.input_shape)
-        table.add_row(spec.name, spec.source, shape, str(spec.classes),
+        if spec.seq_len:  # a text model: its default sequence length
+            shape = f"{spec.seq_len} tokens"
+        table.add_row(spec.name, spec.source, shape, str(spec.classes) if spec.classes else "",
                       "yes" if spec.takes_alpha else "")
     return print_to_string(table, width=width, color=color)
