@@ -25,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import html
 import json
@@ -232,9 +233,12 @@ def layers_page() -> str:
 
     from convcost.count import rules
 
+    with contextlib.suppress(ImportError):  # keras-hub's rules: registered once it is imported
+        import keras_hub  # noqa: F401
+    rules.hub.register()
     by_rule: dict[Any, list[type]] = {}
     for cls, rule in rules.layer_cost.registry.items():
-        built_in = cls.__module__.split(".")[0] in ("keras", "convcost")  # not users' (tests')
+        built_in = cls.__module__.split(".")[0] in ("keras", "convcost", "keras_hub")
         if built_in and cls is not object and cls not in rules.ZERO_COST:
             by_rule.setdefault(rule, []).append(cls)
     rows = [[", ".join(f"`{_class_name(c)}`" for c in sorted(classes, key=_class_name)),
@@ -291,6 +295,8 @@ def _class_name(cls: type) -> str:
         return cls.__name__
     if module.startswith("keras.src.ops."):
         return f"ops.{module.rsplit('.', 1)[-1]}.{cls.__name__}"
+    if module.startswith("keras_hub.src."):  # keras-hub classes: the module says which one
+        return f"{module.replace('keras_hub.src.', 'keras_hub.')}.{cls.__name__}"
     return f"{module.replace('keras.src.', 'keras.')}.{cls.__name__}"
 
 
@@ -487,6 +493,47 @@ def batch_norm_table(command: str, paper_params: float) -> str:
     return f"`{command}`\n\n" + table(["Keras class", "layers", "params"], rows, "lrr") + "\n"
 
 
+LLMS = ["gpt2", "llama2_7b", "llama2_70b", "llama3_8b", "mistral_7b", "mixtral_8x7b",
+        "gemma_2b"]
+LLM_LENGTHS = (1024, 2048, 4096, 8192)
+
+
+def llm_table(_: str = "") -> str:
+    """Zoo LLMs (with their LM head): params, active params, MACs per sequence at 1k-8k tokens
+    (lengths up to each model's context), and forward FLOPs per token at 2k (GPT-2: 1k)
+    against Kaplan et al.'s 2N, N = active params less the embedding tables."""
+    from convcost.models import zoo
+
+    rows, commands = [], []
+    for name in LLMS:
+        context = zoo.entry(name).seq_len
+        runs = {}
+        for length in (n for n in LLM_LENGTHS if n <= context):
+            command = f"convcost analyze {name} --seq-len {length} --format json"
+            runs[length] = run_json(command)
+            commands.append(command)
+        rows.append(_llm_row(name, runs))
+    header = ["model", "params", "active params", *[f"MACs at {n // 1024}k" for n in
+              LLM_LENGTHS], "FLOPs per token", "Kaplan 2N", "÷ 2N"]
+    listing = "\n".join(commands)
+    return (table(header, rows, "lrrrrrrrrr") + "\n\nCommands (one per MACs cell):\n\n"
+            + code_block(listing) + "\n")
+
+
+def _llm_row(name: str, runs: dict[int, Any]) -> list[str]:
+    first = next(iter(runs.values()))
+    params = int(first["totals"]["params"])
+    active = int(first.get("active_params", params))
+    embedding = sum(row["params"] for row in first["layers"] if row["kind"] == "embedding")
+    length = 2048 if 2048 in runs else min(runs)
+    per_token = 2 * runs[length]["totals"]["macs"] / length
+    n = active - embedding
+    cells = [f"{runs[n_tokens]['totals']['macs']:,}" if n_tokens in runs else "—"
+             for n_tokens in LLM_LENGTHS]
+    return [f"`{name}`", f"{params:,}", f"{active:,}", *cells,
+            f"{per_token:,.0f} ({length // 1024}k)", f"{2 * n:,}", f"{per_token / (2 * n):.3f}"]
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "mobilenet-width": lambda: paper_table(MOBILENET_WIDTH),
     "mobilenet-resolution": lambda: paper_table(MOBILENET_RESOLUTION),
@@ -498,6 +545,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "mobilenet-v2-batch-norm": lambda: batch_norm_table(
         "convcost analyze mobilenet_v2 --group-by type --format json", 3.4e6),
     "article": article_table,
+    "llms": llm_table,
 }
 """Named comparison tables for ``<!-- gen table: NAME -->`` blocks."""
 

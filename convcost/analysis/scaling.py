@@ -16,29 +16,19 @@ Builds run inside :func:`shape_only`: no weight is allocated, whatever the size.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from convcost.count.report import Report
+from convcost.count.scope import shape_only
 from convcost.errors import ConvcostError
 
 Sampler = Callable[[Mapping[str, int]], Report]
 
 #: Free size symbols by the rank of one input sample.
 NAMES_BY_RANK = {1: ("L",), 2: ("L",), 3: ("H", "W"), 4: ("D", "H", "W")}
-
-
-@contextlib.contextmanager
-def shape_only() -> Iterator[None]:
-    """Build and walk models without allocating weights (``keras.StatelessScope`` with
-    ``initialize_variables=False``); counts and ``count_params()`` are unchanged."""
-    import keras
-
-    with keras.StatelessScope(initialize_variables=False):
-        yield
 
 
 @dataclass(frozen=True)
@@ -108,6 +98,11 @@ def model_family(model: Any, *, input_shape_: Any = None, name: str | None = Non
     """
     from convcost.count.walker import analyze
 
+    if (names is None or shape_of is None) and _token_inputs(model):
+        names, shape_of = ("L",), _all_tokens(_token_inputs(model))
+        if isinstance(input_shape_, Sequence) and len(input_shape_) == 1:
+            input_shape_ = shape_of({"L": int(input_shape_[0])})
+        maximum = maximum or _limit(_max_sequence_length(model))
     report = analyze(model, input_shape=input_shape_, name=name)
     if names is None or shape_of is None:
         if len(getattr(model, "inputs", None) or ()) > 1:
@@ -175,3 +170,58 @@ def zoo_family(name: str, *, input_shape_: tuple[int, ...] | None = None,
 
     report = check(dict(zip(names, own)))
     return Family(names, report, sample, check)
+
+
+def text_family(name: str, *, seq_len: int | None = None, include_top: bool = True) -> Family:
+    """A zoo text model (a keras-hub transformer) over its sequence length ``L``.
+
+    Its weights do not depend on ``L``, so one shape-only build serves every size: each token
+    input (ids, padding mask) is set to ``L`` through the walker, as ``--seq-len L`` does. A
+    model with learned positions (GPT-2, BERT) is exact only up to its ``max_sequence_length``.
+
+    Args:
+        name: a zoo text model, e.g. ``"gpt2"``.
+        seq_len: the analysed length; default: the model's context length.
+        include_top: keep the LM head (``False``: the backbone).
+    """
+    from convcost.models import zoo
+
+    spec = zoo.entry(name)
+    if not spec.seq_len:
+        raise ConvcostError(f"{spec.name!r} is not a text model. Received: {name!r}.")
+    with shape_only():
+        model = zoo.build(spec.name, include_top=include_top)
+    shape_of = _all_tokens([x.name for x in model.inputs])
+    return model_family(model, input_shape_=shape_of({"L": seq_len or spec.seq_len}),
+                        name=spec.name, names=("L",), shape_of=shape_of,
+                        maximum=_limit(_max_sequence_length(model)))
+
+
+def _token_inputs(model: Any) -> list[str]:
+    """The input names of a model with several inputs that all are token sequences (integer
+    ids or boolean masks, one axis per sample), as keras-hub backbones take; else []."""
+    inputs = list(getattr(model, "inputs", None) or ())
+    tokens = [x.name for x in inputs if len(x.shape) == 2
+              and ("int" in str(x.dtype) or "bool" in str(x.dtype))]
+    return tokens if len(inputs) > 1 and len(tokens) == len(inputs) else []
+
+
+def _all_tokens(names: Sequence[str]) -> Callable[[Mapping[str, int]], dict[str, tuple[int]]]:
+    """sizes -> every token input ``names`` at length ``L``."""
+    def shape_of(sizes: Mapping[str, int]) -> dict[str, tuple[int]]:
+        return {name: (int(sizes["L"]),) for name in names}
+
+    return shape_of
+
+
+def _limit(longest: int | None) -> dict[str, int] | None:
+    return {"L": longest} if longest else None
+
+
+def _max_sequence_length(model: Any) -> int | None:
+    """The longest sequence a model with learned positions takes (its backbone's
+    ``max_sequence_length``), or None (rotary positions: any length)."""
+    for candidate in (model, getattr(model, "backbone", None)):
+        if candidate is not None and getattr(candidate, "max_sequence_length", None):
+            return int(candidate.max_sequence_length)
+    return None

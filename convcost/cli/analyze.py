@@ -1,13 +1,15 @@
 """``convcost analyze``: the cost table of a zoo model or a model file.
 
 A thin command: check the options (before TensorFlow is imported), obtain the model
-(:mod:`convcost.models.loader`), count it (:mod:`convcost.count.walker`), add the memory and
-roofline fields when asked (:mod:`convcost.analysis`), render (:mod:`convcost.render`) and
-write to stdout or, atomically, to ``--output``.
+(:mod:`convcost.models.loader`; a zoo model shape-only, without allocating its weights), count
+it (:mod:`convcost.count.walker`), add the memory and roofline fields when asked
+(:mod:`convcost.analysis`), render (:mod:`convcost.render`) and write to stdout or,
+atomically, to ``--output``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 from pathlib import Path
@@ -21,16 +23,19 @@ from convcost.cli.options import (
     Alpha,
     AnalyzeFormat,
     BandwidthGbs,
+    Causal,
     Classes,
     DeviceProfileFile,
     Dtype,
     GroupBy,
     Imports,
-    InputShape,
+    InputShapes,
     ModelArg,
+    Moe,
     NoTop,
     Output,
     PeakGflops,
+    SeqLen,
     Source,
     Unsafe,
     Width,
@@ -46,14 +51,24 @@ if TYPE_CHECKING:
     from convcost.count.report import Report
 
 
-def analyze_source(source: Source) -> tuple[Any, Report]:
-    """Obtain the model and analyze it: ``(keras model, Report)``."""
+def analyze_source(source: Source, *, attention: str = "executed",
+                   moe: str = "routed") -> tuple[Any, Report]:
+    """Obtain the model and analyze it: ``(keras model, Report)``. A zoo model is built
+    shape-only (no weights allocated): counting needs shapes, never values."""
     load_keras()
+    from convcost.count.scope import shape_only
     from convcost.count.walker import analyze
     from convcost.models.loader import obtain
 
-    model = obtain(source.spec)
-    return model, analyze(model, input_shape=source.analyze_shape)
+    with contextlib.nullcontext() if source.spec.is_file else shape_only():
+        model = obtain(source.spec)
+    report = analyze(model, input_shape=source.shapes, seq_len=source.seq_len,
+                     attention=attention, moe=moe)
+    if source.text_default:
+        note = (f"Sequence length {source.seq_len}: the context length of "
+                f"{source.spec.source!r} (--seq-len L for another).")
+        report = dataclasses.replace(report, notes=(note, *report.notes))
+    return model, report
 
 
 def strict_findings(report: Report) -> None:
@@ -76,7 +91,8 @@ def strict_findings(report: Report) -> None:
 @domain_errors
 def analyze_command(
     model: ModelArg,
-    input_shape: InputShape = None,
+    input_shape: InputShapes = None,
+    seq_len: SeqLen = None,
     alpha: Alpha = None,
     classes: Classes = None,
     no_top: NoTop = False,
@@ -129,13 +145,17 @@ def analyze_command(
     against: Annotated[str | None, typer.Option(
         help="With a .tflite MODEL: the Keras model it came from (a .keras file or a zoo "
              "name), compared kind by kind.", show_default=False, metavar="MODEL")] = None,
+    causal: Causal = False,
+    moe: Moe = "routed",
 ) -> None:
     """Params, MACs and FLOPs of every layer of MODEL, checked against Keras' own count.
 
     MODEL may also be a .tflite file: one row per op, read without TensorFlow (--against
     compares it with its Keras model). --peak-gflops, --bandwidth-gbs and --device-profile
     imply --roofline; --measure-memory implies --training. --symbolic and --sweep derive the
-    cost as exact polynomials of the input size (see 'Formulas of models' in the docs).
+    cost as exact polynomials of the input size (see 'Formulas of models' in the docs). Zoo
+    models are built shape-only (no weights allocated), so a 70B LLM or a huge --alpha answers
+    in seconds.
     """
     from convcost import render
     from convcost.models.loader import is_tflite
@@ -168,11 +188,12 @@ def analyze_command(
         return
     device = _device_for(roofline, peak_gflops, bandwidth_gbs, device_profile)
     source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
-                         unsafe=unsafe, imports=imports)
+                         unsafe=unsafe, seq_len=seq_len, imports=imports)
     if measure_memory and source.analyze_shape is not None:
         raise ConvcostError(f"--measure-memory trains the model file as saved; it cannot "
                             f"re-shape it. Received: --input-shape {input_shape}.")
-    keras_model, report = analyze_source(source)
+    keras_model, report = analyze_source(source, attention="causal" if causal else "executed",
+                                         moe=moe)
     if strict:
         strict_findings(report)
     if memory or device is not None:
@@ -284,8 +305,12 @@ def family_of(source: Source) -> Any:
 
     spec = source.spec
     if spec.is_file:
-        return scaling.model_family(obtain(spec), input_shape_=source.analyze_shape)
+        length = (source.seq_len,) if source.seq_len else None
+        return scaling.model_family(obtain(spec), input_shape_=source.analyze_shape or length)
     import_code(spec.imports)
+    if source.seq_len is not None:  # a zoo text model: over its sequence length L
+        return scaling.text_family(spec.source, seq_len=source.seq_len,
+                                   include_top=spec.include_top)
     return scaling.zoo_family(spec.source, input_shape_=spec.input_shape, classes=spec.classes,
                               alpha=spec.alpha, include_top=spec.include_top)
 

@@ -231,6 +231,18 @@ def inverted_residual(
     )
 
 
+def causal_pairs(length: int, window: int | None = None) -> int:
+    """Query-key pairs a causal self-attention over ``length`` positions may use: query i sees
+    keys 0..i, or only the last ``window`` of them: sum over i of min(i + 1, window).
+
+    Integers only (it branches on the window). Without a window it is L(L+1)/2, the count behind
+    Kaplan et al.'s 2 n_layer n_ctx d_attn attention FLOPs per token.
+    """
+    if window is None or window >= length:
+        return length * (length + 1) // 2
+    return window * (window + 1) // 2 + (length - window) * window
+
+
 def conv_output_length(size: int, kernel: int, stride: int, padding: str, dilation: int = 1) -> int:
     """Output length of a convolution or pooling window along one dimension (Keras rules)."""
     effective = (kernel - 1) * dilation + 1

@@ -3,7 +3,9 @@
 Keras 3 has no public API for a functional graph's nodes in execution order, for repeated
 calls of a layer, for a layer's direct sub-layers, or for tracing a call on symbolic inputs
 without building anything. The walker, the tracer, the rewriter and verify need them, and
-read them only through the functions here.
+read them only through the functions here. The same goes for the two private things read
+outside Keras: the op count of a TensorFlow graph (:func:`graph_op_count`) and keras-hub's
+layer classes that it does not export (:func:`hub_class`).
 
 Every private import is guarded: if a Keras release moves a name, :func:`optional_class`
 and :func:`op_classes` return nothing (the rule that needed it is simply not registered and
@@ -16,7 +18,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-from collections.abc import Callable, Iterator
+import inspect
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,6 +137,57 @@ def op_classes(module: str, names: str) -> tuple[type, ...]:
     """The named operation classes of ``keras.src.ops.<module>`` that this Keras has."""
     found = (optional_class(f"ops.{module}", name) for name in names.split())
     return tuple(cls for cls in found if cls is not None)
+
+
+def uninitialized_variables() -> list[Any]:
+    """Keras' global list of variables created without a value (inside
+    ``StatelessScope(initialize_variables=False)``), which the exit of the next top-level
+    ``StatelessScope`` — every symbolic call opens one — initialises, allocating them."""
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - depends on the Keras release
+        return []
+    return list(global_state.get_global_attribute("uninitialized_variables") or [])
+
+
+def keep_uninitialized(variables: list[Any]) -> None:
+    """Replace Keras' global list of variables to initialise later by ``variables``."""
+    try:
+        from keras.src.backend.common import global_state
+    except ImportError:  # pragma: no cover - depends on the Keras release
+        return
+    global_state.set_global_attribute("uninitialized_variables", list(variables))
+
+
+def hub_class(module: str, name: str) -> type | None:
+    """``keras_hub.src.<module>.<name>`` if keras-hub is installed *and already imported* (a
+    keras-hub model exists only then), else None; convcost never imports keras-hub itself."""
+    if "keras_hub" not in sys.modules:
+        return None
+    try:
+        found = getattr(importlib.import_module(f"keras_hub.src.{module}"), name)
+    except (ImportError, AttributeError):
+        return None
+    return found if isinstance(found, type) else None
+
+
+def graph_op_count(graph: Any) -> int:
+    """How many ops a TensorFlow graph holds, in O(1) (a private dict; the public
+    ``get_operations()`` copies the whole list, which makes op windows quadratic)."""
+    nodes = getattr(graph, "_nodes_by_id", None)
+    return len(nodes) if nodes is not None else len(graph.get_operations())
+
+
+def bind_arguments(fn: Callable[..., Any], args: Sequence[Any],
+                   kwargs: dict[str, Any]) -> dict[str, Any] | None:
+    """``fn``'s parameters bound to a call's arguments (defaults filled in), in signature order;
+    None when the signature cannot be read or does not fit."""
+    try:
+        bound = inspect.signature(fn).bind(*args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    bound.apply_defaults()
+    return dict(bound.arguments)
 
 
 def uses_gate(layer: Any) -> bool:

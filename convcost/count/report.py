@@ -3,6 +3,12 @@
 A :class:`LayerCost` is a leaf row (nested models are flattened into their layers, with a path
 such as ``outer/inner/conv``). A row holds one or more :class:`Piece`s, each of one *kind*, so
 that a ``SeparableConv2D`` contributes its depthwise and its pointwise part to the right groups.
+
+Some pieces have more than one honest count: attention scores of a causal decoder (every score
+as executed, or only the L(L+1)/2 allowed ones) and mixture-of-experts layers (the routed top-k
+experts, or every expert as an implementation may run them). A piece's ``macs`` and
+``other_flops`` are the count under the report's chosen :data:`CONVENTIONS`; its ``variants``
+hold the others, so a report can give every total without a second walk.
 """
 
 from __future__ import annotations
@@ -10,19 +16,55 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("standard", "depthwise", "pointwise", "fully_connected", "other")
+KINDS = ("standard", "depthwise", "pointwise", "fully_connected", "other", "attention",
+         "recurrent", "embedding")
+"""Piece kinds. ``attention``: products of two activations (attention scores and the weighted
+sum of values; any matmul whose operands both depend on the input); ``recurrent``: the steps of
+RNN/LSTM/GRU cells; ``embedding``: lookup tables (params, no MACs). The last three were added
+after the first five, and are listed after them so that existing groupings keep their order."""
+
+ADDED_KINDS = KINDS[5:]
+"""The kinds added for transformers and RNNs; listings other than ``groups`` show them only
+where a model has them, so that reports of convolutional nets read as before."""
+
+CONVENTIONS = {"attention": ("executed", "causal"), "moe": ("routed", "executed")}
+"""Counting conventions and their choices, the default first. ``attention``: ``executed`` counts
+every score an implementation computes (full T x S, masked or not); ``causal`` counts only the
+L(L+1)/2 query-key pairs a causal decoder may use (a sliding window W: sum of min(i+1, W)).
+``moe``: ``routed`` counts the top-k experts each token is routed to (the architecture's cost);
+``executed`` every expert an implementation runs on every token."""
 
 Shape = tuple[int | None, ...]
 
 
 @dataclass(frozen=True)
+class Variant:
+    """A piece's count under another convention: ``"causal"``, ``"routed"``, ``"executed"``."""
+
+    convention: str
+    macs: int
+    other_flops: int
+
+
+@dataclass(frozen=True)
 class Piece:
-    """The cost of one part of a layer, of one kind (see :data:`KINDS`)."""
+    """The cost of one part of a layer, of one kind (see :data:`KINDS`).
+
+    ``variants``: the same part counted under other conventions (see :data:`CONVENTIONS`);
+    ``active_params``: the params one token uses when fewer than all are (mixture of experts;
+    None: all of them).
+    """
 
     kind: str
     params: int = 0
     macs: int = 0
     other_flops: int = 0
+    variants: tuple[Variant, ...] = ()
+    active_params: int | None = None
+
+    def variant(self, convention: str) -> Variant | None:
+        """This piece under ``convention``, if it counts differently there."""
+        return next((v for v in self.variants if v.convention == convention), None)
 
 
 @dataclass(frozen=True)
@@ -115,6 +157,40 @@ class Report:
     keras_count_params: int
     backend: str = ""
     notes: tuple[str, ...] = field(default=())
+    inputs: tuple[tuple[str, Shape], ...] = field(default=())
+    conventions: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def multi_input(self) -> bool:
+        """Whether the model has more than one input (``inputs`` names each one)."""
+        return len(self.inputs) > 1
+
+    @property
+    def active_params(self) -> int:
+        """Params one token uses: all of them, less the experts it is not routed to."""
+        total = 0
+        for row in self.layers:
+            if not row.supported:
+                total += row.params
+                continue
+            total += sum(p.params if p.active_params is None else p.active_params
+                         for p in row.pieces)
+        return total
+
+    def macs_as(self, convention: str) -> int:
+        """Total MACs with every piece that counts differently under ``convention`` counted
+        that way (e.g. ``"executed"``: as the implementation runs; ``"causal"``)."""
+        total = 0
+        for row in self.layers:
+            for piece in row.pieces:
+                other = piece.variant(convention)
+                total += piece.macs if other is None else other.macs
+        return total
+
+    @property
+    def has_attention(self) -> bool:
+        """Whether any piece is an attention product or has a variant under a convention."""
+        return any(p.kind == "attention" or p.variants for row in self.layers for p in row.pieces)
 
     @property
     def params(self) -> int:

@@ -3,140 +3,169 @@
 The walk visits the model's nodes in execution order (the order ``Functional`` runs them in,
 read through :mod:`convcost.count.keras_internals`), so a layer called twice gives two rows
 and a nested model is entered and reported leaf by leaf with a path like ``outer/inner/conv``.
-Shapes come from the graph as built; where the input shape is overridden, each node's output
+Shapes come from the graph as built; where an input shape is overridden, each node's output
 shape is recomputed with ``compute_output_spec`` (symbolic, no weights created, the model is
-not changed).
+not changed). A model with several inputs takes one shape per input, by name.
 
-Models and layers without a static graph (a subclassed ``keras.Model``, or a custom layer with
-no rule that owns sub-layers) are *traced*: called once on symbolic tensors (batch ``None``,
-nothing allocated) with each sub-layer's ``call`` temporarily wrapped to record its input and
-output shapes (:mod:`convcost.count.tracing`); each recorded call is then costed like a graph node.
-Arithmetic written directly in such a ``call()`` (``x + y`` between sub-layers) is invisible
-to the trace, and the report says so in its notes. Analysis is symbolic throughout: no
-activation tensor is ever allocated, whatever its size.
+A layer with a cost rule is costed by its rule. Every other layer — a subclassed
+``keras.Model``, a composite layer such as a transformer block, a leaf without a rule — is
+*traced*: called once on symbolic tensors (batch 1, nothing allocated) with each sub-layer's
+``call`` temporarily wrapped to record its arguments (bound by name) and shapes
+(:mod:`convcost.count.tracing`). Recorded sub-layers with a rule are costed by it; the
+arithmetic each rule-less call does itself (``x + y`` between sub-layers, ``x @ w``, the
+attention einsums of a keras-hub block) is costed from the TensorFlow ops it created
+(:mod:`convcost.count.graph_ops`). On another backend those ops cannot be seen: such a call's
+row is marked not fully counted, never silently complete. A call that repeats an earlier one
+(same class, configuration and argument shapes: a transformer's blocks) is traced once and
+copied (:mod:`convcost.count.memo`). Analysis is symbolic throughout: no activation tensor is
+ever allocated, whatever its size; for a model built inside :func:`convcost.shape_only`, no
+weight either.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Sequence
+import warnings
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Any
 
 import keras
 
+from convcost.count import graph_ops, memo, tracing
 from convcost.count import keras_internals as internals
-from convcost.count import tracing
+from convcost.count.costing import (
+    Entry,
+    apply_conventions,
+    check_conventions,
+    convention_notes,
+    entries_of,
+    rule_pieces,
+    twins,
+)
+from convcost.count.inputs import (
+    InputShape,
+    fmt,
+    input_shapes,
+    requested_shapes,
+    subclassed_shape,
+)
 from convcost.count.keras_internals import GraphNode, inner_graph, is_static, nodes_in_order
-from convcost.count.report import LayerCost, Piece, Report, Shape
-from convcost.count.rules import Call, Dims, NoRule, has_rule, layer_cost
+from convcost.count.report import LayerCost, Report, Shape
+from convcost.count.rules import Call, Dims, causal_context, has_rule
+from convcost.count.rules import hub as hub_rules
 from convcost.errors import ConvcostError
 
 
-def analyze(model: keras.Model, *, input_shape: Sequence[int] | None = None,
-            name: str | None = None) -> Report:
+def analyze(model: keras.Model, *, input_shape: InputShape | None = None,
+            seq_len: int | None = None, name: str | None = None,
+            attention: str = "executed", moe: str = "routed") -> Report:
     """Count params, MACs and other FLOPs of every layer call of ``model``, per sample.
 
     Args:
         model: a Sequential, functional or subclassed Keras model (nested models are walked
             into). A Sequential or subclassed model that has never been built needs
             ``input_shape``; it is then built, as its first call would build it.
-        input_shape: the shape of one sample, without batch, e.g. ``(224, 224, 3)``;
-            overrides the model's own input shape where its layers allow it.
+        input_shape: the shape of one sample, without batch, e.g. ``(224, 224, 3)``, or for a
+            model with several inputs a mapping ``{input name: shape}`` (inputs left out keep
+            their own shape, which must then be fully known); overrides the model's own input
+            shapes where its layers allow it. Integer inputs (token ids) stay integer.
+        seq_len: the length of every token-sequence input (integer or boolean inputs of one
+            axis per sample) not given in ``input_shape``.
         name: the name shown in the report (default: ``model.name``).
+        attention: ``"executed"`` (every attention score computed) or ``"causal"`` (the
+            L(L+1)/2 pairs of causal self-attention); see ``count.report.CONVENTIONS``.
+        moe: ``"routed"`` (the top-k experts per token) or ``"executed"`` (every expert run).
     """
-    walk = _Walk()
+    check_conventions(attention, moe)
+    hub_rules.register()
+    request = requested_shapes(input_shape, seq_len)
+    walk = _Walk(attention, moe)
     if is_static(model):
-        graph = _graph_of(model, input_shape)
-        shapes = _input_shapes(graph, input_shape)
-        walk.run(graph, shapes, prefix="")
+        graph = _graph_of(model, request)
+        named = input_shapes(graph, request, seq_len)
+        with _no_initialisation():
+            walk.run(graph, [shape for _, shape in named], prefix="")
     else:
-        shapes = [(None, *_subclassed_shape(model, input_shape))]
-        walk.trace(model, [keras.KerasTensor(shapes[0])], {}, prefix="")
+        shape = subclassed_shape(model, request)
+        named = [("input", shape)]
+        with _no_initialisation():
+            walk.trace(model, [keras.KerasTensor(shape)], {}, prefix="")
         walk.chain(0, ())
-    return Report(
+    report = Report(
         model=name or model.name,
-        input_shape=tuple(shapes[0][1:]),
+        input_shape=tuple(named[0][1][1:]),
         layers=tuple(walk.rows),
         keras_count_params=int(model.count_params()),
         backend=keras.backend.backend(),
         notes=tuple(walk.notes),
+        inputs=tuple((n, tuple(s[1:])) for n, s in named),
+        conventions=(("attention", attention), ("moe", moe)),
     )
+    if request is not None and model.built:
+        _check_weights_unchanged(report, input_shape)
+    return dataclasses.replace(report, notes=report.notes + convention_notes(report))
 
 
-def _subclassed_shape(model: keras.Model, input_shape: Sequence[int] | None) -> Shape:
-    """The per-sample input shape of a subclassed model: given, or the one it was built with."""
-    if input_shape is not None:
-        shape: Shape = tuple(int(d) for d in input_shape)
-        if not model.built:  # build it as its first call would: one call on a zero sample
-            _build_by_calling(model, shape)
-        return shape
-    config = model.get_build_config() if model.built else None
-    built = config.get("input_shape") if config else None
-    if built is None or not isinstance(built, (tuple, list)) or len(built) < 2:
-        raise ConvcostError(
-            "A subclassed model is analysed by tracing one call, and this one has no known "
-            "input shape; build or call it first, or pass input_shape=(H, W, C) (CLI: "
-            f"--input-shape H,W,C). Received: {type(model).__name__} {model.name!r}, "
-            f"{'built with ' + repr(config) if model.built else 'never built'}."
-        )
-    return tuple(built[1:])
+@contextlib.contextmanager
+def _no_initialisation() -> Iterator[None]:
+    """The scope the walk runs in. Keras' ``compute_output_spec`` opens a ``StatelessScope``
+    whose exit initialises every variable still uninitialised: a model built shape-only would
+    get all its weights allocated by the first trace (28 GB for a 7B model). Inside an outer
+    scope that initialises nothing it does not; weights that exist are only read.
+
+    Keras' warning about a softmax over an axis of size 1 is silenced here: the walk's own
+    traces at one token cause it, not the user's model."""
+    with keras.StatelessScope(initialize_variables=False), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You are using a softmax over axis",
+                                category=UserWarning)
+        yield
 
 
-def _build_by_calling(model: keras.Model, shape: Shape) -> None:
-    try:
-        model(keras.ops.zeros((1, *shape)), training=False)
-    except Exception as error:
-        raise ConvcostError(f"Could not build the subclassed model by calling it on one zero "
-                            f"sample: {_one_line(error)} Received: input_shape "
-                            f"{_fmt(shape)}.") from None
-
-
-def _graph_of(model: keras.Model, input_shape: Sequence[int] | None) -> keras.Model:
+def _graph_of(model: keras.Model, request: Any) -> keras.Model:
     """The functional graph behind ``model`` (a Sequential's inner ``Functional``)."""
     if isinstance(model, keras.Sequential) and not model.layers:
         raise ConvcostError(f"The Sequential model has no layers. Received: {model.name!r}.")
     if isinstance(model, keras.Sequential):
         if not model.built or internals.functional_graph(model) is None:
-            if input_shape is None:
+            if request is None or isinstance(request, Mapping):
                 raise ConvcostError(
                     "The Sequential model has no input shape; pass input_shape=(H, W, C) "
                     f"or start it with keras.Input. Received: model {model.name!r} unbuilt."
                 )
-            model.build((None, *input_shape))
+            model.build((None, *request))
         return internals.functional_graph(model)
     return model
 
 
-def _input_shapes(graph: keras.Model, input_shape: Sequence[int] | None) -> list[Shape]:
-    own = [tuple(x.shape) for x in graph.inputs]
-    if input_shape is None:
-        return own
-    if len(own) != 1:
-        raise ConvcostError(
-            f"input_shape can only override a single-input model. Received a model with "
-            f"{len(own)} inputs."
-        )
-    requested = (None, *(int(d) for d in input_shape))
-    if len(requested) != len(own[0]):
-        raise ConvcostError(
-            f"input_shape must have {len(own[0]) - 1} dimensions for this model (its input is "
-            f"{_fmt(own[0][1:])}). Received: {_fmt(tuple(input_shape))}."
-        )
-    return [requested]
+def _check_weights_unchanged(report: Report, requested: Any) -> None:
+    """Refuse an input shape that would need other weights than the model holds (e.g. 3
+    input channels for a model built for 1): its counts would describe another model."""
+    for row in report.layers:
+        if row.supported and row.keras_params and not row.params_match:
+            raise ConvcostError(
+                f"The input shape does not fit the model's weights: layer {row.path!r} "
+                f"({row.type}) would need {row.params:,} params for it, and holds "
+                f"{row.keras_params:,}; a model with weights can only be re-shaped where its "
+                f"weights stay the same (e.g. the spatial size). Received: input_shape "
+                f"{requested!r}.")
 
 
 class _Walk:
-    """One traversal: the rows so far, the layers already seen (shared weights), the notes."""
+    """One traversal: the rows so far, the layers already seen (shared weights), the notes,
+    and the traces already made (repeated blocks are copied, not traced again)."""
 
-    def __init__(self) -> None:
+    def __init__(self, attention: str, moe: str) -> None:
+        self.attention, self.moe = attention, moe
         self.rows: list[LayerCost] = []
         self.seen: set[int] = set()
         self.calls: dict[int, int] = {}
         self.notes: list[str] = []
         self.made: dict[int, tuple[int, ...]] = {}  # tensor id -> the rows that made it
+        self.traced: dict[Hashable, tuple[Any, list[Entry], list[Shape]]] = {}
 
-    def run(self, graph: keras.Model, input_shapes: list[Shape], prefix: str) -> list[Shape]:
-        specs = {id(x): _spec(shape, x) for x, shape in zip(graph.inputs, input_shapes)}
+    def run(self, graph: keras.Model, shapes: list[Shape], prefix: str) -> list[Shape]:
+        specs = {id(x): _spec(shape, x) for x, shape in zip(graph.inputs, shapes)}
         for node in nodes_in_order(graph):
             inputs = [specs[id(t)] for t in node.input_tensors]
             outputs = self._visit(node, inputs, prefix)
@@ -153,9 +182,8 @@ class _Walk:
             shapes = self.run(inner, in_shapes, prefix + op.name + "/")
             self._made(node.outputs, _union(self.made.get(id(y), ()) for y in inner.outputs))
             return shapes
-        if tracing.is_container(op, has_rule):
-            tensors = {id(t): x for t, x in zip(node.input_tensors, inputs)}
-            args, kwargs = node.arguments(tensors)
+        args, kwargs = node.arguments({id(t): x for t, x in zip(node.input_tensors, inputs)})
+        if not has_rule(op):  # a container or a leaf without a rule: traced, ops costed
             start = len(self.rows)
             shapes = self.trace(op, args, kwargs, prefix + op.name + "/")
             self._made(node.outputs, self.chain(start, _union(feeds)))
@@ -167,8 +195,13 @@ class _Walk:
             out_shapes = _recompute(node, inputs)
         if _unknown(out_shapes) and not _unknown(in_shapes):
             out_shapes = _recompute(node, inputs, by_call=True)
-        row = self._row(op, prefix + op.name, in_shapes, out_shapes)
-        self.rows.append(dataclasses.replace(row, sources=_union(feeds)))
+        tensors, options = tracing.call_inputs(op.call, args, kwargs)
+        causal, window = causal_context(None, {}, op, options)
+        call = Call(tuple(_per_sample(tuple(t.shape), op) for t in tensors),
+                    tuple(_per_sample(s, op) for s in out_shapes), causal, window)
+        entry = Entry((op,), op, call.inputs, call.output,
+                      apply_conventions(rule_pieces(op, call), self.attention, self.moe), True)
+        self.rows.append(dataclasses.replace(self._row(entry, prefix), sources=_union(feeds)))
         self._made(node.outputs, (len(self.rows) - 1,))
         return out_shapes
 
@@ -184,65 +217,50 @@ class _Walk:
         return (len(self.rows) - 1,) if len(self.rows) > start else feeds
 
     def trace(self, op: Any, args: Sequence, kwargs: dict, prefix: str) -> list[Shape]:
-        """Cost a container without a static graph by recording one symbolic call of it."""
-        with tracing.recording(op, has_rule) as records:
-            try:
-                spec = internals.compute_output_spec(lambda *a, **k: op(*a, **k), *args,
-                                                    **kwargs)
-            except ConvcostError:
-                raise
-            except Exception as error:
-                raise ConvcostError(
-                    f"Could not trace {op.name!r} ({type(op).__name__}) on a symbolic input: "
-                    f"{_one_line(error)} Received: input shapes "
-                    f"{[_fmt(tuple(x.shape)) for x in keras.tree.flatten(args)]}."
-                ) from None
-        for record in records:
-            if record.leaf:
-                self.rows.append(self._row(record.layer, prefix + record.path,
-                                           list(record.inputs), list(record.outputs)))
-            else:
-                self._container(record, prefix)
-        return [tuple(x.shape) for x in keras.tree.flatten(spec)]
+        """Cost a call without a rule by recording one symbolic call of it (batch 1); a call
+        equal to one traced before is copied."""
+        key = memo.call_key(op, args, kwargs)
+        if key is not None and key in self.traced:
+            first, entries, outputs = self.traced[key]
+            if first is not op:
+                mapping = twins(first, op)
+                entries = [e.moved(mapping) for e in entries]
+            self.rows += [self._row(e, prefix) for e in entries]
+            return outputs
+        batch_none = any(_leading_none(x) for x in keras.tree.flatten((args, kwargs)))
+        one_args, one_kwargs = keras.tree.map_structure(_batch_one, (list(args), dict(kwargs)))
+        log = graph_ops.OpLog() if graph_ops.available() else None
+        fn = _caller(op) if log is None else log.wrap(_caller(op))
+        with tracing.recording(op, has_rule, log.count if log else None,
+                               _Memo(log) if log else None) as records:
+            spec = _symbolic_call(op, fn, list(one_args), dict(one_kwargs))
+        tallies = log.tallies([(id(r), r.depth, r.ops) for r in records if r.copy_of is None]) \
+            if log else None
+        entries = entries_of(records, tallies, self.attention, self.moe, self.notes)
+        self.rows += [self._row(e, prefix) for e in entries]
+        outputs = [_batch_back(tuple(x.shape), batch_none) for x in keras.tree.flatten(spec)]
+        if key is not None:
+            self.traced[key] = (op, entries, outputs)
+        return outputs
 
-    def _container(self, record: tracing.CallRecord, prefix: str) -> None:
-        """A note for a traced container; a row for weights it holds outside its sub-layers."""
-        layer = record.layer
-        where = (prefix + record.path).rstrip("/") or layer.name
-        note = (f"{where} ({type(layer).__name__}) has no static graph: counted through its "
-                "sub-layer calls; arithmetic written directly in its call() is not counted.")
-        if not is_static(layer) and note not in self.notes:
-            self.notes.append(note)
-        own = _own_params(layer)
-        if own and id(layer) not in self.seen:
-            self.seen.add(id(layer))
-            self.rows.append(LayerCost(
-                path=where, name=layer.name, type=type(layer).__name__,
-                input_shapes=tuple(_per_sample(s, layer) for s in record.inputs),
-                output_shape=_per_sample(record.outputs[0], layer) if record.outputs else (),
-                pieces=(), keras_params=own, trainable_params=0, non_trainable_params=0,
-                supported=False, note="weights of its own, used in call(): not counted",
-                operation=layer,
-            ))
-
-    def _row(self, op: Any, path: str, in_shapes: list[Shape],
-             out_shapes: list[Shape]) -> LayerCost:
-        first_call = id(op) not in self.seen
-        self.seen.add(id(op))
-        call_index = self.calls.get(id(op), 0)
-        self.calls[id(op)] = call_index + 1
-        call = Call(tuple(_per_sample(s, op) for s in in_shapes),
-                    tuple(_per_sample(s, op) for s in out_shapes))
-        pieces, supported, note = _cost(op, call)
+    def _row(self, entry: Entry, prefix: str) -> LayerCost:
+        """The report row of ``entry`` under ``prefix``: params on a layer's first call only."""
+        layer = entry.layer
+        first_call = id(layer) not in self.seen
+        self.seen.add(id(layer))
+        call_index = self.calls.get(id(layer), 0)
+        self.calls[id(layer)] = call_index + 1
+        pieces = entry.pieces
         if not first_call:
-            pieces = tuple(dataclasses.replace(p, params=0) for p in pieces)
-        trainable, frozen, total = _keras_counts(op) if first_call else (0, 0, 0)
+            pieces = tuple(dataclasses.replace(p, params=0, active_params=None if
+                                               p.active_params is None else 0) for p in pieces)
+        counts = _keras_counts(layer, own=entry.own) if first_call else (0, 0, 0)
+        path = (prefix + entry.path).rstrip("/") or layer.name
         return LayerCost(
-            path=path, name=op.name, type=type(op).__name__,
-            input_shapes=call.inputs, output_shape=call.output, pieces=pieces,
-            keras_params=total, trainable_params=trainable,
-            non_trainable_params=frozen, supported=supported,
-            call_index=call_index, note=note, operation=op,
+            path=path, name=layer.name, type=type(layer).__name__,
+            input_shapes=entry.input_shapes, output_shape=entry.output_shape, pieces=pieces,
+            keras_params=counts[2], trainable_params=counts[0], non_trainable_params=counts[1],
+            supported=entry.supported, call_index=call_index, note=entry.note, operation=layer,
         )
 
 
@@ -251,25 +269,54 @@ def _union(groups: Any) -> tuple[int, ...]:
     return tuple(dict.fromkeys(row for group in groups for row in group))
 
 
-def _cost(op: Any, call: Call) -> tuple[tuple[Piece, ...], bool, str]:
+class _Memo:
+    """Skip repeated container calls inside one trace (stand-in outputs on the same graph)."""
+
+    def __init__(self, log: graph_ops.OpLog) -> None:
+        self.log = log
+
+    def key(self, layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable | None:
+        return memo.call_key(layer, args, kwargs)
+
+    def stand_in(self, like: Any) -> Any:
+        return self.log.stand_in(like)
+
+
+def _caller(op: Any) -> Any:
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return op(*args, **kwargs)
+
+    return call
+
+
+def _symbolic_call(op: Any, fn: Any, args: list, kwargs: dict) -> Any:
     try:
-        return layer_cost(op, call), True, ""
-    except NoRule:
-        return (), False, "no rule: not counted"
+        return internals.compute_output_spec(fn, *args, **kwargs)
     except ConvcostError:
         raise
-    except Exception as error:  # a rule that fails is reported, never a crash
+    except Exception as error:
         raise ConvcostError(
-            f"The cost rule for layer {op.name!r} ({type(op).__name__}) failed: {error}. "
-            f"Received: input shapes {[_fmt(s) for s in call.inputs]}."
+            f"Could not trace {op.name!r} ({type(op).__name__}) on a symbolic input: "
+            f"{_one_line(error)} Received: input shapes "
+            f"{[fmt(tuple(x.shape)) for x in keras.tree.flatten(args) if hasattr(x, 'shape')]}."
         ) from None
 
 
-def _own_params(layer: Any) -> int:
-    """Weights a container holds itself, outside all its sub-layers."""
-    inner = {id(w) for sub in internals.sub_layers(layer) if isinstance(sub, keras.layers.Layer)
-             for w in sub.weights}
-    return sum(_size(w.shape) for w in layer.weights if id(w) not in inner)
+def _leading_none(x: Any) -> bool:
+    return isinstance(x, keras.KerasTensor) and len(x.shape) > 0 and x.shape[0] is None
+
+
+def _batch_one(x: Any) -> Any:
+    """A symbolic tensor with an unknown batch gets batch 1 (every shape then static)."""
+    if _leading_none(x):
+        return keras.KerasTensor((1, *x.shape[1:]), dtype=x.dtype, sparse=x.sparse)
+    return x
+
+
+def _batch_back(shape: Shape, batch_none: bool) -> Shape:
+    if batch_none and shape and shape[0] == 1:
+        return (None, *shape[1:])
+    return shape
 
 
 def _one_line(error: Exception) -> str:
@@ -300,7 +347,7 @@ def _recompute(node: GraphNode, inputs: list, by_call: bool = False) -> list[Sha
     except Exception as error:
         raise ConvcostError(
             f"Layer {node.operation.name!r} cannot take the requested input shape: "
-            f"{_one_line(error)} Received: input shapes {[_fmt(tuple(x.shape)) for x in inputs]}."
+            f"{_one_line(error)} Received: input shapes {[fmt(tuple(x.shape)) for x in inputs]}."
         ) from None
     return [tuple(x.shape) for x in keras.tree.flatten(spec)]
 
@@ -310,15 +357,22 @@ def _per_sample(shape: Shape, op: Any) -> Dims:
     if any(d is None for d in body):
         raise ConvcostError(
             f"Layer {op.name!r} has an unknown dimension in its input or output; pass an input "
-            f"shape (input_shape=..., or --input-shape H,W,C). Received: shape {_fmt(shape)}."
+            f"shape (input_shape=..., or --input-shape H,W,C; --seq-len L for token inputs). "
+            f"Received: shape {fmt(shape)}."
         )
     return tuple(int(d) for d in body)  # type: ignore[arg-type]
 
 
-def _keras_counts(op: Any) -> tuple[int, int, int]:
-    """(trainable, non-trainable, ``count_params()``) as Keras holds them; 0s for non-layers."""
+def _keras_counts(op: Any, own: bool = False) -> tuple[int, int, int]:
+    """(trainable, non-trainable, total) params as Keras holds them (``own``: only the weights
+    a container holds outside its sub-layers); 0s for non-layers."""
     if not isinstance(op, keras.layers.Layer):
         return 0, 0, 0
+    if own:
+        inner = {id(w) for sub in internals.sub_layers(op) for w in getattr(sub, "weights", ())}
+        trainable = sum(_size(w.shape) for w in op.trainable_weights if id(w) not in inner)
+        frozen = sum(_size(w.shape) for w in op.non_trainable_weights if id(w) not in inner)
+        return trainable, frozen, trainable + frozen
     trainable = sum(_size(w.shape) for w in op.trainable_weights)
     frozen = sum(_size(w.shape) for w in op.non_trainable_weights)
     return trainable, frozen, int(op.count_params())
@@ -329,7 +383,3 @@ def _size(shape: Sequence[int]) -> int:
     for dim in shape:
         size *= int(dim)
     return size
-
-
-def _fmt(shape: Sequence[int | None]) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"

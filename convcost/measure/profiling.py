@@ -26,7 +26,7 @@ from typing import Any
 
 from convcost.analysis.memory import DTYPE_BYTES, LayerTraffic, Memory, check_batch, memory
 from convcost.analysis.roofline import GIGA, Bound, DeviceProfile, bound
-from convcost.count.report import KINDS, Report, Shape
+from convcost.count.report import ADDED_KINDS, KINDS, Report, Shape
 from convcost.errors import ConvcostError
 from convcost.measure.timing import compile_function, repeat_times
 
@@ -143,11 +143,14 @@ class LatencyReport:
         return self.flops / self.model_seconds / GIGA if self.model_seconds else 0.0
 
     def kinds(self) -> tuple[KindTiming, ...]:
-        """One entry per kind in :data:`~convcost.count.report.KINDS` (rows grouped by kind)."""
+        """One entry per kind in :data:`~convcost.count.report.KINDS` (rows grouped by kind;
+        the added kinds only where the model has them)."""
         total_macs, total_time = self.macs, self.layer_seconds
         result = []
         for kind in KINDS:
             rows = [layer for layer in self.layers if layer.kind == kind]
+            if kind in ADDED_KINDS and not rows:
+                continue
             macs = sum(self.batch * layer.traffic.row.macs for layer in rows)
             seconds = sum(layer.seconds or 0.0 for layer in rows)
             result.append(KindTiming(

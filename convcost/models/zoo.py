@@ -1,8 +1,11 @@
-"""Reference nets by name: the article's three MNIST nets and every ``keras.applications`` model.
+"""Reference nets by name: the article's three MNIST nets, every ``keras.applications`` model,
+and keras-hub transformers, LLMs and MobileNets built from their published configurations.
 
-The registry is plain data, so listing it (``convcost zoo``) needs no TensorFlow; Keras is
-imported only when a model is built. Applications are built with ``weights=None``: nothing is
-downloaded.
+The registry is plain data, so listing it (``convcost zoo``) needs neither TensorFlow nor
+keras-hub; Keras is imported only when a model is built. Applications are built with
+``weights=None`` and keras-hub models from configurations (:mod:`convcost.models.hub`):
+nothing is downloaded. Built inside :func:`convcost.shape_only`, no weight is allocated,
+which is all counting needs.
 """
 
 from __future__ import annotations
@@ -14,24 +17,39 @@ from typing import Any
 
 from convcost import checks
 from convcost.errors import ConvcostError
+from convcost.models import hub
 
 MNIST_SHAPE = (28, 28, 1)
 
 
 @dataclass(frozen=True)
 class ZooEntry:
-    """A model convcost can build by name, and the options it takes."""
+    """A model convcost can build by name, and the options it takes.
+
+    ``input_shape`` is one sample's image shape, or for a text model ``(seq_len,)`` of each of
+    its token inputs; ``seq_len`` is a text model's default sequence length (its context
+    length, 0 for others); ``hub`` its keras-hub backbone class.
+    """
 
     name: str
     summary: str
-    input_shape: tuple[int, int, int]
+    input_shape: tuple[int, ...]
     classes: int
     takes_alpha: bool
     keras_name: str = ""  # the keras.applications constructor; empty for the article's nets
+    hub: str = ""  # the keras_hub.models backbone; empty for Keras' own models
+    seq_len: int = 0
 
     @property
     def source(self) -> str:
+        if self.hub:
+            return f"keras_hub.{self.hub}"
         return f"keras.applications.{self.keras_name}" if self.keras_name else "article"
+
+    @property
+    def takes_classes(self) -> bool:
+        """Whether ``classes`` can be chosen (keras-hub text models have none to choose)."""
+        return not self.hub or bool(hub.HUB_MODELS[self.name].task_kwargs)
 
 
 _ARTICLE = [
@@ -86,11 +104,23 @@ _APPLICATIONS = [
     ("xception", "Xception", 299, False),
 ]
 
+
+
+def _hub_entry(name: str, spec: hub.HubModel) -> ZooEntry:
+    if spec.text:
+        vocab = int(spec.config["vocabulary_size"]) if spec.task else 0
+        return ZooEntry(name, spec.summary, (spec.context,), vocab, False, hub=spec.backbone,
+                        seq_len=spec.context)
+    classes = int(spec.task_kwargs.get("num_classes", 0))
+    return ZooEntry(name, spec.summary, (spec.image_size, spec.image_size, 3), classes, False,
+                    hub=spec.backbone)
+
+
 ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ARTICLE} | {
     name: ZooEntry(name, f"keras.applications.{keras_name}", (size, size, 3), 1000, alpha,
                    keras_name)
     for name, keras_name, size, alpha in _APPLICATIONS
-}
+} | {name: _hub_entry(name, spec) for name, spec in hub.HUB_MODELS.items()}
 
 
 def entry(name: str) -> ZooEntry:
@@ -109,20 +139,44 @@ def build(name: str, *, input_shape: tuple[int, ...] | None = None, classes: int
     """Build the zoo model ``name`` (a fresh ``keras.Model``; applications with no weights).
 
     Args:
-        name: a zoo name, e.g. ``"v1"`` or ``"mobilenet_v2"``.
-        input_shape: ``(H, W, C)``; default: the model's own (28x28x1, or 224x224x3 ...).
+        name: a zoo name, e.g. ``"v1"``, ``"mobilenet_v2"`` or ``"llama2_7b"``.
+        input_shape: ``(H, W, C)``; default: the model's own (28x28x1, or 224x224x3 ...). A
+            text model's sequence length is given to the analysis instead (``seq_len``).
         classes: number of output classes; default 10 (article nets) or 1000.
         alpha: width multiplier, for the models that take one.
-        include_top: keep the classifier (``False``: features only).
+        include_top: keep the classifier or LM head (``False``: features only / backbone).
     """
     spec = entry(name)
-    shape = tuple(input_shape) if input_shape is not None else spec.input_shape
-    n_classes = spec.classes if classes is None else classes
-    _check_options(spec, shape, n_classes, alpha)
+    if spec.hub:
+        _check_hub_options(spec, input_shape, classes, alpha)
+    else:
+        shape = tuple(input_shape) if input_shape is not None else spec.input_shape
+        _check_options(spec, shape, spec.classes if classes is None else classes, alpha)
+    if spec.hub:
+        return hub.build(spec.name, image_size=input_shape, classes=classes,
+                         include_top=include_top)
     if spec.keras_name:
-        return _application(spec, shape, n_classes, alpha, include_top)
-    return _ARTICLE_BUILDERS[spec.name](shape, n_classes, 1.0 if alpha is None else alpha,
-                                        include_top)
+        return _application(spec, shape, spec.classes if classes is None else classes, alpha,
+                            include_top)
+    return _ARTICLE_BUILDERS[spec.name](shape, spec.classes if classes is None else classes,
+                                        1.0 if alpha is None else alpha, include_top)
+
+
+def _check_hub_options(spec: ZooEntry, shape: tuple[int, ...] | None, classes: int | None,
+                       alpha: float | None) -> None:
+    if alpha is not None:
+        raise ConvcostError(f"Model {spec.name!r} takes no width multiplier. Received: "
+                            f"alpha={alpha}.")
+    if classes is not None and (not spec.takes_classes or classes <= 0):
+        raise ConvcostError(f"Model {spec.name!r} takes no classes option (or a positive one "
+                            f"where it has a classifier). Received: classes={classes}.")
+    if shape is not None and spec.seq_len:
+        raise ConvcostError(f"Model {spec.name!r} is a text model: its sequence length is set "
+                            f"at analysis (seq_len=..., --seq-len L), not at build. Received: "
+                            f"input_shape={tuple(shape)}.")
+    if shape is not None and (len(shape) != 3 or any(int(d) <= 0 for d in shape)):
+        raise ConvcostError(f"input_shape must be three positive sizes H, W, C. Received: "
+                            f"{tuple(shape)}.")
 
 
 def _check_options(spec: ZooEntry, shape: tuple[int, ...], classes: int,

@@ -25,8 +25,22 @@ ever added, never renamed or removed within a version)::
                 "mismatched_layers": [{"path", "params", "keras_params"}]},
       "group_by": "kind" | "type",                                    # with --group-by kind|type
       "groups": [{"kind" | "type", "layers", "params", "macs", "flops",
-                  "params_share", "macs_share"}]
+                  "params_share", "macs_share"}],
+      "inputs": {str: [int, ...]},       # models with several inputs: each input's shape
+      "active_params": int,              # mixture of experts: params one token uses
+      "conventions": {"attention": "executed" | "causal",
+                      "moe": "routed" | "executed"},          # models with attention or MoE
+      "macs_by_convention": {"executed": int, "causal": int, "routed": int},  # likewise
+      "notes": [str]                     # when there are notes
     }
+
+Kinds (``kind`` of a layer, keys of ``groups``): ``standard``, ``depthwise``, ``pointwise``,
+``fully_connected``, ``other``, then ``attention`` (products of two activations: attention
+scores and weighted values), ``recurrent`` (RNN/LSTM/GRU cell steps) and ``embedding`` (lookup
+tables: params, no MACs). ``totals.macs`` follows the conventions in ``conventions``;
+``macs_by_convention`` gives the total under each: ``executed`` (every score and expert as the
+implementation computes them), ``causal`` (causal self-attention over its L(L+1)/2 allowed
+pairs) and ``routed`` (each token through its top-k experts only).
 
 With ``--memory`` each layer gains ``bytes``, ``intensity`` (FLOP/byte), ``macs_per_element``,
 ``activation_bytes``, and ``totals`` gains ``bytes``, ``weight_bytes``, ``intensity``,
@@ -153,6 +167,23 @@ def report_dict(report: Report, options: RenderOptions | None = None) -> dict[st
     if options.group_by in ("kind", "type"):
         data["group_by"] = options.group_by
         data["groups"] = groups_list(report, options.group_by)
+    data.update(_transformer_keys(report))
+    return data
+
+
+def _transformer_keys(report: Report) -> dict[str, Any]:
+    """The keys only some reports have: several inputs, MoE, attention conventions, notes."""
+    data: dict[str, Any] = {}
+    if report.multi_input:
+        data["inputs"] = {name: list(shape) for name, shape in report.inputs}
+    if report.active_params != report.params:
+        data["active_params"] = report.active_params
+    if report.has_attention:
+        data["conventions"] = dict(report.conventions)
+        data["macs_by_convention"] = {name: report.macs_as(name)
+                                      for name in ("executed", "causal", "routed")}
+    if report.notes:
+        data["notes"] = list(report.notes)
     return data
 
 
@@ -306,7 +337,9 @@ def _table(report: Report, options: RenderOptions) -> Table:
 
 
 def header_line(report: Report) -> str:
-    return (f"{report.model} · input {shape_text(report.input_shape)} · backend "
+    inputs = (", ".join(f"{name} {shape_text(shape)}" for name, shape in report.inputs)
+              if report.multi_input else shape_text(report.input_shape))
+    return (f"{report.model} · input {inputs} · backend "
             f"{report.backend or '?'} · {len(report.layers)} layer calls")
 
 
@@ -326,6 +359,9 @@ def totals_lines(report: Report, options: RenderOptions) -> list[str]:
         lines += extra.lines(options.columns, options.batch_size)
     if options.training is not None:
         lines += train_cells.lines(options.training, options.batch_size)
+    if report.active_params != report.params:
+        lines.append(f"active params per token: {exact(report.active_params)} of "
+                     f"{exact(report.params)} (mixture of experts)")
     return lines
 
 
@@ -340,8 +376,11 @@ def check_line(report: Report) -> tuple[str, bool]:
 
 
 def unsupported_lines(report: Report) -> list[str]:
-    """One line per unsupported Keras class (not counted; params taken from Keras)."""
-    return [f"{name} × {count}: no cost rule; MACs/FLOPs not counted, params from Keras"
+    """One line per unsupported Keras class (not counted, or only partly; params from Keras)."""
+    partial = {row.type for row in report.layers if not row.supported and row.pieces}
+    return [f"{name} × {count}: not fully counted (see its row's note); params from Keras"
+            if name in partial else
+            f"{name} × {count}: no cost rule; MACs/FLOPs not counted, params from Keras"
             for name, count in report.unsupported.items()]
 
 
@@ -353,6 +392,7 @@ def to_markdown(report: Report, options: RenderOptions | None = None) -> str:
     lines += [f"- {line}" for line in totals_lines(report, options)]
     check, ok = check_line(report)
     lines.append(f"- {check}" if ok else f"- **{check}**")
+    lines += [f"- note: {note}" for note in report.notes]
     warnings = unsupported_lines(report)
     if warnings:
         lines += ["", "> **Unsupported layers**", *[f"> - {w}" for w in warnings]]
@@ -367,6 +407,7 @@ def to_table(report: Report, options: RenderOptions | None = None) -> str:
     parts += [Text(line) for line in totals_lines(report, options)]
     check, ok = check_line(report)
     parts.append(Text(check, style="green" if ok else "bold red"))
+    parts += [Text(f"note: {note}") for note in report.notes]
     warnings = unsupported_lines(report)
     if warnings:
         parts.append(Panel("\n".join(warnings), title="unsupported layers", style="yellow",

@@ -16,7 +16,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from convcost.analysis.compare import BIAS_NOTE, Comparison, PairComparison
-from convcost.count.report import KINDS
+from convcost.count.report import ADDED_KINDS, KINDS
 from convcost.render.analyze import SCHEMA_VERSION, RenderOptions, check_dict, groups_list, totals
 from convcost.render.tables import Grid, check_choice, fitted_table, print_to_string
 from convcost.render.units import exact, percent, share
@@ -108,6 +108,8 @@ def totals_grid(comparison: Comparison) -> Grid:
         body.append([f"  × {first.model}", *[_times(share(v, values[0])) for v in values]])
     for kind in KINDS:
         groups = [{g.key: g for g in r.groups("kind")}[kind] for r in reports]
+        if kind in ADDED_KINDS and not any(g.layers for g in groups):
+            continue  # attention, recurrent, embedding: shown where a model has them
         body.append([f"{kind} params", *[f"{exact(g.params)} ({percent(g.params_share)})"
                                          for g in groups]])
         body.append([f"{kind} MACs", *[f"{exact(g.macs)} ({percent(g.macs_share)})"

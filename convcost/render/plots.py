@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from convcost.theory.sweep import Sweep
 
 KIND_COLOURS = {"standard": "tab:blue", "depthwise": "tab:orange", "pointwise": "tab:green",
-                "fully_connected": "tab:red", "other": "tab:gray"}
+                "fully_connected": "tab:red", "other": "tab:gray", "attention": "tab:purple",
+                "recurrent": "tab:brown", "embedding": "tab:olive"}
 
 
 def convergence_plot(rows: Sequence[EpochRow], path: str | Path) -> Path:

@@ -22,9 +22,16 @@ def zoo_table(entries: Iterable[ZooEntry], width: int | None, color: bool = Fals
     ``width=None`` is the natural width; a narrower one wraps the source, then the name.
     """
     body: list[list[Cell]] = [
-        [spec.name, spec.source, "x".join(str(d) for d in spec.input_shape), str(spec.classes),
+        [spec.name, spec.source, _input(spec), str(spec.classes) if spec.classes else "",
          "yes" if spec.takes_alpha else ""] for spec in entries]
     grid = Grid(["name", "source", "input shape", "classes", "alpha"], [False] * 5, body, [],
                 wrap=(1, 0))
     table = fitted_table([grid], width, title="convcost zoo", title_justify="left")
     return print_to_string(table, width=width, color=color)
+
+
+def _input(spec: ZooEntry) -> str:
+    """``224x224x3`` for an image model, ``1024 tokens`` (its context length) for a text one."""
+    if spec.seq_len:
+        return f"{spec.seq_len} tokens"
+    return "x".join(str(d) for d in spec.input_shape)

@@ -36,7 +36,7 @@ def zoo_formula(name: str) -> ModelFormula:
 def fresh(name: str, height: int, width: int) -> Any:
     """analyze() of the zoo model built afresh at height x width (no weights allocated)."""
     channels = zoo.entry(name).input_shape[2]
-    with scaling.shape_only():
+    with convcost.shape_only():
         return convcost.analyze(zoo.build(name, input_shape=(height, width, channels)))
 
 
@@ -180,7 +180,7 @@ def test_a_model_fixed_to_one_size_is_refused_clearly() -> None:
 
 
 def test_shape_only_builds_allocate_nothing_and_count_the_same() -> None:
-    with scaling.shape_only():
+    with convcost.shape_only():
         model = zoo.build("v1")
         report = convcost.analyze(model)
     assert report.params == report.keras_count_params == 48_330
@@ -210,3 +210,36 @@ def test_a_re_shaped_model_whose_weights_do_not_fit_is_refused() -> None:
                                             r"layer 'fc' would need 36,010 params and has "
                                             r"27,050"):
         family.sample({"H": 32, "W": 32})
+
+
+# --- keras-hub text models ---------------------------------------------------------------------
+
+
+def test_gpt2_backbone_formula_is_the_hand_count() -> None:
+    """GPT-2 small's backbone (d = 768, d_ff = 3,072, 12 layers, full attention) per token and
+    layer: Q, K, V and output projections 4 d² = 2,359,296, MLP 2 d·d_ff = 4,718,592, so
+    12 · 7,077,888 = 84,934,656 L; scores and context 2 d L per token and layer: 18,432 L².
+    Params: the published 124,439,808 (keras-hub's gpt2_base_en), whatever L. Learned
+    positions stop the formula at 1,024 tokens."""
+    family = scaling.text_family("gpt2", seq_len=128, include_top=False)
+    formula = derive(family.sample, family.names, check=family.check, model="gpt2",
+                     base=family.report, maximum=family.maximum)
+    assert formula.macs.expr == 84_934_656 * L + 18_432 * L**2
+    assert formula.params.expr == 124_439_808
+    assert formula.domain.text == "exact for every L ≥ 1, at most 1024"
+
+
+def test_a_model_of_token_inputs_only_is_a_family_over_l() -> None:
+    """Two token inputs (ids and a mask, as keras-hub backbones take) are both set to L: an
+    embedding of 100 x 8 and a Dense 8 -> 8 are 64 MACs per token, so 64 L."""
+    import keras
+
+    ids = keras.Input(shape=(None,), dtype="int32", name="ids")
+    mask = keras.Input(shape=(None,), dtype="int32", name="mask")
+    x = keras.layers.Embedding(100, 8)(ids)
+    x = keras.layers.Dense(8, use_bias=False)(x)
+    x = x * keras.ops.expand_dims(keras.ops.cast(mask, "float32"), -1)
+    model = keras.Model([ids, mask], x)
+    formula = convcost.analyze_symbolic(model, input_shape=(16,))
+    assert formula.macs.expr == 64 * L
+    assert formula.params.expr == 100 * 8 + 8 * 8

@@ -84,14 +84,26 @@ def test_a_valid_transposed_conv_differs_and_the_reason_is_given():
     assert "\n" not in result.summary()
 
 
-def test_a_layer_convcost_cannot_see_inside_is_flagged():
-    class Hidden(L.Layer):
-        def build(self, shape):
-            self.w = self.add_weight(shape=(shape[-1], 4))
+class Hidden(L.Layer):
+    """A layer without a rule: x @ w in its call()."""
 
-        def call(self, x):
-            return keras.ops.matmul(x, self.w)
+    def build(self, shape):
+        self.w = self.add_weight(shape=(shape[-1], 4))
 
+    def call(self, x):
+        return keras.ops.matmul(x, self.w)
+
+
+def test_a_layer_without_rule_is_counted_from_its_ops_and_agrees():
+    inp = keras.Input((6,))
+    row = _rows(verify(keras.Model(inp, Hidden(name="hidden")(inp))))["hidden"]
+    assert row.macs == 6 * 4 and row.profiler_mac_flops == 2 * 6 * 4 and not row.failing
+
+
+def test_a_layer_convcost_cannot_see_inside_is_flagged(monkeypatch):
+    from convcost.count import graph_ops
+
+    monkeypatch.setattr(graph_ops, "available", lambda: False)  # as on another backend
     inp = keras.Input((6,))
     result = verify(keras.Model(inp, Hidden(name="hidden")(inp)))
     row = _rows(result)["hidden"]

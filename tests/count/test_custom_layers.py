@@ -125,14 +125,18 @@ def test_a_subclassed_model_is_traced_layer_by_layer():
     net = _built_net()
     report = analyze(net)
     paths = [row.path for row in report.layers]
-    assert paths == ["stem", "block/conv", "block/bn", "block/conv", "block/bn", "head/gap",
-                     "head/fc"]
+    # the block's own row (after its sub-layers) holds the residual add of its call()
+    assert paths == ["stem", "block/conv", "block/bn", "block", "block/conv", "block/bn",
+                     "block", "head/gap", "head/fc"]
     assert report.input_shape == (32, 32, 3)
     # stem: 15x15 outputs; block conv 'same' on 15x15, twice; fc 8 -> 10
     assert report.macs == 225 * 27 * 8 + 2 * 225 * 72 * 8 + 80
     assert report.params == net.count_params()
     assert [row.call_index for row in report.layers if row.path == "block/conv"] == [0, 1]
-    assert any("block (Block)" in note and "not counted" in note for note in report.notes)
+    own = [row for row in report.layers if row.path == "block"]
+    assert [row.other_flops for row in own] == [15 * 15 * 8] * 2  # x + bn(conv(x)), per call
+    assert all(row.supported and "TensorFlow ops" in row.note for row in own)
+    assert report.unsupported == {}
 
 
 def test_tracing_leaves_the_model_as_it_was():
@@ -163,13 +167,14 @@ def test_a_composite_custom_layer_in_a_functional_model_is_traced():
     inp = keras.Input((16, 16, 8))
     model = keras.Model(inp, Block(8, name="blk")(inp))
     report = analyze(model)
-    assert [row.path for row in report.layers][-2:] == ["blk/conv", "blk/bn"]
+    assert [row.path for row in report.layers][-3:] == ["blk/conv", "blk/bn", "blk"]
     assert report.macs == 256 * 9 * 8 * 8
+    assert report.layers[-1].other_flops == 16 * 16 * 8  # the residual add in Block.call()
     assert report.params == model.count_params()
 
 
 class OwnWeights(L.Layer):
-    """A composite with a weight of its own, used in call(): reported, not silently zero."""
+    """A composite with a weight of its own, used in call(): counted from its ops."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -182,9 +187,12 @@ class OwnWeights(L.Layer):
         return self.dense(x) * self.gate
 
 
-def test_weights_a_composite_uses_itself_are_reported_unsupported():
+def test_weights_a_composite_uses_itself_are_counted_with_its_ops():
     inp = keras.Input((6,))
     model = keras.Model(inp, OwnWeights(name="own")(inp))
     report = analyze(model)
-    assert report.unsupported == {"OwnWeights": 1}
+    assert report.unsupported == {}
+    own = report.layers[-1]
+    assert (own.path, own.params, own.keras_params) == ("own", 4, 4)
+    assert own.other_flops == 4  # dense(x) * gate: one multiply per output
     assert report.params == model.count_params() == 6 * 4 + 4 + 4

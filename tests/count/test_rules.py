@@ -223,3 +223,22 @@ def test_keras_ops_in_a_functional_graph_are_costed():
 def test_application_layers_are_ruled(name, rows):
     module = {"convnext_tiny": "convnext", "inception_resnet_v2": "inception_resnet_v2"}[name]
     assert _ruled(getattr(__import__(f"keras.src.applications.{module}", fromlist=[rows]), rows))
+
+
+# --- kinds -----------------------------------------------------------------------------------
+
+
+def test_recurrent_attention_and_embedding_kinds():
+    ids = keras.Input((6,), dtype="int32")
+    x = L.Embedding(20, 8, name="embed")(ids)
+    x = L.LSTM(4, return_sequences=True, name="lstm")(x)
+    x = L.MultiHeadAttention(2, 2, name="mha")(x, x)
+    report = analyze(keras.Model(ids, x))
+    rows = {row.name: row for row in report.layers}
+    assert rows["embed"].kind == "embedding" and rows["embed"].params == 160
+    assert rows["lstm"].kind == "recurrent"
+    assert {p.kind for p in rows["mha"].pieces} == {"fully_connected", "attention"}
+    groups = {g.key: g for g in report.groups("kind")}
+    assert groups["attention"].macs == 2 * 6 * 6 * (2 + 2)  # scores and values, per head
+    assert groups["recurrent"].macs == 6 * 4 * 4 * (8 + 4)  # 4 gates, input + state, 6 steps
+    assert groups["embedding"].params == 160 and groups["embedding"].macs == 0

@@ -122,13 +122,32 @@ class _Opaque(keras.layers.Layer):
         return x * 2.0
 
 
-def test_a_layer_without_rule_is_listed_not_silently_zero():
+def test_a_layer_without_rule_is_costed_from_its_tensorflow_ops():
     inp = keras.Input((4,))
     model = keras.Model(inp, keras.layers.Dense(2)(_Opaque(name="opaque")(inp)))
     report = analyze(model)
     row = next(row for row in report.layers if row.name == "opaque")
-    assert not row.supported
-    assert report.unsupported == {"_Opaque": 1}
+    assert row.supported and row.other_flops == 4 and row.macs == 0  # x * 2.0 on 4 elements
+    assert "TensorFlow ops" in row.note
+    assert report.unsupported == {}
+
+
+class _Looping(keras.layers.Layer):
+    """A layer whose call() holds a TensorFlow loop: an op convcost has no cost for."""
+
+    def call(self, x):
+        import tensorflow as tf
+
+        return tf.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, y * 2.0), (0, x))[1]
+
+
+def test_a_layer_with_unknown_ops_is_marked_not_fully_counted():
+    inp = keras.Input((4,))
+    model = keras.Model(inp, _Looping(name="loop")(inp))
+    report = analyze(model)
+    row = report.layers[-1]
+    assert not row.supported and "While" in row.note
+    assert report.unsupported == {"_Looping": 1}
 
 
 def test_analyze_does_not_change_weights(zoo_model):

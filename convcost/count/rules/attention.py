@@ -1,4 +1,9 @@
-"""Attention layers: projections (fully connected) and the dot-product core."""
+"""Attention layers: projections (fully connected) and the dot-product core (kind ``attention``).
+
+The core's pieces carry a ``"causal"`` variant when the call is causal self-attention
+(:attr:`~convcost.count.rules.base.Call.causal`): the MACs and the softmax of the allowed
+query-key pairs only.
+"""
 
 from __future__ import annotations
 
@@ -9,25 +14,35 @@ import keras
 
 from convcost.count import formulas as f
 from convcost.count.keras_internals import uses_gate
-from convcost.count.report import Piece
+from convcost.count.report import Piece, Variant
 from convcost.count.rules.base import (
     Call,
+    causal_share,
     elements,
-    other,
     piece,
     register_rule,
 )
 
 
 def _attention_core(heads: int, queries: int, keys: int, key_dim: int, value_dim: int,
-                    rows: int = 1) -> Piece:
-    """Scaled dot-product attention without projections, for ``heads`` heads.
+                    call: Call) -> Piece:
+    """Scaled dot-product attention without projections, for ``heads`` heads (kind attention).
 
     MACs: scores ``T*S*key_dim`` + context ``T*S*value_dim`` per head; FLOPs: query scaling
-    ``T*key_dim`` and softmax ``3*T*S`` per head. ``rows`` repeats it over non-attended axes.
+    ``T*key_dim`` and softmax ``3*T*S`` per head. Causal variant: the same over the allowed
+    pairs only (the query scaling unchanged).
     """
-    cost = f.dot_product_attention(queries, keys, key_dim, value_dim, heads=heads)
-    return Piece("other", macs=rows * cost.macs, other_flops=rows * cost.other_flops)
+    per_pair_macs = heads * (key_dim + value_dim)
+    per_pair_flops = heads * f.SOFTMAX_FLOPS_PER_ELEMENT
+    scaling = heads * queries * key_dim
+    full = f.dot_product_attention(queries, keys, key_dim, value_dim, heads=heads)
+    core = Piece("attention", macs=full.macs, other_flops=full.other_flops)
+    share = causal_share(call, queries, keys)
+    if share is None:
+        return core
+    pairs = share[0]
+    return replace(core, variants=(Variant("causal", per_pair_macs * pairs,
+                                           scaling + per_pair_flops * pairs),))
 
 
 def _projection(d_in: int, heads: int, size: int, positions: int, bias: bool) -> Piece:
@@ -51,7 +66,7 @@ def _multi_head_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     pieces = [_projection(int(query[-1]), heads, kd, t, bias),
               _projection(int(key[-1]), heads, kd, s, bias),
               _projection(int(value[-1]), heads, vd, s, bias),
-              _attention_core(heads, t, s, kd, vd),
+              _attention_core(heads, t, s, kd, vd, call),
               piece("fully_connected", f.dense(heads * vd, d_out, positions=t, bias=bias))]
     if uses_gate(layer):
         gate = _projection(int(query[-1]), heads, vd, t, bias)
@@ -71,7 +86,7 @@ def _group_query_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     pieces = [_projection(int(query[-1]), qh, hd, t, bias),
               _projection(int(key[-1]), kvh, hd, s, bias),
               _projection(int(value[-1]), kvh, hd, s, bias),
-              _attention_core(qh, t, s, hd, hd),
+              _attention_core(qh, t, s, hd, hd, call),
               piece("fully_connected", f.dense(qh * hd, int(call.output[-1]), positions=t,
                                                bias=bias))]
     if layer.use_gate:
@@ -97,7 +112,7 @@ def _attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     else:
         macs, flops = 0, tq * tv * d * (3 + int(scale)) + tq * tv
     flops += f.SOFTMAX_FLOPS_PER_ELEMENT * tq * tv
-    return other(flops, params=params, macs=macs + tq * tv * dv)
+    return (Piece("attention", params=params, macs=macs + tq * tv * dv, other_flops=flops),)
 
 
 @register_rule(keras.layers.AdditiveAttention)
@@ -109,4 +124,4 @@ def _additive_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     tq, tv, d, dv = elements(query[:-1]), elements(value[:-1]), int(query[-1]), int(value[-1])
     scale = bool(layer.use_scale)
     flops = tq * tv * d * (3 + int(scale)) + f.SOFTMAX_FLOPS_PER_ELEMENT * tq * tv
-    return other(flops, params=d if scale else 0, macs=tq * tv * dv)
+    return (Piece("attention", params=d if scale else 0, macs=tq * tv * dv, other_flops=flops),)

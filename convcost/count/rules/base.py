@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import keras
 
@@ -24,10 +25,19 @@ Dims = tuple[int, ...]
 
 @dataclass(frozen=True)
 class Call:
-    """The shapes of one call of a layer, batch dimension removed."""
+    """The shapes of one call of a layer, batch dimension removed.
+
+    ``inputs`` are the tensor arguments in the order of the layer's ``call`` signature (masks,
+    caches and indices left out), so ``mha(query=q, value=v)`` arrives as ``(q, v)``.
+    ``causal``: the call is the self-attention of a causal decoder (or was given
+    ``use_causal_mask=True``), with a sliding ``window`` if it has one; attention rules use it
+    for their ``"causal"`` variant.
+    """
 
     inputs: tuple[Dims, ...]
     outputs: tuple[Dims, ...]
+    causal: bool = False
+    window: int | None = None
 
     @property
     def input(self) -> Dims:
@@ -91,6 +101,39 @@ def register_rule(*layer_classes: type) -> Callable[[Rule], Rule]:
     return decorate
 
 
+# --- causal self-attention ------------------------------------------------------------------
+
+CausalCheck = Callable[[Any, dict[str, Any], Any], tuple[bool, int | None]]
+"""``(decoder, its call's options, the sub-layer called) -> (causal, window)``."""
+
+_CAUSAL: dict[type, CausalCheck] = {}
+
+
+def register_causal(*decoder_classes: type) -> Callable[[CausalCheck], CausalCheck]:
+    """Decorator: the function tells which sub-layer of these decoder blocks is causal
+    self-attention, and its sliding window (see :func:`causal_context`)."""
+
+    def decorate(check: CausalCheck) -> CausalCheck:
+        for cls in decoder_classes:
+            _CAUSAL[cls] = check
+        return check
+
+    return decorate
+
+
+def causal_context(parent: Any, parent_options: dict[str, Any], layer: Any,
+                   options: dict[str, Any]) -> tuple[bool, int | None]:
+    """Whether a call of ``layer`` is causal self-attention, and its window: it was given
+    ``use_causal_mask=True``, or it is the self-attention of a decoder block registered with
+    :func:`register_causal` (``parent``, called with ``parent_options``)."""
+    if options.get("use_causal_mask") is True:
+        return True, None
+    for cls in type(parent).__mro__ if parent is not None else ():
+        if cls in _CAUSAL:
+            return _CAUSAL[cls](parent, parent_options, layer)
+    return False, None
+
+
 # --- helpers ---------------------------------------------------------------------------------
 
 
@@ -122,6 +165,14 @@ def conv_kind(kernel: tuple[int, ...], out_spatial: tuple[int, ...]) -> str:
     if any(k != 1 for k in kernel):
         return "standard"
     return "pointwise" if f.product(out_spatial) > 1 else "fully_connected"
+
+
+def causal_share(call: Call, queries: int, keys: int) -> tuple[int, int] | None:
+    """(allowed pairs, all pairs) when ``call`` is causal self-attention over ``queries`` ==
+    ``keys`` positions (:func:`~convcost.count.formulas.causal_pairs`); None otherwise."""
+    if not call.causal or queries != keys or queries == 0:
+        return None
+    return f.causal_pairs(queries, call.window), queries * keys
 
 
 def piece(kind: str, cost: f.Cost, extra_flops: int = 0) -> Piece:

@@ -1,4 +1,4 @@
-"""Dense, EinsumDense and embeddings (a lookup is a copy: 0 FLOPs)."""
+"""Dense, EinsumDense and embeddings (a lookup is a copy: 0 FLOPs, kind ``embedding``)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from convcost.count.rules.base import (
     Dims,
     activation_flops,
     elements,
-    other,
     piece,
     register_rule,
 )
@@ -71,7 +70,7 @@ def _ellipsis(spec: str, shape: Dims) -> int:
 @register_rule(keras.layers.Embedding)
 def _embedding(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Embedding: input_dim * output_dim weights; a lookup is a copy (0 FLOPs)."""
-    return other(params=int(layer.input_dim) * int(layer.output_dim))
+    return (Piece("embedding", params=int(layer.input_dim) * int(layer.output_dim)),)
 
 
 @register_rule(keras.layers.ReversibleEmbedding)
@@ -85,5 +84,5 @@ def _reversible_embedding(layer: Any, call: Call) -> tuple[Piece, ...]:
     params = vocab * dim * (1 if layer.tie_weights else 2)
     reverse = call.output[-1] == vocab and call.input[-1] == dim
     if not reverse:
-        return other(params=params)
+        return (Piece("embedding", params=params),)
     return (Piece("fully_connected", params=params, macs=elements(call.input[:-1]) * vocab * dim),)

@@ -1,7 +1,7 @@
 """Element-wise layers, pooling, merging, resizing: other FLOPs, no MACs (``Dot`` aside).
 
 An activation is 1 FLOP per output element (softmax 3); matrix products without weights
-(``Dot``) are MACs of kind ``other``.
+(``Dot``: two activations) are MACs of kind ``attention``.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ def _dot(layer: Any, call: Call) -> tuple[Piece, ...]:
     axes = layer.axes if isinstance(layer.axes, (list, tuple)) else (layer.axes, layer.axes)
     contracted = axis_size(call.inputs[0], axes[0])
     flops = 3 * sum(elements(s) for s in call.inputs) if layer.normalize else 0
-    return other(flops, macs=max(1, elements(call.output)) * contracted)
+    return (Piece("attention", macs=max(1, elements(call.output)) * contracted,
+                  other_flops=flops),)
 
 
 @register_rule(keras.layers.Masking)

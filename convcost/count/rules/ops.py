@@ -45,5 +45,7 @@ def _reduction_op(op: Any, call: Call) -> tuple[Piece, ...]:
 
 @register_rule(*op_classes("numpy", "Matmul"))
 def _matmul_op(op: Any, call: Call) -> tuple[Piece, ...]:
-    """a @ b: MACs = output elements * contracted size (a's last axis)."""
-    return other(macs=elements(call.output) * int(call.inputs[0][-1]))
+    """a @ b: MACs = output elements * contracted size (a's last axis); kind ``attention``
+    when both operands are graph tensors (activations), else ``fully_connected``."""
+    kind = "attention" if len(call.inputs) > 1 else "fully_connected"
+    return (Piece(kind, macs=elements(call.output) * int(call.inputs[0][-1])),)

@@ -1,4 +1,4 @@
-"""Recurrent layers: one step of the cell, times the sequence length."""
+"""Recurrent layers: one step of the cell, times the sequence length (kind ``recurrent``)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _simple_rnn_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """One step of h = act(x W + h U + b): MACs u*(d + u); FLOPs: bias u, add u, act u."""
     d, u = int(call.input[-1]), int(layer.units)
     bias = layer.use_bias
-    return (Piece("fully_connected", params=u * (d + u) + (u if bias else 0), macs=u * (d + u),
+    return (Piece("recurrent", params=u * (d + u) + (u if bias else 0), macs=u * (d + u),
                   other_flops=u * (2 + int(bias))),)
 
 
@@ -38,7 +38,7 @@ def _lstm_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """
     d, u = int(call.input[-1]), int(layer.units)
     bias = layer.use_bias
-    return (Piece("fully_connected", params=4 * u * (d + u) + (4 * u if bias else 0),
+    return (Piece("recurrent", params=4 * u * (d + u) + (4 * u if bias else 0),
                   macs=4 * u * (d + u), other_flops=u * (13 + 4 * int(bias))),)
 
 
@@ -53,7 +53,7 @@ def _gru_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """
     d, u = int(call.input[-1]), int(layer.units)
     biases = (2 if layer.reset_after else 1) * 3 * u if layer.use_bias else 0
-    return (Piece("fully_connected", params=3 * u * (d + u) + biases, macs=3 * u * (d + u),
+    return (Piece("recurrent", params=3 * u * (d + u) + biases, macs=3 * u * (d + u),
                   other_flops=biases + 11 * u),)
 
 
@@ -97,7 +97,7 @@ def _conv_lstm_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     h = f.conv(kernel, filters, 4 * filters, out_spatial, bias=False)
     positions = int(f.product(out_spatial))
     gates = positions * filters * (13 + 4 * int(layer.use_bias))
-    return (Piece("standard", params=int(x.params + h.params), macs=int(x.macs + h.macs),
+    return (Piece("recurrent", params=int(x.params + h.params), macs=int(x.macs + h.macs),
                   other_flops=gates),)
 
 
