@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from convcost.cli.app import app, domain_errors, load_keras
-from convcost.cli.options import Alpha, ListFormat, ModelsArg, Repeats, Warmup, Width
+from convcost.cli.options import Alpha, Imports, ListFormat, ModelsArg, Repeats, Warmup, Width
 from convcost.cli.output import console_width, emit, use_color
 from convcost.cli.train import ARTICLE_NETS
 
@@ -41,6 +41,7 @@ def bench_command(
     data: Annotated[Path | None, typer.Option(
         help="mnist.npz or IDX folder for int8 calibration and the accuracy of trained "
              "models (default: $CONVCOST_MNIST).", show_default=False, metavar="PATH")] = None,
+    imports: Imports = None,
 ) -> None:
     """Forward latency of zoo nets or model files (compiled model(x, training=False)) next to
     their MACs.
@@ -53,17 +54,22 @@ def bench_command(
     from convcost.measure.sources import check_names
 
     columns = console_width(None, width)
+    code = tuple(imports or ())
     if runtime or threads is not None or data is not None:
         from convcost.cli.runtimes import bench_runtimes_command
 
         bench_runtimes_command(models or ARTICLE_NETS, runtime or ["tf"], threads, data,
                                batch_size=batch_size, repeats=repeats, warmup=warmup,
                                alpha=alpha, peak=(peak_size, peak_repeats),
-                               as_json=as_json or fmt == "json", width=columns)
+                               as_json=as_json or fmt == "json", width=columns,
+                               imports=code)
         return
     names = models or ARTICLE_NETS
     check_names(names)
     load_keras()
+    from convcost.models.loader import import_code
+
+    import_code(code)
     from convcost.measure.bench import bench_models
     from convcost.measure.machine import machine_info
     from convcost.measure.probe import peak_matmul

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -30,8 +30,7 @@ from convcost.cli.options import (
 from convcost.cli.output import console_width, emit
 
 if TYPE_CHECKING:
-    from convcost.analysis.roofline import DeviceProfile
-    from convcost.measure.profiling import LatencyReport
+    from convcost.count.report import Report
 
 
 @app.command("profile")
@@ -65,10 +64,14 @@ def profile_command(
     from convcost.render import profile as show
 
     columns = console_width(output, width)
-    device = device_or_probe(peak_gflops, bandwidth_gbs, device_profile)
     source = make_source(model, input_shape, classes=classes, alpha=alpha, unsafe=unsafe,
                          imports=imports)
-    latency = _measure(source, batch_size, repeats, warmup, device)
+    keras_model, report = _obtain(source, batch_size)  # refused here if it cannot fit
+    device = device_or_probe(peak_gflops, bandwidth_gbs, device_profile)
+    from convcost.measure.profiling import profile
+
+    latency = profile(keras_model, device, report=report, batch=batch_size, repeats=repeats,
+                      warmup=warmup)
     text = {"table": lambda: show.render_table(latency, columns),
             "json": lambda: show.render_json(latency),
             "markdown": lambda: show.render_markdown(latency)}[fmt]()
@@ -82,17 +85,15 @@ def profile_command(
             stderr.print(f"wrote {path}")
 
 
-def _measure(source: Source, batch: int, repeats: int, warmup: int,
-             device: DeviceProfile) -> LatencyReport:
+def _obtain(source: Source, batch: int) -> tuple[Any, Report]:
+    """The model, built only once a batch of ``batch`` is known to fit, and its report."""
     from convcost.analysis.memory import check_batch
 
     check_batch(batch)
     load_keras()
     from convcost.count.walker import analyze
-    from convcost.measure.profiling import profile
-    from convcost.models.loader import obtain
+    from convcost.measure.fits import obtain_fitting
 
-    keras_model = obtain(source.spec)
-    report = analyze(keras_model, input_shape=source.analyze_shape)
-    return profile(keras_model, device, report=report, batch=batch, repeats=repeats,
-                   warmup=warmup)
+    keras_model = obtain_fitting(source.spec, purpose="profile", input_shape=source.analyze_shape,
+                                 batch=batch)
+    return keras_model, analyze(keras_model, input_shape=source.analyze_shape)

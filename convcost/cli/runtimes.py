@@ -31,7 +31,7 @@ def parse_threads(text: str | None) -> tuple[int | None, ...]:
 def bench_runtimes_command(models: Sequence[str], runtime: Sequence[str], threads: str | None,
                            data: Path | None, *, batch_size: int, repeats: int, warmup: int,
                            alpha: float | None, peak: tuple[int, int], as_json: bool,
-                           width: int | None = None) -> None:
+                           width: int | None = None, imports: tuple[str, ...] = ()) -> None:
     """Time ``models`` on each runtime; see the module docstring."""
     from convcost.measure.runtimes import check_runtimes
 
@@ -40,7 +40,8 @@ def bench_runtimes_command(models: Sequence[str], runtime: Sequence[str], thread
     if "tf" in runtimes and len(counts) > 1:
         raise ConvcostError(f"TensorFlow's threads are set once per process: give one --threads "
                             f"value with --runtime tf. Received: --threads {threads}.")
-    sources = [make_source(name, None, alpha=alpha) for name in models]  # checks before TF
+    # checks before TensorFlow loads
+    sources = [make_source(name, None, alpha=alpha, imports=list(imports)) for name in models]
     load_keras()
     from convcost.measure import runtimes as rt
 
@@ -59,13 +60,14 @@ def _measure(sources: Sequence[Any], runtimes: list[str], counts: tuple[int | No
              data: Path | None, batch_size: int, repeats: int, warmup: int,
              peak: tuple[int, int]) -> dict[str, Any]:
     from convcost.measure.bench import ModelEntry, RuntimeSettings, bench_runtimes
+    from convcost.measure.fits import obtain_fitting
     from convcost.measure.machine import load_average, machine_info, versions
     from convcost.measure.probe import peak_matmul
-    from convcost.models.loader import obtain
     from convcost.render.bench import runtime_document
 
     entries = [ModelEntry(Path(s.spec.source).stem if s.spec.is_file else s.spec.source,
-                          obtain(s.spec), s.spec.is_file) for s in sources]
+                          obtain_fitting(s.spec, purpose="bench", batch=batch_size),
+                          s.spec.is_file) for s in sources]
     prepared = _mnist(entries, runtimes, data)
     before = load_average()
     settings = RuntimeSettings(batch_size, counts, repeats, warmup, min(10, repeats), prepared)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from convcost.cli.app import app, domain_errors, fail, load_keras, stderr
-from convcost.cli.options import Alpha, ModelsArg, Width
+from convcost.cli.options import Alpha, Imports, ModelsArg, Width
 from convcost.cli.output import console_width, emit, use_color
 
 if TYPE_CHECKING:
@@ -69,6 +69,7 @@ def train_command(
     cpu_devices: Annotated[int | None, typer.Option(
         help="Split the CPU into N logical devices first (for --distribute on one CPU).",
         show_default=False, metavar="N")] = None,
+    imports: Imports = None,
 ) -> None:
     """Train zoo nets or model files on MNIST with the same settings; time every epoch;
     compare with their training FLOPs.
@@ -84,6 +85,9 @@ def train_command(
     check_names(names)
     load_keras()
     from convcost.measure.experiment import make_config
+    from convcost.models.loader import import_code
+
+    import_code(tuple(imports or ()))
 
     config = make_config(preset, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
                          learning_rate=learning_rate, subset=subset, test_subset=test_subset,
@@ -102,11 +106,12 @@ def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: P
     from convcost.measure import data, experiment
     from convcost.measure.machine import machine_info
     from convcost.measure.probe import peak_matmul
-    from convcost.measure.sources import check_files_for_mnist
+    from convcost.measure.sources import check_files_for_mnist, check_fits_for_training
     from convcost.render.train import summary_table, write_summary
 
     experiment.resolve_device(config.device)  # a missing GPU fails before anything is written
     check_files_for_mnist(names)
+    check_fits_for_training(names, alpha=config.alpha, batch=config.batch_size)
     mnist = data.load_mnist(data_path)
     stderr.print(data.describe_source(data_path, mnist), highlight=False, markup=False)
     prepared = data.prepare(mnist, subset=config.subset, test_subset=config.test_subset)

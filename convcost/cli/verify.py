@@ -42,12 +42,15 @@ def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFor
     source = make_source(model, input_shape, unsafe=unsafe, imports=imports)
     load_keras()
     from convcost.analysis.verify import verify
-    from convcost.models.loader import obtain
+    from convcost.measure.fits import obtain_fitting
 
     if training:
-        _verify_training(obtain(source.spec), fmt, columns)
+        _verify_training(obtain_fitting(source.spec, purpose="verify --training",
+                                        input_shape=source.analyze_shape, training=True),
+                         fmt, columns)
         return
-    result = verify(obtain(source.spec), input_shape=source.analyze_shape)
+    model = obtain_fitting(source.spec, purpose="verify", input_shape=source.analyze_shape)
+    result = verify(model, input_shape=source.analyze_shape)
     emit(verify_json(result) if fmt == "json" else
          verify_table(result, columns, use_color()), None)
     if not result.agree:

@@ -82,7 +82,7 @@ def bench_models(names: Sequence[str], *, batch_size: int, repeats: int, warmup:
     rows = []
     for name in names:
         keras.backend.clear_session()
-        model = build(name, alpha=alpha)
+        model = build(name, alpha=alpha, purpose="bench", batch=batch_size)
         report = analyze(model)
         timings = forward_latency(model, batch_size, repeats, warmup)
         rows.append(BenchRow(label(name), int(model.count_params()), report.macs, report.flops,

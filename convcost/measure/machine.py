@@ -91,3 +91,32 @@ def load_average() -> str:
 def versions(packages: list[str]) -> dict[str, str | None]:
     """Installed versions of ``packages`` (None for those not installed)."""
     return {package: installed_version(package) for package in packages}
+
+
+def available_memory() -> int | None:
+    """Bytes this process may still allocate: the kernel's ``MemAvailable``, capped by the
+    cgroup's limit (a container's ``memory.max`` minus its use); None where neither is known."""
+    limits = [value for value in (_meminfo_available(), _cgroup_room()) if value is not None]
+    return min(limits) if limits else None
+
+
+def _meminfo_available() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def _cgroup_room() -> int | None:
+    try:
+        with open("/sys/fs/cgroup/memory.max", encoding="utf-8") as handle:
+            limit = handle.read().strip()
+        with open("/sys/fs/cgroup/memory.current", encoding="utf-8") as handle:
+            used = int(handle.read().strip())
+    except (OSError, ValueError):
+        return None
+    return None if limit == "max" else max(int(limit) - used, 0)

@@ -37,6 +37,7 @@ import numpy as np
 from convcost.errors import ConvcostError
 from convcost.measure.convert import ConversionCache, quiet_native_output
 from convcost.measure.timing import Timings, compile_function, no_sync, time_interleaved
+from convcost.models.loader import import_code, imported_code
 
 RUNTIMES = ("tf", "litert", "litert-int8", "jax", "torch")
 PRECISION = {"tf": "fp32", "litert": "fp32", "litert-int8": "int8", "jax": "fp32",
@@ -245,7 +246,7 @@ def time_in_child(models: Sequence[Any], backend: str, *, batch_size: int, repea
             files.append(str(Path(folder) / f"{number}.keras"))
             model.save(files[-1])
         spec = {"files": files, "batch_size": batch_size, "repeats": repeats,
-                "warmup": warmup, "rounds": rounds}
+                "warmup": warmup, "rounds": rounds, "imports": list(imported_code())}
         result = _run_child(backend, spec)
     return [Timings(tuple(s)) for s in result["seconds"]], result["versions"]
 
@@ -277,6 +278,7 @@ def child_main(argv: Sequence[str]) -> None:
     from convcost.measure.machine import installed_version
 
     spec = json.loads(argv[0])
+    import_code(spec.get("imports", []))
     models = [keras.saving.load_model(file, compile=False) for file in spec["files"]]
     runners = [keras_runner(model, spec["batch_size"], keras.backend.backend())
                for model in models]

@@ -37,15 +37,37 @@ def label(name: str) -> str:
 
 
 def build(name: str, *, alpha: float | None = None,
-          input_shape: Sequence[int] | None = None, classes: int | None = None) -> Any:
-    """The zoo model ``name`` (built with the options) or the model file ``name`` (loaded)."""
-    if not looks_like_path(name):
-        shape = tuple(int(d) for d in input_shape) if input_shape is not None else None
-        return zoo.build(name, input_shape=shape, classes=classes, alpha=alpha)
-    if alpha is not None:
+          input_shape: Sequence[int] | None = None, classes: int | None = None,
+          purpose: str | None = None, batch: int = 1, training: bool = False) -> Any:
+    """The zoo model ``name`` (built with the options) or the model file ``name`` (loaded).
+
+    With ``purpose`` (``"bench"``, ``"train"``), the run it is for (``batch`` samples, a
+    training step if ``training``) is first checked to fit in memory
+    (:func:`convcost.measure.fits.obtain_fitting`)."""
+    if looks_like_path(name) and alpha is not None:
         raise ConvcostError(f"--alpha applies to zoo models only, not to a model file. "
                             f"Received: --alpha {alpha} with {name!r}.")
-    return obtain(ModelSpec(name))
+    if looks_like_path(name):
+        spec = ModelSpec(name)
+    else:
+        shape = tuple(int(d) for d in input_shape) if input_shape is not None else None
+        spec = ModelSpec(name, shape, classes, alpha)
+    if purpose is None:
+        return obtain(spec)
+    from convcost.measure.fits import obtain_fitting
+
+    return obtain_fitting(spec, purpose=purpose, batch=batch, training=training)
+
+
+def check_fits_for_training(names: Sequence[str], *, alpha: float | None, batch: int) -> None:
+    """Check, before anything trains, that each zoo model's training step fits in memory at
+    ``batch`` (built shape-only at MNIST's shape; files are checked by :func:`build`)."""
+    from convcost.measure.fits import check_spec
+
+    for name in names:
+        if not looks_like_path(name):
+            check_spec(ModelSpec(name, MNIST_INPUT, MNIST_CLASSES, alpha), purpose="train",
+                       batch=batch, training=True)
 
 
 def check_mnist(model: Any, name: str) -> None:

@@ -105,6 +105,8 @@ def import_code(sources: Sequence[str]) -> None:
     the current folder first, then ``sys.path``; a path to a ``.py`` file is run as a module.
     """
     for source in sources:
+        if source in _IMPORTED:
+            continue
         try:
             if source.endswith(".py") or os.sep in source:
                 _import_file(Path(source))
@@ -118,6 +120,15 @@ def import_code(sources: Sequence[str]) -> None:
             reason = " ".join(str(error).split())[:200]
             raise ConvcostError(f"Could not import the user code: {type(error).__name__}: "
                                 f"{reason} Received: --import {source!r}.") from None
+        _IMPORTED.append(source)
+
+
+_IMPORTED: list[str] = []  # what import_code imported in this process, in order
+
+
+def imported_code() -> tuple[str, ...]:
+    """The user code imported so far (a child process imports the same before loading)."""
+    return tuple(_IMPORTED)
 
 
 def _import_file(path: Path) -> None:
