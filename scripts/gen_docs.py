@@ -546,6 +546,7 @@ TABLES: dict[str, Callable[[], str]] = {
         "convcost analyze mobilenet_v2 --group-by type --format json", 3.4e6),
     "article": article_table,
     "llms": llm_table,
+    "hostile": lambda: run("python scripts/hostile_table.py"),
 }
 """Named comparison tables for ``<!-- gen table: NAME -->`` blocks."""
 

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import re
 import sys
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,10 @@ def _checked_file(file: Path) -> Path:
     if file.suffix.lower() not in MODEL_SUFFIXES:
         raise ConvcostError(f"Unsupported model file type; use .keras or .h5. "
                             f"Received: {str(file)!r}.")
+    if file.suffix.lower() == ".keras" and not zipfile.is_zipfile(file):
+        raise ConvcostError(f"Not a .keras archive (a .keras file is a zip; this one is "
+                            f"corrupt, truncated or something else). Received: {str(file)!r}, "
+                            f"{file.stat().st_size:,} bytes.")
     return file
 
 

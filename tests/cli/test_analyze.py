@@ -475,7 +475,7 @@ def test_bad_input_is_one_line_exit_1(args: list[str], pattern: str) -> None:
 
 
 @pytest.mark.parametrize(("name", "args", "pattern"), [
-    ("corrupt", [], r"Could not load the model file.*Received: '.*corrupt.keras'"),
+    ("corrupt", [], r"Not a .keras archive.*Received: '.*corrupt.keras', 25 bytes"),
     ("anysize", [], r"unknown dimension.*--input-shape"),
     ("anysize", ["--alpha", "0.5"], r"--alpha applies to zoo models only"),
     ("anysize", ["--input-shape", "28,28"], r"input_shape must have 3 dimensions"),

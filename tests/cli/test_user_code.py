@@ -99,3 +99,15 @@ def test_lambda_needs_unsafe_and_separate_honours_it(saved, tmp_path: Path) -> N
     assert "c1 -> c1_dw + c1_pw" in result.stdout and "c2 -> c2_dw + c2_pw" in result.stdout
     data = cli_json("analyze", str(out), "--unsafe")
     assert [row["name"] for row in data["layers"]][-2:] == ["double", "gap"]
+
+
+def test_bench_and_train_take_import(saved) -> None:
+    """Without --import the custom class is not found; with it, bench times the model (its
+    Dense: 6 x 4 = 24 MACs) and train gets as far as MNIST's shape check."""
+    custom, code = str(saved["custom"]), str(saved["code"])
+    assert_one_line_error(run_cli("bench", custom), 1, r"cannot find: 'Triple'.*--import")
+    data = cli_json("bench", custom, "--import", code, "--repeats", "1", "--warmup", "0",
+                    "--peak-size", "64", "--peak-repeats", "1", "--batch-size", "2")
+    assert [row["macs"] for row in data["models"]] == [24]
+    assert_one_line_error(run_cli("train", custom, "--import", code), 1,
+                          r"must take one 28x28x1 input and give 10 classes")

@@ -114,14 +114,14 @@ def _zip_without_config(tmp_path):
 
 BAD_FILES = [
     ("truncated_keras", lambda s, t: _truncated(s[".keras"], t, "cut.keras"),
-     r"Could not load the model file \(corrupt, truncated.*Received: '.*cut\.keras'"),
+     r"Not a .keras archive \(a .keras file is a zip.*Received: '.*cut\.keras'"),
     ("truncated_h5", lambda s, t: _truncated(s[".h5"], t, "cut.h5"),
      r"Could not load the model file.*Received: '.*cut\.h5'"),
     ("random_bytes", lambda s, t: (t / "noise.keras").write_bytes(
         np.random.default_rng(0).bytes(4096)) and t / "noise.keras",
-     r"Could not load the model file.*Received: '.*noise\.keras'"),
+     r"Not a .keras archive.*Received: '.*noise\.keras', 4,096 bytes"),
     ("text_renamed", lambda s, t: (t / "notes.keras").write_text("just text\n") and
-     t / "notes.keras", r"Could not load the model file.*Received: '.*notes\.keras'"),
+     t / "notes.keras", r"Not a .keras archive.*Received: '.*notes\.keras'"),
     ("zip_without_config", lambda s, t: _zip_without_config(t),
      r"Could not load the model file.*Received: '.*no_config\.keras'"),
     ("directory", lambda s, t: t, r"got a directory\. Received: '.*'"),
