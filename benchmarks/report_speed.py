@@ -1,9 +1,10 @@
 """How long the HTML report and the graph take, to make and to open, on a big and a small model.
 
 Run: python benchmarks/report_speed.py [--blocks N] [--no-browser]
-Models: ResNet50 (176 layer calls), and a transformer-like stack of Dense layers (11 layer
-calls per block, 250 blocks: 3,000 calls, 39 billion params, built without allocating its
-weights in keras.StatelessScope). For each: analyze, render the page, its size, and (with
+Models: ResNet50 (176 layer calls), Llama-2-7B from keras-hub at 4,096 tokens (the zoo's
+``llama2_7b``), and a transformer-like stack of Dense layers (11 layer calls per block, 250
+blocks: 3,000 calls, 39 billion params); all built without allocating their weights
+(``convcost.shape_only``). For each: analyze, render the page, its size, and (with
 Playwright and the system's Chromium) the time until its charts are drawn and one sort by
 MACs. The graph (graphviz's dot) for ResNet50. Timings are single runs: noisy on a busy machine.
 """
@@ -48,17 +49,16 @@ def dense_stack(blocks: int, tokens: int = 2048, d: int = 4096, ff: int = 11008)
 
 
 def reports(blocks: int) -> dict:
-    import keras
-
     import convcost
     from convcost.models import zoo
 
     found = {}
-    for name, build in (("resnet50", lambda: zoo.build("resnet50")),
-                        (f"dense_stack_{blocks}", lambda: dense_stack(blocks))):
-        with keras.StatelessScope(initialize_variables=False):
+    for name, build, seq_len in (("resnet50", lambda: zoo.build("resnet50"), None),
+                                 ("llama2_7b", lambda: zoo.build("llama2_7b"), 4096),
+                                 (f"dense_stack_{blocks}", lambda: dense_stack(blocks), None)):
+        with convcost.shape_only():
             model, build_s = timed(build)
-            report, analyze_s = timed(lambda m=model: convcost.analyze(m))
+        report, analyze_s = timed(lambda m=model, n=seq_len: convcost.analyze(m, seq_len=n))
         print(f"{name}: {len(report.layers):,} layer calls, {report.params:,} params; build "
               f"{build_s:.2f} s (shape only), analyze {analyze_s:.2f} s")
         found[name] = report
