@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from convcost.measure.callback import CostCallback
     from convcost.theory.model import ModelFormula
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "ConvcostError",
