@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -68,7 +69,11 @@ def _leave(code: int, standalone_mode: bool) -> int:
     return code
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
 def _one_line(text: str) -> str:
+    text = ANSI_ESCAPE.sub("", text)  # Keras colours its error messages
     line = " ".join(text.replace("Value error, ", "").split())
     return line if line.endswith((".", "?", "!")) else line + "."
 

@@ -62,7 +62,7 @@ def _text(expr: sympy.Expr) -> str:
 
 #: Short column names of the kinds.
 SHORT = {"standard": "std", "depthwise": "dw", "pointwise": "pw", "fully_connected": "fc",
-         "other": "other"}
+         "other": "other", "attention": "attn", "recurrent": "rnn", "embedding": "emb"}
 
 
 def _check(row: SweepRow) -> str:

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 # One colour per kind of cost (convcost.count.report.KINDS), in the HTML report and the graph.
 KIND_COLORS = {"standard": "#4c78a8", "depthwise": "#f58518", "pointwise": "#54a24b",
-               "fully_connected": "#b279a2", "other": "#9d9d9d"}
+               "fully_connected": "#b279a2", "other": "#9d9d9d", "attention": "#e45756",
+               "recurrent": "#72b7b2", "embedding": "#eeca3b"}
 
 
 def human(value: float, unit: str = "") -> str:

@@ -107,3 +107,11 @@ def test_compare_at_60_columns_keeps_every_number() -> None:
     for number in ("259,082", "48,330", "25,362,816", "3,109,760", "2,809,856 (90.36%)"):
         assert number in text
     assert "…" not in text
+
+
+def test_error_lines_lose_keras_terminal_colours() -> None:
+    """Keras wraps parts of its messages in ANSI codes; an error line is plain text."""
+    from convcost.cli.app import _one_line
+
+    assert _one_line("Exception in \x1b[1mConv2D.call()\x1b[0m:\n negative size") == (
+        "Exception in Conv2D.call(): negative size.")

@@ -84,3 +84,19 @@ def test_too_big_a_graph_is_refused(monkeypatch) -> None:
     monkeypatch.setattr(graph, "MAX_NODES", 3)
     with pytest.raises(ConvcostError, match=r"too many layer calls.*Received: 5 in 'toy'"):
         graph.graph_dot(REPORT)
+
+
+def test_a_transformer_graph_colours_its_new_kinds() -> None:
+    """Embedding and attention rows (keras-hub models are full of them) are drawn, each in its
+    kind's colour: a missing colour was a KeyError on 'convcost graph gpt2'."""
+    import convcost
+    from convcost.count.report import KINDS
+    from convcost.render.units import KIND_COLORS
+    from tests.conftest import tiny_decoder
+
+    assert set(KINDS) <= set(KIND_COLORS)
+    report = convcost.analyze(tiny_decoder(), input_shape=(16,))
+    dot = graph.graph_dot(report)
+    kinds = {row.name: row.kind for row in report.layers}
+    assert kinds["embed"] == "embedding"
+    assert f'fillcolor="{KIND_COLORS["embedding"]}' in dot

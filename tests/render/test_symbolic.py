@@ -136,3 +136,12 @@ def test_sweep_axis_must_fit_the_model() -> None:
     assert parse("size=96, 128") == ("size", (96, 128))
     with pytest.raises(ConvcostError, match="use --sweep seq-len="):
         sizes_of("size", ("L",), 96)
+
+
+def test_every_kind_has_a_short_sweep_column_name() -> None:
+    """A sweep of a transformer has attention and embedding columns (was a KeyError)."""
+    from convcost.count.report import KINDS
+    from convcost.render.sweep import SHORT
+
+    assert set(KINDS) <= set(SHORT)
+    assert len(set(SHORT.values())) == len(SHORT)
