@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import re
 import warnings
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from typing import Any
@@ -55,7 +54,7 @@ from convcost.count.keras_internals import GraphNode, inner_graph, is_static, no
 from convcost.count.report import LayerCost, Report, Shape
 from convcost.count.rules import Call, Dims, causal_context, has_rule
 from convcost.count.rules import hub as hub_rules
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 
 
 def analyze(model: keras.Model, *, input_shape: InputShape | None = None,
@@ -321,8 +320,7 @@ def _batch_back(shape: Shape, batch_none: bool) -> Shape:
 
 
 def _one_line(error: Exception) -> str:
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", str(error)).split())
-    return text[:300] + ("..." if len(text) > 300 else "")
+    return one_line(error)
 
 
 def _spec(shape: Shape, like: Any) -> keras.KerasTensor:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcost import checks
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 from convcost.models import hub
 
 MNIST_SHAPE = (28, 28, 1)
@@ -158,8 +158,12 @@ def build(name: str, *, input_shape: tuple[int, ...] | None = None, classes: int
     if spec.keras_name:
         return _application(spec, shape, spec.classes if classes is None else classes, alpha,
                             include_top)
-    return _ARTICLE_BUILDERS[spec.name](shape, spec.classes if classes is None else classes,
-                                        1.0 if alpha is None else alpha, include_top)
+    try:
+        return _ARTICLE_BUILDERS[spec.name](shape, spec.classes if classes is None else classes,
+                                            1.0 if alpha is None else alpha, include_top)
+    except ValueError as error:  # Keras' shape checks, e.g. pooling a 1x1 map
+        raise ConvcostError(f"Model {spec.name!r} cannot be built at this input shape: "
+                            f"{one_line(error)} Received: input_shape={shape}.") from None
 
 
 def _check_hub_options(spec: ZooEntry, shape: tuple[int, ...] | None, classes: int | None,

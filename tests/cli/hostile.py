@@ -67,6 +67,10 @@ CASES: tuple[Case, ...] = (
          r"input-shape"),
     Case("--input-shape beyond int32", ("analyze", "naive", "--input-shape", "3000000000,28,1"),
          1, r"--input-shape sizes must be at most"),
+    Case("--input-shape too small for the net's pooling (found by the fuzz test)",
+         ("analyze", "v2", "--input-shape", "1,1,1"), 1,
+         r"Model 'v2' cannot be built at this input shape: .*MaxPooling2D.*Received: "
+         r"input_shape=\(1, 1, 1\)\.$"),
     Case("--input-shape that changes a saved model's channels",
          ("analyze", "{small}", "--input-shape", "28,28,3"), 1,
          r"does not fit the model's weights"),
