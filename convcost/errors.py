@@ -21,12 +21,12 @@ class UnsupportedLayerError(ConvcostError):
     exit_code = 2
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # terminal colours
 
 
 def one_line(error: BaseException | str, limit: int = 300) -> str:
     """Another library's error message as one plain line: no terminal colours, no line breaks,
     without Keras' "Arguments received by ..." dump, at most ``limit`` characters."""
-    text = _ANSI.sub("", str(error)).split("Arguments received by", 1)[0]
+    text = ANSI_ESCAPE.sub("", str(error)).split("Arguments received by", 1)[0]
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit].rstrip() + "..."

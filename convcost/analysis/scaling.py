@@ -98,8 +98,9 @@ def model_family(model: Any, *, input_shape_: Any = None, name: str | None = Non
     """
     from convcost.count.walker import analyze
 
-    if (names is None or shape_of is None) and _token_inputs(model):
-        names, shape_of = ("L",), _all_tokens(_token_inputs(model))
+    tokens = _token_inputs(model) if names is None or shape_of is None else []
+    if tokens:
+        names, shape_of = ("L",), _all_tokens(tokens)
         if isinstance(input_shape_, Sequence) and len(input_shape_) == 1:
             input_shape_ = shape_of({"L": int(input_shape_[0])})
         maximum = maximum or _limit(_max_sequence_length(model))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -28,7 +27,7 @@ except ImportError:  # pragma: no cover - older typer runs on click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from convcost import __version__
-from convcost.errors import ConvcostError
+from convcost.errors import ANSI_ESCAPE, ConvcostError
 
 # typer prints an argument's Python type beside its name ("MODEL <str>"); the help text says
 # what MODEL is, so arguments show their name alone (options already show only a metavar).
@@ -67,9 +66,6 @@ def _leave(code: int, standalone_mode: bool) -> int:
     if standalone_mode:
         sys.exit(code)
     return code
-
-
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def _one_line(text: str) -> str:

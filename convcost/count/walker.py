@@ -297,7 +297,7 @@ def _symbolic_call(op: Any, fn: Any, args: list, kwargs: dict) -> Any:
     except Exception as error:
         raise ConvcostError(
             f"Could not trace {op.name!r} ({type(op).__name__}) on a symbolic input: "
-            f"{_one_line(error)} Received: input shapes "
+            f"{one_line(error)} Received: input shapes "
             f"{[fmt(tuple(x.shape)) for x in keras.tree.flatten(args) if hasattr(x, 'shape')]}."
         ) from None
 
@@ -317,10 +317,6 @@ def _batch_back(shape: Shape, batch_none: bool) -> Shape:
     if batch_none and shape and shape[0] == 1:
         return (None, *shape[1:])
     return shape
-
-
-def _one_line(error: Exception) -> str:
-    return one_line(error)
 
 
 def _spec(shape: Shape, like: Any) -> keras.KerasTensor:
@@ -346,7 +342,7 @@ def _recompute(node: GraphNode, inputs: list, by_call: bool = False) -> list[Sha
     except Exception as error:
         raise ConvcostError(
             f"Layer {node.operation.name!r} cannot take the requested input shape: "
-            f"{_one_line(error)} Received: input shapes {[fmt(tuple(x.shape)) for x in inputs]}."
+            f"{one_line(error)} Received: input shapes {[fmt(tuple(x.shape)) for x in inputs]}."
         ) from None
     return [tuple(x.shape) for x in keras.tree.flatten(spec)]
 

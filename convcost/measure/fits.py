@@ -93,7 +93,6 @@ def obtain_fitting(spec: ModelSpec, *, purpose: str, input_shape: Any = None, ba
     (:func:`check_spec`)."""
     from convcost.count.walker import analyze
 
-    _check_not_text(spec, purpose)
     if spec.is_file:  # its weights are on disk already: load, then count
         model = obtain(spec)
         check_fits(analyze(model, input_shape=input_shape), purpose=purpose, batch=batch,

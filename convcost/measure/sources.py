@@ -44,10 +44,10 @@ def build(name: str, *, alpha: float | None = None,
     With ``purpose`` (``"bench"``, ``"train"``), the run it is for (``batch`` samples, a
     training step if ``training``) is first checked to fit in memory
     (:func:`convcost.measure.fits.obtain_fitting`)."""
-    if looks_like_path(name) and alpha is not None:
-        raise ConvcostError(f"--alpha applies to zoo models only, not to a model file. "
-                            f"Received: --alpha {alpha} with {name!r}.")
     if looks_like_path(name):
+        if alpha is not None:
+            raise ConvcostError(f"--alpha applies to zoo models only, not to a model file. "
+                                f"Received: --alpha {alpha} with {name!r}.")
         spec = ModelSpec(name)
     else:
         shape = tuple(int(d) for d in input_shape) if input_shape is not None else None
