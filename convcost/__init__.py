@@ -58,29 +58,23 @@ def analyze(model: Any, *, input_shape: Sequence[int] | Mapping[str, Sequence[in
     :func:`convcost.count.walker.analyze`.
     """
     from convcost.count.walker import analyze as walk
+    from convcost.models import loader
 
     if isinstance(model, str):
-        model, seq_len = _obtain(model, seq_len)
-    elif not _is_keras_model(model):
+        resolved = loader.resolve(model, input_shape=input_shape, seq_len=seq_len)
+        report = loader.count(resolved, attention=attention, moe=moe)
+        return report if name is None else _renamed(report, name)
+    if not _is_keras_model(model):
         raise ConvcostError(f"analyze() takes a Keras model, a zoo name or a model file. "
                             f"Received: {type(model).__name__}.")
     return walk(model, input_shape=input_shape, seq_len=seq_len, name=name,
                 attention=attention, moe=moe)
 
 
-def _obtain(source: str, seq_len: int | None) -> tuple[Any, int | None]:
-    """A zoo model (shape-only) or a model file, and the sequence length to analyse it at."""
-    import contextlib
+def _renamed(report: Report, name: str) -> Report:
+    import dataclasses
 
-    from convcost.count.scope import shape_only as scope
-    from convcost.models import loader, zoo
-
-    spec = loader.ModelSpec(source)
-    with contextlib.nullcontext() if spec.is_file else scope():
-        model = loader.obtain(spec)
-    if not spec.is_file and seq_len is None:
-        seq_len = zoo.entry(source).seq_len or None
-    return model, seq_len
+    return dataclasses.replace(report, model=name)
 
 
 def _is_keras_model(model: Any) -> bool:
@@ -119,18 +113,24 @@ def analyze_symbolic(model: Any, *, input_shape: Sequence[int] | None = None,
         name: the model's name in the result (Keras models only).
     """
     from convcost.analysis import scaling
-    from convcost.models import zoo
     from convcost.theory.model import derive
 
-    if isinstance(model, str) and zoo.entry(model).seq_len:
-        family = scaling.text_family(model, seq_len=input_shape[0] if input_shape else None)
-    elif isinstance(model, str):
-        family = scaling.zoo_family(model, input_shape_=tuple(input_shape) if input_shape
-                                    else None)
+    if isinstance(model, str):
+        family = scaling.family(_symbolic_request(model, input_shape))
     else:
         family = scaling.model_family(model, input_shape_=input_shape, name=name)
     return derive(family.sample, family.names, check=family.check, model=family.report.model,
                   base=family.report, maximum=family.maximum)
+
+
+def _symbolic_request(source: str, input_shape: Sequence[int] | None) -> Any:
+    """A zoo text model's one size is its sequence length; any other size is a shape."""
+    from convcost.models import loader, zoo
+
+    if (input_shape is not None and len(input_shape) == 1 and not loader.looks_like_path(source)
+            and zoo.entry(source).seq_len):
+        return loader.request(source, seq_len=int(input_shape[0]))
+    return loader.request(source, input_shape=input_shape)
 
 
 def register_rule(*layer_classes: type) -> Callable[[Callable[[Any, Call], tuple[Piece, ...]]],

@@ -24,6 +24,7 @@ from typing import Any
 from convcost.count.report import Report
 from convcost.count.scope import shape_only
 from convcost.errors import ConvcostError
+from convcost.models.loader import Request, max_positions
 
 Sampler = Callable[[Mapping[str, int]], Report]
 
@@ -83,7 +84,8 @@ def input_shape(names: Sequence[str], sizes: Mapping[str, int],
 def model_family(model: Any, *, input_shape_: Any = None, name: str | None = None,
                  names: Sequence[str] | None = None,
                  shape_of: Callable[[Mapping[str, int]], Any] | None = None,
-                 maximum: Mapping[str, int] | None = None) -> Family:
+                 maximum: Mapping[str, int] | None = None,
+                 conventions: Mapping[str, str] | None = None) -> Family:
     """A Keras model re-shaped through the walker at every size.
 
     Args:
@@ -95,16 +97,19 @@ def model_family(model: Any, *, input_shape_: Any = None, name: str | None = Non
             default: the input shape with the free axes set (:func:`input_shape`). A model with
             several inputs (token ids and a padding mask) passes its own.
         maximum: the largest size of a symbol (a model's longest sequence), if any.
+        conventions: the walker's counting conventions (``attention``, ``moe``).
     """
     from convcost.count.walker import analyze
+
+    walk: dict[str, Any] = dict(conventions or {})
 
     tokens = _token_inputs(model) if names is None or shape_of is None else []
     if tokens:
         names, shape_of = ("L",), _all_tokens(tokens)
         if isinstance(input_shape_, Sequence) and len(input_shape_) == 1:
             input_shape_ = shape_of({"L": int(input_shape_[0])})
-        maximum = maximum or _limit(_max_sequence_length(model))
-    report = analyze(model, input_shape=input_shape_, name=name)
+        maximum = maximum or _limit(max_positions(model))
+    report = analyze(model, input_shape=input_shape_, name=name, **walk)
     if names is None or shape_of is None:
         if len(getattr(model, "inputs", None) or ()) > 1:
             raise ConvcostError(f"--symbolic takes a model with one input here. Received: "
@@ -117,21 +122,45 @@ def model_family(model: Any, *, input_shape_: Any = None, name: str | None = Non
         shape = shape_of(sizes)
         with shape_only():
             # the walker refuses a shape the model's weights do not fit (a Dense after a Flatten)
-            return analyze(model, input_shape=shape, name=name)
+            return analyze(model, input_shape=shape, name=name, **walk)
 
     return Family(tuple(names), report, sample, sample, maximum)
 
 
+def family(asked: Request, *, attention: str = "executed", moe: str = "routed") -> Family:
+    """The model ``asked`` names as a family over its free input sizes: a zoo text model over
+    L, a zoo image model over H and W (rebuilt at each size to prove it), a file's model over
+    the free sizes of its input."""
+    from convcost.models import loader
+
+    conventions = {"attention": attention, "moe": moe}
+    spec = asked.spec
+    loader.import_code(spec.imports)
+    if asked.is_file:
+        model = loader.resolve(asked).model
+        length = (asked.seq_len,) if asked.seq_len else None
+        return model_family(model, input_shape_=asked.file_shape or length,
+                            conventions=conventions)
+    if asked.seq_len is not None:
+        return text_family(spec.source, seq_len=asked.seq_len, include_top=spec.include_top,
+                           conventions=conventions)
+    return zoo_family(spec.source, input_shape_=spec.input_shape, classes=spec.classes,
+                      alpha=spec.alpha, include_top=spec.include_top, conventions=conventions)
+
+
 def zoo_family(name: str, *, input_shape_: tuple[int, ...] | None = None,
                classes: int | None = None, alpha: float | None = None,
-               include_top: bool = True) -> Family:
+               include_top: bool = True, conventions: Mapping[str, str] | None = None
+               ) -> Family:
     """A zoo model over H and W: fitted on one shape-only build, proven on fresh builds.
 
     Args:
         name: a zoo name, e.g. ``"mobilenet_v2"``.
         input_shape_: the analysed ``(H, W, C)``; default: the model's own.
         classes, alpha, include_top: as for :func:`convcost.models.zoo.build`.
+        conventions: the walker's counting conventions (``attention``, ``moe``).
     """
+    walk: dict[str, Any] = dict(conventions or {})
     from convcost.count.walker import analyze
     from convcost.models import zoo
 
@@ -145,7 +174,7 @@ def zoo_family(name: str, *, input_shape_: tuple[int, ...] | None = None,
 
     def check(sizes: Mapping[str, int]) -> Report:
         with shape_only():
-            return analyze(build(sizes))
+            return analyze(build(sizes), **walk)
 
     built: list[Any] = []
 
@@ -153,13 +182,14 @@ def zoo_family(name: str, *, input_shape_: tuple[int, ...] | None = None,
         with shape_only():
             if not built:
                 built.append(build(sizes))
-            return analyze(built[0], input_shape=input_shape(names, sizes, own))
+            return analyze(built[0], input_shape=input_shape(names, sizes, own), **walk)
 
     report = check(dict(zip(names, own)))
     return Family(names, report, sample, check)
 
 
-def text_family(name: str, *, seq_len: int | None = None, include_top: bool = True) -> Family:
+def text_family(name: str, *, seq_len: int | None = None, include_top: bool = True,
+                conventions: Mapping[str, str] | None = None) -> Family:
     """A zoo text model (a keras-hub transformer) over its sequence length ``L``.
 
     Its weights do not depend on ``L``, so one shape-only build serves every size: each token
@@ -170,6 +200,7 @@ def text_family(name: str, *, seq_len: int | None = None, include_top: bool = Tr
         name: a zoo text model, e.g. ``"gpt2"``.
         seq_len: the analysed length; default: the model's context length.
         include_top: keep the LM head (``False``: the backbone).
+        conventions: the walker's counting conventions (``attention``, ``moe``).
     """
     from convcost.models import zoo
 
@@ -180,8 +211,8 @@ def text_family(name: str, *, seq_len: int | None = None, include_top: bool = Tr
         model = zoo.build(spec.name, include_top=include_top)
     shape_of = _all_tokens([x.name for x in model.inputs])
     return model_family(model, input_shape_=shape_of({"L": seq_len or spec.seq_len}),
-                        name=spec.name, names=("L",), shape_of=shape_of,
-                        maximum=_limit(_max_sequence_length(model)))
+                        name=spec.name, names=("L",), shape_of=shape_of, conventions=conventions,
+                        maximum=_limit(max_positions(model)))
 
 
 def _token_inputs(model: Any) -> list[str]:
@@ -203,12 +234,3 @@ def _all_tokens(names: Sequence[str]) -> Callable[[Mapping[str, int]], dict[str,
 
 def _limit(longest: int | None) -> dict[str, int] | None:
     return {"L": longest} if longest else None
-
-
-def _max_sequence_length(model: Any) -> int | None:
-    """The longest sequence a model with learned positions takes (its backbone's
-    ``max_sequence_length``), or None (rotary positions: any length)."""
-    for candidate in (model, getattr(model, "backbone", None)):
-        if candidate is not None and getattr(candidate, "max_sequence_length", None):
-            return int(candidate.max_sequence_length)
-    return None

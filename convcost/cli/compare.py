@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from convcost.cli.analyze import analyze_source
-from convcost.cli.app import app, domain_errors
+from convcost.cli.app import app, domain_errors, load_keras
 from convcost.cli.options import (
     Classes,
     Imports,
@@ -17,7 +16,7 @@ from convcost.cli.options import (
     ReportFormat,
     Unsafe,
     Width,
-    make_source,
+    model_request,
 )
 from convcost.cli.output import check_output_dir, console_width, emit, use_color
 from convcost.errors import ConvcostError
@@ -45,9 +44,11 @@ def compare_command(
     if len(models) < 2:
         raise ConvcostError(f"compare needs at least two models. Received: {models}.")
     check_output_dir(output)
-    sources = [make_source(m, input_shape, classes=classes, no_top=no_top, unsafe=unsafe,
-                           imports=imports)
-               for m in models]
-    reports = [analyze_source(source)[1] for source in sources]
+    asked = [model_request(m, input_shape, classes=classes, no_top=no_top, unsafe=unsafe,
+                           imports=imports) for m in models]
+    load_keras()
+    from convcost.models import loader
+
+    reports = [loader.count(loader.resolve(one)) for one in asked]
     options = render.RenderOptions(width=console_width(output, width), color=use_color(output))
     emit(render.render_comparison(compare(reports), fmt, options), output)

@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from convcost.cli.analyze import analyze_source
-from convcost.cli.app import app, domain_errors, stderr
+from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.cli.options import (
     Alpha,
     Classes,
@@ -17,7 +16,7 @@ from convcost.cli.options import (
     NoTop,
     Output,
     Unsafe,
-    make_source,
+    model_request,
 )
 from convcost.cli.output import check_output_dir, emit
 
@@ -48,9 +47,12 @@ def graph_command(
     check_output_dir(output)
     if fmt == "svg":
         graph.check_dot()
-    source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
-                         unsafe=unsafe, imports=imports)
-    _, report = analyze_source(source)
+    asked = model_request(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
+                          unsafe=unsafe, imports=imports)
+    load_keras()
+    from convcost.models import loader
+
+    report = loader.count(loader.resolve(asked))
     emit(graph.graph_svg(report) if fmt == "svg" else graph.graph_dot(report), output)
     if output is not None:
         stderr.print(f"wrote {output} ({len(report.layers)} layer calls)", markup=False)

@@ -10,7 +10,6 @@ Counts are checked with :mod:`convcost.checks` so every command words its errors
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -99,30 +98,11 @@ DeviceProfileFile = Annotated[Path | None, typer.Option(
     show_default=False, metavar="FILE")]
 
 
-@dataclass(frozen=True)
-class Source:
-    """A model to obtain, and the input shape(s) and sequence length to hand to analyze():
-    a file's shape, named shapes, or a text model's sequence length (a zoo image model is
-    rebuilt at its shape instead)."""
-
-    spec: Any  # convcost.models.loader.ModelSpec
-    analyze_shape: tuple[int, ...] | None
-    seq_len: int | None = None
-    text_default: bool = False  # seq_len is the zoo text model's own context length
-    named_shapes: dict[str, tuple[int, ...]] | None = None  # --input-shape NAME=SHAPE
-
-    @property
-    def shapes(self) -> tuple[int, ...] | dict[str, tuple[int, ...]] | None:
-        """What analyze() takes as ``input_shape``: the named shapes, or the one shape."""
-        return self.named_shapes if self.named_shapes is not None else self.analyze_shape
-
-
-def parse_input_shape(text: str | None, rank: int | None = None) -> tuple[int, ...] | None:
+def parse_input_shape(text: str | None) -> tuple[int, ...] | None:
     """``"224,224,3"`` -> ``(224, 224, 3)``; ``None`` stays ``None``.
 
     Args:
         text: sizes separated by commas (``x`` also accepted), e.g. ``"28,28,1"``.
-        rank: the number of sizes required, if known.
     """
     if text is None:
         return None
@@ -135,8 +115,6 @@ def parse_input_shape(text: str | None, rank: int | None = None) -> tuple[int, .
         raise ConvcostError(f"--input-shape sizes must be positive. Received: {text!r}.")
     for size in sizes:
         checks.dimension("--input-shape sizes", size, shown=repr(text))
-    if rank is not None and len(sizes) != rank:
-        raise ConvcostError(f"--input-shape must have {rank} sizes (H,W,C). Received: {text!r}.")
     return sizes
 
 
@@ -176,46 +154,15 @@ def check_count(option: str, value: int | None, minimum: int = 1) -> None:
         checks.count(option, value, minimum=minimum, shown=f"{option} {value}")
 
 
-def make_source(model: str, shape_text: str | list[str] | None, *, classes: int | None = None,
-                alpha: float | None = None, no_top: bool = False,
-                unsafe: bool = False, seq_len: int | None = None,
-                imports: list[str] | None = None) -> Source:
-    """Check the options for ``model`` and say how to obtain it (imports no TensorFlow)."""
-    from convcost.models.loader import ModelSpec, looks_like_path
+def model_request(model: str, shape_text: str | list[str] | None, *,
+                  classes: int | None = None, alpha: float | None = None, no_top: bool = False,
+                  unsafe: bool = False, seq_len: int | None = None,
+                  imports: list[str] | None = None) -> Any:
+    """Parse ``--input-shape`` and check the options for ``model``: a
+    :class:`convcost.models.loader.Request` (imports no TensorFlow)."""
+    from convcost.models import loader
 
     check_count("--seq-len", seq_len)
-    code = tuple(imports or ())
-    is_file = looks_like_path(model)
-    shape = parse_input_shapes(shape_text)
-    named = shape if isinstance(shape, dict) else None
-    single = shape if isinstance(shape, tuple) else None
-    if is_file:
-        return Source(ModelSpec(model, None, classes, alpha, not no_top, unsafe, code), single,
-                      seq_len, named_shapes=named)
-    from convcost.models import zoo
-
-    entry = zoo.entry(model)  # unknown names fail here, with close-name hints
-    if entry.seq_len:
-        spec = ModelSpec(model, None, classes, alpha, not no_top, unsafe, code)
-        return _text_source(entry, spec, shape, seq_len)
-    if seq_len is not None:
-        raise ConvcostError(f"--seq-len applies to text models; {model!r} takes an image "
-                            f"(--input-shape H,W,C). Received: --seq-len {seq_len}.")
-    if named is not None:
-        return Source(ModelSpec(model, None, classes, alpha, not no_top, unsafe, code), None,
-                      named_shapes=named)
-    if shape is not None:  # one H,W,C for a zoo image model: checked as before
-        shape = parse_input_shape(shape_text if isinstance(shape_text, str) else
-                                  (shape_text or [""])[0], 3)
-    return Source(ModelSpec(model, shape, classes, alpha, not no_top, unsafe, code), None)
-
-
-def _text_source(entry: Any, spec: Any, shape: tuple[int, ...] | dict | None,
-                 seq_len: int | None) -> Source:
-    """A zoo text model: the shapes and sequence length go to the analysis, not the build."""
-    if isinstance(shape, tuple):
-        raise ConvcostError(f"{entry.name!r} is a text model with several token inputs; give "
-                            f"--seq-len L, or --input-shape NAME=SHAPE per input. Received: "
-                            f"--input-shape {','.join(str(d) for d in shape)}.")
-    return Source(spec, None, seq_len or entry.seq_len, text_default=seq_len is None,
-                  named_shapes=shape)
+    return loader.request(model, input_shape=parse_input_shapes(shape_text), seq_len=seq_len,
+                          classes=classes, alpha=alpha, include_top=not no_top, unsafe=unsafe,
+                          imports=tuple(imports or ()))

@@ -21,11 +21,10 @@ from convcost.cli.options import (
     PeakGflops,
     Repeats,
     ReportFormat,
-    Source,
     Unsafe,
     Warmup,
     Width,
-    make_source,
+    model_request,
 )
 from convcost.cli.output import console_width, emit
 
@@ -64,9 +63,9 @@ def profile_command(
     from convcost.render import profile as show
 
     columns = console_width(output, width)
-    source = make_source(model, input_shape, classes=classes, alpha=alpha, unsafe=unsafe,
-                         imports=imports)
-    keras_model, report = _obtain(source, batch_size)  # refused here if it cannot fit
+    asked = model_request(model, input_shape, classes=classes, alpha=alpha, unsafe=unsafe,
+                          imports=imports)
+    keras_model, report = _obtain(asked, batch_size)  # refused here if it cannot fit
     device = device_or_probe(peak_gflops, bandwidth_gbs, device_profile)
     from convcost.measure.profiling import profile
 
@@ -85,15 +84,14 @@ def profile_command(
             stderr.print(f"wrote {path}")
 
 
-def _obtain(source: Source, batch: int) -> tuple[Any, Report]:
+def _obtain(asked: Any, batch: int) -> tuple[Any, Report]:
     """The model, built only once a batch of ``batch`` is known to fit, and its report."""
     from convcost.analysis.memory import check_batch
 
     check_batch(batch)
     load_keras()
-    from convcost.count.walker import analyze
-    from convcost.measure.fits import obtain_fitting
+    from convcost.measure.fits import resolve_fitting
+    from convcost.models import loader
 
-    keras_model = obtain_fitting(source.spec, purpose="profile", input_shape=source.analyze_shape,
-                                 batch=batch)
-    return keras_model, analyze(keras_model, input_shape=source.analyze_shape)
+    resolved = resolve_fitting(asked, purpose="profile", batch=batch)
+    return resolved.model, loader.count(resolved)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from convcost.cli.app import load_keras
-from convcost.cli.options import make_source
+from convcost.cli.options import model_request
 from convcost.cli.output import console_width, emit, use_color
 
 OutputOpt = Annotated[str, typer.Option(
@@ -30,18 +30,18 @@ def rewrite(action: str, options: dict[str, Any], source: str, output: str,
     """Run ``convcost.analysis.rewrite.<action>(model, **options)`` and report it."""
     from convcost.files import check_output_path
 
-    spec = make_source(source, input_shape, classes=classes, alpha=alpha, unsafe=unsafe,
-                       imports=imports)
+    asked = model_request(source, input_shape, classes=classes, alpha=alpha, unsafe=unsafe,
+                          imports=imports)
     check_output_path(output)
     load_keras()
     from convcost.analysis import rewrite as rewriting
     from convcost.count.walker import analyze
-    from convcost.models.loader import obtain
+    from convcost.models import loader
     from convcost.render.rewrite import rewrite_text
 
-    original = obtain(spec.spec)
+    original = loader.resolve(asked, run=True).model
     new, log = getattr(rewriting, action)(original, unsafe=unsafe, **options)
-    shape = spec.analyze_shape
+    shape = asked.file_shape
     before, after = analyze(original, input_shape=shape), analyze(new, input_shape=shape)
     target = rewriting.save_model(new, output)
     emit(rewrite_text(log, before, after, str(target), width=console_width(),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.cli.app import load_keras
-from convcost.cli.options import make_source
+from convcost.cli.options import model_request
 from convcost.cli.output import emit, use_color
 from convcost.errors import ConvcostError
 
@@ -41,7 +41,7 @@ def bench_runtimes_command(models: Sequence[str], runtime: Sequence[str], thread
         raise ConvcostError(f"TensorFlow's threads are set once per process: give one --threads "
                             f"value with --runtime tf. Received: --threads {threads}.")
     # checks before TensorFlow loads
-    sources = [make_source(name, None, alpha=alpha, imports=list(imports)) for name in models]
+    asked = [model_request(name, None, alpha=alpha, imports=list(imports)) for name in models]
     load_keras()
     from convcost.measure import runtimes as rt
 
@@ -49,25 +49,25 @@ def bench_runtimes_command(models: Sequence[str], runtime: Sequence[str], thread
         rt.require(name)
     if "tf" in runtimes and counts[0] is not None:
         rt.set_tf_threads(counts[0])  # before any model is built
-    document = _measure(sources, runtimes, counts, data, batch_size, repeats, warmup, peak)
+    document = _measure(asked, runtimes, counts, data, batch_size, repeats, warmup, peak)
     from convcost.render.bench import runtime_json, runtime_tables
 
     emit(runtime_json(document) if as_json else
          runtime_tables(document, width=width, color=use_color()), None)
 
 
-def _measure(sources: Sequence[Any], runtimes: list[str], counts: tuple[int | None, ...],
+def _measure(asked: Sequence[Any], runtimes: list[str], counts: tuple[int | None, ...],
              data: Path | None, batch_size: int, repeats: int, warmup: int,
              peak: tuple[int, int]) -> dict[str, Any]:
     from convcost.measure.bench import ModelEntry, RuntimeSettings, bench_runtimes
-    from convcost.measure.fits import obtain_fitting
+    from convcost.measure.fits import resolve_fitting
     from convcost.measure.machine import load_average, machine_info, versions
     from convcost.measure.probe import peak_matmul
     from convcost.render.bench import runtime_document
 
-    entries = [ModelEntry(Path(s.spec.source).stem if s.spec.is_file else s.spec.source,
-                          obtain_fitting(s.spec, purpose="bench", batch=batch_size),
-                          s.spec.is_file) for s in sources]
+    entries = [ModelEntry(Path(a.source).stem if a.is_file else a.source,
+                          resolve_fitting(a, purpose="bench", batch=batch_size).model,
+                          a.is_file) for a in asked]
     prepared = _mnist(entries, runtimes, data)
     before = load_average()
     settings = RuntimeSettings(batch_size, counts, repeats, warmup, min(10, repeats), prepared)

@@ -21,7 +21,7 @@ from convcost.cli.options import (
     ModelArg,
     Unsafe,
     Width,
-    make_source,
+    model_request,
 )
 from convcost.cli.output import console_width, emit, use_color
 
@@ -39,18 +39,17 @@ def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFor
     from convcost.render.verify import verify_json, verify_table
 
     columns = console_width(None, width)
-    source = make_source(model, input_shape, unsafe=unsafe, imports=imports)
+    asked = model_request(model, input_shape, unsafe=unsafe, imports=imports)
     load_keras()
     from convcost.analysis.verify import verify
-    from convcost.measure.fits import obtain_fitting
+    from convcost.measure.fits import resolve_fitting
 
     if training:
-        _verify_training(obtain_fitting(source.spec, purpose="verify --training",
-                                        input_shape=source.analyze_shape, training=True),
-                         fmt, columns)
+        _verify_training(resolve_fitting(asked, purpose="verify --training",
+                                         training=True).model, fmt, columns)
         return
-    model = obtain_fitting(source.spec, purpose="verify", input_shape=source.analyze_shape)
-    result = verify(model, input_shape=source.analyze_shape)
+    resolved = resolve_fitting(asked, purpose="verify")
+    result = verify(resolved.model, input_shape=asked.file_shape)
     emit(verify_json(result) if fmt == "json" else
          verify_table(result, columns, use_color()), None)
     if not result.agree:

@@ -20,11 +20,10 @@ capped by a container's limit); where that is unknown, nothing is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from convcost.count.report import Report
 from convcost.errors import ConvcostError
-from convcost.models.loader import ModelSpec, obtain
+from convcost.models.loader import Request, Resolved
 
 
 @dataclass(frozen=True)
@@ -87,39 +86,33 @@ def check_fits(report: Report, *, purpose: str, batch: int = 1, training: bool =
         f"{report.model!r} with input {_shape(report)}.")
 
 
-def obtain_fitting(spec: ModelSpec, *, purpose: str, input_shape: Any = None, batch: int = 1,
-                   training: bool = False) -> Any:
-    """The model ``spec`` names, built (or loaded) only once its run is known to fit
-    (:func:`check_spec`)."""
-    from convcost.count.walker import analyze
+def resolve_fitting(asked: Request, *, purpose: str, batch: int = 1,
+                    training: bool = False) -> Resolved:
+    """The model ``asked`` names, built (or loaded) for a run only once the run is known to
+    fit: :func:`convcost.models.loader.resolve` with :func:`check_fits` as its guard."""
+    import functools
 
-    if spec.is_file:  # its weights are on disk already: load, then count
-        model = obtain(spec)
-        check_fits(analyze(model, input_shape=input_shape), purpose=purpose, batch=batch,
-                   training=training)
-        return model
-    check_spec(spec, purpose=purpose, input_shape=input_shape, batch=batch, training=training)
-    return obtain(spec)
+    from convcost.models import loader
+
+    _check_not_text(asked, purpose)
+    guard = functools.partial(check_fits, purpose=purpose, batch=batch, training=training)
+    return loader.resolve(asked, run=True, guard=guard)
 
 
-def check_spec(spec: ModelSpec, *, purpose: str, input_shape: Any = None, batch: int = 1,
-               training: bool = False) -> None:
-    """:func:`check_fits` for the model ``spec`` names, built shape-only (a file is loaded)."""
-    from convcost.count.scope import shape_only
-    from convcost.count.walker import analyze
+def check_request(asked: Request, *, purpose: str, batch: int = 1,
+                  training: bool = False) -> None:
+    """:func:`check_fits` for the model ``asked`` names, built shape-only (a file is loaded)."""
+    from convcost.models import loader
 
-    _check_not_text(spec, purpose)
-    with shape_only():
-        ghost = obtain(spec)
-        report = analyze(ghost, input_shape=input_shape)
-    check_fits(report, purpose=purpose, batch=batch, training=training)
+    _check_not_text(asked, purpose)
+    check_fits(loader.count(loader.resolve(asked)), purpose=purpose, batch=batch,
+               training=training)
 
 
-def _check_not_text(spec: ModelSpec, purpose: str) -> None:
+def _check_not_text(asked: Request, purpose: str) -> None:
     """Runs feed images; a zoo text model (token inputs) is counted by ``analyze`` instead."""
-    from convcost.models import zoo
-
-    if not spec.is_file and zoo.entry(spec.source).seq_len:
+    spec = asked.spec
+    if not asked.is_file and asked.seq_len is not None:
         raise ConvcostError(
             f"{purpose} runs models on images; {spec.source!r} is a text model (token inputs): "
             f"count it with 'convcost analyze {spec.source} --seq-len L'. Received: "

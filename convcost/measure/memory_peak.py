@@ -97,7 +97,7 @@ def _child(payload: dict[str, Any]) -> dict[str, Any]:
     """In the subprocess: build, warm up, measure (see the module docstring)."""
     import keras
 
-    from convcost.models.loader import obtain
+    from convcost.models import loader
 
     if keras.backend.backend() != "tensorflow":
         return {"error": f"The training peak is measured on TensorFlow only; backend is "
@@ -108,7 +108,7 @@ def _child(payload: dict[str, Any]) -> dict[str, Any]:
     spec = payload["spec"] | {"imports": tuple(payload["spec"].get("imports", ()))}
     if spec.get("input_shape") is not None:
         spec["input_shape"] = tuple(spec["input_shape"])
-    model = obtain(ModelSpec(**spec))
+    model = loader.resolve(loader.Request(ModelSpec(**spec)), run=True).model
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         return {"error": "The training peak is measured for one-input, one-output models only."}
     model.compile(optimizer=payload["optimizer"], loss="mse")

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from convcost.errors import ConvcostError
-from convcost.models import zoo
-from convcost.models.loader import ModelSpec, looks_like_path, obtain
+from convcost.models import loader, zoo
+from convcost.models.loader import looks_like_path
 
 MNIST_INPUT = (28, 28, 1)
 MNIST_CLASSES = 10
@@ -39,35 +39,33 @@ def label(name: str) -> str:
 def build(name: str, *, alpha: float | None = None,
           input_shape: Sequence[int] | None = None, classes: int | None = None,
           purpose: str | None = None, batch: int = 1, training: bool = False) -> Any:
-    """The zoo model ``name`` (built with the options) or the model file ``name`` (loaded).
+    """The zoo model ``name`` (built with the options, weights and all) or the model file
+    ``name`` (loaded), through :func:`convcost.models.loader.resolve`.
 
     With ``purpose`` (``"bench"``, ``"train"``), the run it is for (``batch`` samples, a
     training step if ``training``) is first checked to fit in memory
-    (:func:`convcost.measure.fits.obtain_fitting`)."""
-    if looks_like_path(name):
-        if alpha is not None:
-            raise ConvcostError(f"--alpha applies to zoo models only, not to a model file. "
-                                f"Received: --alpha {alpha} with {name!r}.")
-        spec = ModelSpec(name)
-    else:
-        shape = tuple(int(d) for d in input_shape) if input_shape is not None else None
-        spec = ModelSpec(name, shape, classes, alpha)
+    (:func:`convcost.measure.fits.resolve_fitting`). A file is taken as saved: its input shape
+    and classes are checked by the caller (:func:`check_mnist`), not rebuilt."""
+    zoo_options = {} if looks_like_path(name) else {"input_shape": input_shape,
+                                                     "classes": classes}
+    asked = loader.request(name, alpha=alpha, **zoo_options)
     if purpose is None:
-        return obtain(spec)
-    from convcost.measure.fits import obtain_fitting
+        return loader.resolve(asked, run=True).model
+    from convcost.measure.fits import resolve_fitting
 
-    return obtain_fitting(spec, purpose=purpose, batch=batch, training=training)
+    return resolve_fitting(asked, purpose=purpose, batch=batch, training=training).model
 
 
 def check_fits_for_training(names: Sequence[str], *, alpha: float | None, batch: int) -> None:
     """Check, before anything trains, that each zoo model's training step fits in memory at
     ``batch`` (built shape-only at MNIST's shape; files are checked by :func:`build`)."""
-    from convcost.measure.fits import check_spec
+    from convcost.measure.fits import check_request
 
     for name in names:
         if not looks_like_path(name):
-            check_spec(ModelSpec(name, MNIST_INPUT, MNIST_CLASSES, alpha), purpose="train",
-                       batch=batch, training=True)
+            asked = loader.request(name, input_shape=MNIST_INPUT, classes=MNIST_CLASSES,
+                                   alpha=alpha)
+            check_request(asked, purpose="train", batch=batch, training=True)
 
 
 def check_mnist(model: Any, name: str) -> None:

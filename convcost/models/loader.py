@@ -1,4 +1,12 @@
-"""Turn what a user typed (a zoo name or a model file) into a Keras model, or a clear error."""
+"""The one way in for a model: what a user typed (a zoo name or a model file, with its options)
+becomes a Keras model, or a one-line error.
+
+:func:`request` checks the options and says how to obtain the model, without importing
+TensorFlow (so a bad option fails in milliseconds); :func:`resolve` obtains it (shape-only
+unless the model will run, behind an optional memory guard) as a :class:`Resolved`;
+:func:`count` walks it at the requested shapes. The CLI's commands, the Python API, the
+measuring commands and the formulas all come through here.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +16,18 @@ import os
 import re
 import sys
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from convcost.errors import ConvcostError
 from convcost.models import zoo
+
+if TYPE_CHECKING:
+    from convcost.count.report import Report
+
+Shapes = tuple[int, ...] | dict[str, tuple[int, ...]]
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
 TFLITE_SUFFIX = ".tflite"
@@ -49,19 +62,179 @@ def is_tflite(source: str) -> bool:
     return source.strip().lower().endswith(TFLITE_SUFFIX)
 
 
-def obtain(spec: ModelSpec) -> Any:
-    """Build the zoo model, or load the file, that ``spec`` names (after importing the user's
-    code in ``spec.imports``)."""
-    import_code(spec.imports)
+@dataclass(frozen=True)
+class Request:
+    """A model asked for, its options checked: how to build it (``spec``) and the input
+    shape(s) and sequence length to count it at (a zoo image model is rebuilt at its shape
+    instead, so ``shapes`` is then ``None``)."""
+
+    spec: ModelSpec
+    shapes: Shapes | None = None
+    seq_len: int | None = None
+    text_default: bool = False  # seq_len is the zoo text model's own context length
+
+    @property
+    def is_file(self) -> bool:
+        return self.spec.is_file
+
+    @property
+    def source(self) -> str:
+        return self.spec.source
+
+    @property
+    def file_shape(self) -> tuple[int, ...] | None:
+        """The one re-shaping ``--input-shape`` of a model file, if given."""
+        return self.shapes if isinstance(self.shapes, tuple) else None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A model obtained, and what to count it at: ``count(resolved)`` walks it."""
+
+    model: Any
+    input_shape: Shapes | None
+    seq_len: int | None
+    notes: tuple[str, ...]
+    request: Request
+
+    @property
+    def past_positions(self) -> bool:
+        """Asked for more tokens than the model's learned positions."""
+        longest = max_positions(self.model)
+        return self.seq_len is not None and longest is not None and self.seq_len > longest
+
+
+def request(source: str, *, input_shape: Sequence[int] | Mapping[str, Sequence[int]] | None
+            = None, seq_len: int | None = None, classes: int | None = None,
+            alpha: float | None = None, include_top: bool = True, unsafe: bool = False,
+            imports: Sequence[str] = ()) -> Request:
+    """Check the options for ``source`` (a zoo name or a model file) and say how to obtain it.
+
+    Imports no TensorFlow. Options that do not apply (``alpha`` for a file, ``seq_len`` for
+    an image model, one shape for a model of several token inputs) are refused in one line.
+    """
+    from convcost import checks
+
+    if seq_len is not None:
+        checks.count("--seq-len", seq_len, shown=f"--seq-len {seq_len}")
+    shapes = _shapes(input_shape)
+    code = tuple(imports)
+    if looks_like_path(source):
+        _check_file_options(source, classes, alpha, include_top)
+        return Request(ModelSpec(source, None, None, None, True, unsafe, code), shapes, seq_len)
+    entry = zoo.entry(source)  # unknown names fail here, with close-name hints
+    spec = ModelSpec(source, None, classes, alpha, include_top, unsafe, code)
+    if entry.seq_len:
+        return _text_request(entry, spec, shapes, seq_len)
+    if seq_len is not None:
+        raise ConvcostError(f"--seq-len applies to text models; {source!r} takes an image "
+                            f"(--input-shape H,W,C). Received: --seq-len {seq_len}.")
+    if isinstance(shapes, dict):
+        return Request(spec, shapes)
+    if shapes is not None and len(shapes) != 3:
+        raise ConvcostError(f"--input-shape must have 3 sizes (H,W,C). Received: "
+                            f"{','.join(map(str, shapes))!r}.")
+    return Request(replace(spec, input_shape=shapes))
+
+
+def resolve(source: str | Request, *, run: bool = False,
+            guard: Callable[[Report], None] | None = None, **options: Any) -> Resolved:
+    """Obtain the model ``source`` names (a :class:`Request`, or a name/path and the options
+    of :func:`request`), after importing the user's code it asks for.
+
+    Args:
+        source: what to obtain.
+        run: the model will run on data: build its weights (a zoo model is otherwise built
+            shape-only: counting needs shapes, never values).
+        guard: called with the model's counts before anything is allocated (a zoo model is
+            counted from a shape-only build first); it raises to refuse the run.
+    """
+    from convcost.count.scope import shape_only
+
+    asked = source if isinstance(source, Request) else request(source, **options)
+    import_code(asked.spec.imports)
+    if guard is not None and not asked.is_file:
+        with shape_only():
+            guard(count(_resolved(_build(asked.spec), asked)))
+    if asked.is_file or run:
+        model = _build(asked.spec)
+    else:
+        with shape_only():
+            model = _build(asked.spec)
+    resolved = _resolved(model, asked)
+    if guard is not None and asked.is_file:  # its weights are on disk already: load, count
+        guard(count(resolved))
+    return resolved
+
+
+def count(resolved: Resolved, *, attention: str = "executed", moe: str = "routed") -> Report:
+    """The walker's :class:`~convcost.count.report.Report` of ``resolved`` at its shapes, with
+    the notes of how it was obtained first."""
+    from convcost.count.walker import analyze
+
+    report = analyze(resolved.model, input_shape=resolved.input_shape,
+                     seq_len=resolved.seq_len, attention=attention, moe=moe)
+    if not resolved.notes:
+        return report
+    return replace(report, notes=(*resolved.notes, *report.notes))
+
+
+def _resolved(model: Any, asked: Request) -> Resolved:
+    resolved = Resolved(model, asked.shapes, asked.seq_len, (), asked)
+    notes = []
+    if asked.text_default:
+        notes.append(f"Sequence length {asked.seq_len}: the context length of {asked.source!r} "
+                     f"(--seq-len L for another).")
+    if resolved.past_positions:
+        notes.append(f"{asked.source!r} has {max_positions(model):,} learned positions; at "
+                     f"{asked.seq_len:,} tokens it would fail to run: counted as if its "
+                     f"position table were longer (--strict refuses).")
+    return replace(resolved, notes=tuple(notes))
+
+
+def max_positions(model: Any) -> int | None:
+    """The longest sequence a model with learned positions takes (its backbone's
+    ``max_sequence_length``), or None (rotary positions, or not a text model: any length)."""
+    for candidate in (model, getattr(model, "backbone", None)):
+        longest = getattr(candidate, "max_sequence_length", None) if candidate else None
+        if isinstance(longest, int) and longest > 0:
+            return longest
+    return None
+
+
+def _shapes(given: Sequence[int] | Mapping[str, Sequence[int]] | None) -> Shapes | None:
+    if given is None:
+        return None
+    if isinstance(given, Mapping):
+        return {str(name): tuple(int(d) for d in shape) for name, shape in given.items()}
+    return tuple(int(d) for d in given)
+
+
+def _check_file_options(source: str, classes: int | None, alpha: float | None,
+                        include_top: bool) -> None:
+    for option, value in (("--alpha", alpha), ("--classes", classes)):
+        if value is not None:
+            raise ConvcostError(f"{option} applies to zoo models only, not to a model file. "
+                                f"Received: {option} {value} with {source!r}.")
+    if not include_top:
+        raise ConvcostError(f"--no-top applies to zoo models only. Received: {source!r}.")
+
+
+def _text_request(entry: Any, spec: ModelSpec, shapes: Shapes | None,
+                  seq_len: int | None) -> Request:
+    """A zoo text model: the shapes and sequence length go to the count, not the build."""
+    if isinstance(shapes, tuple):
+        raise ConvcostError(f"{entry.name!r} is a text model with several token inputs; give "
+                            f"--seq-len L, or --input-shape NAME=SHAPE per input. Received: "
+                            f"--input-shape {','.join(str(d) for d in shapes)}.")
+    return Request(spec, shapes, seq_len or entry.seq_len, text_default=seq_len is None)
+
+
+def _build(spec: ModelSpec) -> Any:
+    """Build the zoo model, or load the file, that ``spec`` names."""
     if not spec.is_file:
         return zoo.build(spec.source, input_shape=spec.input_shape, classes=spec.classes,
                          alpha=spec.alpha, include_top=spec.include_top)
-    for option, value in (("--alpha", spec.alpha), ("--classes", spec.classes)):
-        if value is not None:
-            raise ConvcostError(f"{option} applies to zoo models only, not to a model file. "
-                                f"Received: {option} {value} with {spec.source!r}.")
-    if not spec.include_top:
-        raise ConvcostError(f"--no-top applies to zoo models only. Received: {spec.source!r}.")
     return load_model(spec.source, safe_mode=not spec.unsafe)
 
 

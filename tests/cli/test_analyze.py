@@ -380,7 +380,7 @@ def test_params_mismatch_is_shown_and_strict_exits_2(monkeypatch) -> None:
 
     inputs = keras.Input((4,))
     model = keras.Model(inputs, _scaled_dense_class()(3, name="odd")(inputs), name="odd_model")
-    monkeypatch.setattr(convcost.models.loader, "obtain", lambda spec: model)
+    monkeypatch.setattr(convcost.models.loader, "_build", lambda spec: model)
     data = cli_json("analyze", "v1")
     assert data["model"] == "odd_model"
     assert data["check"]["keras_count_params"] == 16 and data["check"]["match"] is False
@@ -726,3 +726,9 @@ def test_group_by_kind_lists_the_new_kinds() -> None:
     groups = cli_json("analyze", "v2", "--group-by", "kind")["groups"]
     assert [g["kind"] for g in groups][-3:] == ["attention", "recurrent", "embedding"]
     assert all(g["macs"] == 0 and g["layers"] == 0 for g in groups[-3:])
+
+
+def test_past_the_learned_positions_strict_exits_2() -> None:
+    assert_one_line_error(run_cli("analyze", "gpt2", "--seq-len", "2048", "--strict"), 2,
+                          r"--strict: 'gpt2' has 1,024 learned positions\. Received: "
+                          r"--seq-len 2048")

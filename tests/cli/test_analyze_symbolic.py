@@ -61,13 +61,28 @@ def test_a_token_model_file_gets_a_formula_in_l(tmp_path: Path) -> None:
                                                        128 * 4096 + 24576 * 64]
 
 
+def test_causal_reaches_the_formula(tmp_path: Path) -> None:
+    # 2 blocks x (QK^T + AV) x d = 32 over the L(L+1)/2 pairs a causal decoder uses, by hand:
+    # 2 * 2 * 32 * L(L+1)/2 = 64 L^2 + 64 L; the rest (24,576 L) is the same as executed
+    path = tmp_path / "decoder.keras"
+    from tests.conftest import tiny_decoder
+
+    tiny_decoder().save(path)
+    data = cli_json("analyze", str(path), "--input-shape", "16", "--symbolic", "--causal")
+    assert sympy.sympify(data["totals"]["macs_expr"]) == sympy.sympify("64*L**2 + 24640*L")
+
+
 @pytest.mark.parametrize(("args", "pattern"), [
-    (["v1", "--symbolic", "--memory"], r"do not combine with --memory or --roofline"),
+    (["v1", "--symbolic", "--memory"], r"--memory does not combine with --symbolic or --sweep"),
     (["v1", "--plot", "x.png"], r"--plot draws a sweep; add --sweep"),
     (["v1", "--sweep", "size=8", "--plot", "/nonexistent/x.png"],
      r"--plot's directory does not exist"),
     (["v1", "--sweep", "width=3"], r"--sweep takes size=N,N,\.\.\. \(image models\)"),
     (["v1", "--sweep", "size=8", "--depth", "1"], r"--depth does not apply"),
+    (["v1", "--symbolic", "--seq-len", "64"], r"--seq-len applies to text models; 'v1'"),
+    (["gpt2", "--symbolic", "--seq-len", "-3"], r"--seq-len must be"),
+    (["v1", "--symbolic", "--training"], r"--training does not combine with --symbolic"),
+    (["v1", "--symbolic", "--format", "html"], r"--format html is a page of one model"),
     (["v1", "--sweep", "seq-len=8"], r"--sweep seq-len does not fit .* use --sweep size="),
     (["mobilenet", "--sweep", "size=16"],
      r"--sweep size=16: the model does not take this size: .*32"),

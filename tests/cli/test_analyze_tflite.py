@@ -55,6 +55,10 @@ def test_strict_on_an_unsupported_op(tmp_path) -> None:
 @pytest.mark.parametrize(("args", "match"), [
     (["--memory"], r"--memory applies to Keras models, not to a .tflite file"),
     (["--input-shape", "28,28,1"], r"--input-shape applies to Keras models"),
+    (["--seq-len", "8"], r"--seq-len applies to Keras models, not to a .tflite file"),
+    (["--causal"], r"--causal applies to Keras models"),
+    (["--training"], r"--training applies to Keras models"),
+    (["--moe", "executed"], r"--moe applies to Keras models"),
 ])
 def test_keras_only_options(args: list[str], match: str, tflite_model) -> None:
     _, path = tflite_model("v1")

@@ -1,4 +1,5 @@
-"""Model specs: zoo names vs files, and one-line errors for bad files."""
+"""The one way in for a model: requests (options checked, no TensorFlow), resolution (shape-only
+unless run, behind a guard), counting at the requested shapes; one-line errors for bad files."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import keras
 import pytest
 
 from convcost import ConvcostError
-from convcost.models.loader import ModelSpec, load_model, obtain
+from convcost.models import loader
+from convcost.models.loader import ModelSpec, load_model
 
 
 def _saved(tmp_path, suffix=".keras"):
@@ -19,8 +21,8 @@ def _saved(tmp_path, suffix=".keras"):
 
 def test_zoo_names_and_files_are_told_apart(tmp_path):
     path, model = _saved(tmp_path)
-    assert obtain(ModelSpec("v1")).name == "v1"
-    assert obtain(ModelSpec(str(path))).count_params() == model.count_params()
+    assert loader.resolve("v1").model.name == "v1"
+    assert loader.resolve(str(path)).model.count_params() == model.count_params()
 
 
 def test_h5_files_load(tmp_path):
@@ -66,7 +68,7 @@ def test_lambda_layers_need_unsafe(tmp_path):
 def test_zoo_options_are_refused_for_files(tmp_path, option):
     path, _ = _saved(tmp_path)
     with pytest.raises(ConvcostError, match="zoo models only"):
-        obtain(ModelSpec(str(path), **option))
+        loader.request(str(path), **option)
 
 
 def test_a_zoo_name_wins_over_a_same_named_folder(tmp_path, monkeypatch):
@@ -76,3 +78,61 @@ def test_a_zoo_name_wins_over_a_same_named_folder(tmp_path, monkeypatch):
     assert ModelSpec("./naive").is_file
     (tmp_path / "mine").write_text("x")
     assert ModelSpec("mine").is_file
+
+
+@pytest.mark.parametrize(("source", "options", "message"), [
+    ("v1", {"seq_len": 128}, r"--seq-len applies to text models; 'v1' takes an image"),
+    ("v1", {"input_shape": (28, 28)}, r"--input-shape must have 3 sizes \(H,W,C\)\. "
+                                       r"Received: '28,28'"),
+    ("gpt2", {"input_shape": (128,)}, r"'gpt2' is a text model with several token inputs"),
+    ("gpt2", {"seq_len": 0}, r"--seq-len"),
+    ("no_such_model", {}, r"no_such_model"),
+])
+def test_requests_refuse_options_that_do_not_apply(source, options, message):
+    with pytest.raises(ConvcostError, match=message) as info:
+        loader.request(source, **options)
+    assert "\n" not in str(info.value)
+
+
+def test_a_zoo_image_model_is_rebuilt_at_its_shape():
+    asked = loader.request("v1", input_shape=(32, 32, 1))
+    assert asked.spec.input_shape == (32, 32, 1) and asked.shapes is None
+    # v1's MACs by hand: 3,944 per input pixel (convs) + 17,664 (the two Dense layers)
+    assert loader.count(loader.resolve(asked)).macs == 3_944 * 32 * 32 + 17_664
+
+
+def test_a_zoo_text_model_defaults_to_its_context_and_says_so():
+    asked = loader.request("gpt2")
+    assert asked.seq_len == 1024 and asked.text_default
+    report = loader.count(loader.resolve(asked))
+    assert report.notes[0].startswith("Sequence length 1024: the context length of 'gpt2'")
+    assert not loader.request("gpt2", seq_len=16).text_default
+
+
+def test_zoo_models_are_shape_only_unless_run():
+    shape_only = loader.resolve("v1").model
+    assert all(w._value is None for w in shape_only.weights)  # Keras' storage: never allocated
+    built = loader.resolve("v1", run=True).model
+    assert float(keras.ops.sum(keras.ops.abs(built.weights[0].value))) > 0
+
+
+def test_the_guard_sees_the_counts_before_the_real_build():
+    seen = []
+
+    def guard(report):
+        seen.append(report.params)
+        raise ConvcostError("refused")
+
+    with pytest.raises(ConvcostError, match="refused"):
+        loader.resolve("naive", run=True, guard=guard)
+    assert seen == [259_082]  # the article's naive net, by model.summary()
+
+
+def test_past_the_learned_positions_is_noted():
+    # GPT-2's published config: 1,024 learned positions (n_positions)
+    within = loader.resolve("gpt2", seq_len=1024)
+    assert not within.past_positions
+    beyond = loader.resolve("gpt2", seq_len=2048)
+    assert beyond.past_positions
+    assert "1,024 learned positions; at 2,048 tokens" in beyond.notes[0]
+    assert not loader.resolve("llama2_7b", seq_len=8192).past_positions  # rotary: any length
