@@ -46,9 +46,9 @@ def build(name: str, *, alpha: float | None = None,
     training step if ``training``) is first checked to fit in memory
     (:func:`convcost.measure.fits.resolve_fitting`). A file is taken as saved: its input shape
     and classes are checked by the caller (:func:`check_mnist`), not rebuilt."""
-    zoo_options = {} if looks_like_path(name) else {"input_shape": input_shape,
-                                                     "classes": classes}
-    asked = loader.request(name, alpha=alpha, **zoo_options)
+    is_file = looks_like_path(name)
+    asked = loader.request(name, alpha=alpha, input_shape=None if is_file else input_shape,
+                           classes=None if is_file else classes)
     if purpose is None:
         return loader.resolve(asked, run=True).model
     from convcost.measure.fits import resolve_fitting
