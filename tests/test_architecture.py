@@ -150,3 +150,31 @@ def test_renderers_never_touch_a_keras_model() -> None:
     for name in renderers:
         text = MODULES[name].read_text()
         assert "import keras" not in text and "from keras" not in text, name
+
+
+def _commands() -> set[str]:
+    """The CLI modules that register a command (``@app.command``); a command split into a
+    package (``cli.analyze``) registers in its ``__init__`` and owns its sub-modules."""
+    return {name for name, path in MODULES.items()
+            if name.startswith("convcost.cli.") and "@app.command(" in path.read_text()}
+
+
+def test_no_command_module_imports_another() -> None:
+    commands = _commands()
+    assert "convcost.cli.analyze" in commands and len(commands) >= 12
+    for module in MODULES:
+        if not module.startswith("convcost.cli.") or module == "convcost.cli":
+            continue
+        own = next((c for c in commands if module == c or module.startswith(c + ".")), None)
+        others = {t for t in GRAPH[module] if t in commands and t != own}
+        assert not others, f"{module} imports the command module(s) {sorted(others)}"
+
+
+def test_model_resolution_has_one_door() -> None:
+    """Only the loader builds zoo models or loads model files for the rest of the package."""
+    door = re.compile(r"\bzoo\.build\(|\bload_model\(|\bload_architecture\(")
+    allowed = {"convcost.models.loader", "convcost.models.zoo", "convcost.models.hub",
+               "convcost.analysis.scaling"}  # scaling rebuilds a zoo model at each size
+    offenders = [name for name, path in MODULES.items()
+                 if name not in allowed and door.search(path.read_text())]
+    assert offenders == []

@@ -10,7 +10,7 @@ import typer
 from convcost.cli.app import app, domain_errors, load_keras
 from convcost.cli.options import Alpha, Imports, ListFormat, ModelsArg, Repeats, Warmup, Width
 from convcost.cli.output import console_width, emit, use_color
-from convcost.cli.train import ARTICLE_NETS
+from convcost.models.zoo import ARTICLE_NETS
 
 
 @app.command("bench")
@@ -51,20 +51,30 @@ def bench_command(
     runtime (TensorFlow, LiteRT fp32/int8, JAX, torch), models given as .keras files (e.g. saved by
     'convcost train') also get their test accuracy on each runtime.
     """
-    from convcost.measure.sources import check_names
-
     columns = console_width(None, width)
+    names = models or list(ARTICLE_NETS)
+    as_json = as_json or fmt == "json"
     code = tuple(imports or ())
     if runtime or threads is not None or data is not None:
         from convcost.cli.runtimes import bench_runtimes_command
 
-        bench_runtimes_command(models or ARTICLE_NETS, runtime or ["tf"], threads, data,
-                               batch_size=batch_size, repeats=repeats, warmup=warmup,
-                               alpha=alpha, peak=(peak_size, peak_repeats),
-                               as_json=as_json or fmt == "json", width=columns,
+        bench_runtimes_command(names, runtime or ["tf"], threads, data, batch_size=batch_size,
+                               repeats=repeats, warmup=warmup, alpha=alpha,
+                               peak=(peak_size, peak_repeats), as_json=as_json, width=columns,
                                imports=code)
         return
-    names = models or ARTICLE_NETS
+    text = _bench_models(names, code, batch_size=batch_size, repeats=repeats, warmup=warmup,
+                         alpha=alpha, peak=(peak_size, peak_repeats), as_json=as_json,
+                         width=columns)
+    emit(text, None)
+
+
+def _bench_models(names: list[str], code: tuple[str, ...], *, batch_size: int, repeats: int,
+                  warmup: int, alpha: float | None, peak: tuple[int, int], as_json: bool,
+                  width: int | None) -> str:
+    """Time each model's compiled forward call on TensorFlow, next to the matmul peak."""
+    from convcost.measure.sources import check_names
+
     check_names(names)
     load_keras()
     from convcost.models.loader import import_code
@@ -78,9 +88,7 @@ def bench_command(
 
     rows = bench_models(names, batch_size=batch_size, repeats=repeats, warmup=warmup,
                         alpha=alpha)
-    peak = peak_matmul(peak_size, peak_repeats)
-    document = bench_document(rows, peak, machine_info(), compiled_call())
-    if as_json or fmt == "json":
-        emit(bench_json(document), None)
-    else:
-        emit(bench_table(document, width=columns, color=use_color()), None)
+    document = bench_document(rows, peak_matmul(*peak), machine_info(), compiled_call())
+    if as_json:
+        return bench_json(document)
+    return bench_table(document, width=width, color=use_color())

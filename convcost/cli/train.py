@@ -17,11 +17,11 @@ import typer
 from convcost.cli.app import app, domain_errors, fail, load_keras, stderr
 from convcost.cli.options import Alpha, Imports, ModelsArg, Width
 from convcost.cli.output import console_width, emit, use_color
+from convcost.models.zoo import ARTICLE_NETS
 
 if TYPE_CHECKING:
     from convcost.measure.experiment import TrainConfig
 
-ARTICLE_NETS = ["naive", "v1", "v2"]
 
 Count = Annotated[int | None, typer.Option(show_default=False, metavar="N")]
 
@@ -81,7 +81,7 @@ def train_command(
     from convcost.measure.sources import check_names
 
     columns = console_width(None, width)
-    names = models or ARTICLE_NETS
+    names = models or list(ARTICLE_NETS)
     check_names(names)
     load_keras()
     from convcost.measure.experiment import make_config

@@ -37,7 +37,7 @@ import numpy as np
 from convcost.errors import ConvcostError
 from convcost.measure.convert import ConversionCache, quiet_native_output
 from convcost.measure.timing import Timings, compile_function, no_sync, time_interleaved
-from convcost.models.loader import import_code, imported_code
+from convcost.models.loader import imported_code
 
 RUNTIMES = ("tf", "litert", "litert-int8", "jax", "torch")
 PRECISION = {"tf": "fp32", "litert": "fp32", "litert-int8": "int8", "jax": "fp32",
@@ -276,10 +276,11 @@ def child_main(argv: Sequence[str]) -> None:
     import keras
 
     from convcost.measure.machine import installed_version
+    from convcost.models import loader
 
     spec = json.loads(argv[0])
-    import_code(spec.get("imports", []))
-    models = [keras.saving.load_model(file, compile=False) for file in spec["files"]]
+    code = tuple(spec.get("imports", []))
+    models = [loader.resolve(file, run=True, imports=code).model for file in spec["files"]]
     runners = [keras_runner(model, spec["batch_size"], keras.backend.backend())
                for model in models]
     timings = time_runners(runners, spec["repeats"], spec["warmup"], spec["rounds"])

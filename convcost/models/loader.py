@@ -146,23 +146,29 @@ def resolve(source: str | Request, *, run: bool = False,
         source: what to obtain.
         run: the model will run on data: build its weights (a zoo model is otherwise built
             shape-only: counting needs shapes, never values).
-        guard: called with the model's counts before anything is allocated (a zoo model is
-            counted from a shape-only build first); it raises to refuse the run.
+        guard: called with the model's counts before anything is allocated (a zoo model or a
+            ``.keras`` file is counted from a shape-only build first, an ``.h5`` file after
+            loading); it raises to refuse the run.
+
+    A ``.keras`` file that will not run is rebuilt from its architecture, shape-only: its
+    weights are never read, so a small file that declares billions of weights answers in
+    seconds.
     """
     from convcost.count.scope import shape_only
 
     asked = source if isinstance(source, Request) else request(source, **options)
     import_code(asked.spec.imports)
-    if guard is not None and not asked.is_file:
+    shapes_suffice = _rebuildable(asked.spec)
+    if guard is not None and shapes_suffice:
         with shape_only():
-            guard(count(_resolved(_build(asked.spec), asked)))
-    if asked.is_file or run:
+            guard(count(_resolved(_build(asked.spec, weights=False), asked)))
+    if run or not shapes_suffice:
         model = _build(asked.spec)
     else:
         with shape_only():
-            model = _build(asked.spec)
+            model = _build(asked.spec, weights=False)
     resolved = _resolved(model, asked)
-    if guard is not None and asked.is_file:  # its weights are on disk already: load, count
+    if guard is not None and not shapes_suffice:  # an .h5 file: load, then count
         guard(count(resolved))
     return resolved
 
@@ -230,12 +236,46 @@ def _text_request(entry: Any, spec: ModelSpec, shapes: Shapes | None,
     return Request(spec, shapes, seq_len or entry.seq_len, text_default=seq_len is None)
 
 
-def _build(spec: ModelSpec) -> Any:
-    """Build the zoo model, or load the file, that ``spec`` names."""
+def _rebuildable(spec: ModelSpec) -> bool:
+    """Whether the model can be built without its weights: a zoo model, or a ``.keras`` file
+    (its architecture is a JSON config; an ``.h5`` file is loaded whole)."""
+    return not spec.is_file or spec.source.lower().endswith(".keras")
+
+
+def _build(spec: ModelSpec, *, weights: bool = True) -> Any:
+    """Build the zoo model, or load the file, that ``spec`` names; a ``.keras`` file without
+    ``weights`` is rebuilt from its architecture alone (inside a shape-only scope, nothing
+    is allocated, whatever size its config declares)."""
     if not spec.is_file:
         return zoo.build(spec.source, input_shape=spec.input_shape, classes=spec.classes,
                          alpha=spec.alpha, include_top=spec.include_top)
-    return load_model(spec.source, safe_mode=not spec.unsafe)
+    if weights or not _rebuildable(spec):
+        return load_model(spec.source, safe_mode=not spec.unsafe)
+    return load_architecture(spec.source, safe_mode=not spec.unsafe)
+
+
+def load_architecture(path: str | Path, *, safe_mode: bool = True) -> Any:
+    """The model a ``.keras`` file describes, built from its ``config.json`` without reading
+    its weights (what counting needs); failures are one-line ConvcostErrors as in
+    :func:`load_model`."""
+    import json
+
+    file = _checked_file(Path(path))
+    try:
+        with zipfile.ZipFile(file) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
+        raise _load_error(file, error) from None
+    import keras
+
+    try:
+        model = keras.saving.deserialize_keras_object(config, safe_mode=safe_mode)
+    except Exception as error:  # Keras raises many types for bad configs
+        raise _load_error(file, error) from None
+    if not isinstance(model, keras.Model):
+        raise ConvcostError(f"The file holds no Keras model. Received: {type(model).__name__} "
+                            f"from {str(file)!r}.")
+    return model
 
 
 def load_model(path: str | Path, *, safe_mode: bool = True) -> Any:

@@ -116,6 +116,9 @@ def _hub_entry(name: str, spec: hub.HubModel) -> ZooEntry:
                     hub=spec.backbone)
 
 
+#: The article's nets, in its order: the default models of ``train``, ``bench`` and ``compare``.
+ARTICLE_NETS = ("naive", "v1", "v2")
+
 ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ARTICLE} | {
     name: ZooEntry(name, f"keras.applications.{keras_name}", (size, size, 3), 1000, alpha,
                    keras_name)

@@ -380,7 +380,7 @@ def test_params_mismatch_is_shown_and_strict_exits_2(monkeypatch) -> None:
 
     inputs = keras.Input((4,))
     model = keras.Model(inputs, _scaled_dense_class()(3, name="odd")(inputs), name="odd_model")
-    monkeypatch.setattr(convcost.models.loader, "_build", lambda spec: model)
+    monkeypatch.setattr(convcost.models.loader, "_build", lambda spec, **_: model)
     data = cli_json("analyze", "v1")
     assert data["model"] == "odd_model"
     assert data["check"]["keras_count_params"] == 16 and data["check"]["match"] is False

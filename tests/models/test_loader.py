@@ -136,3 +136,46 @@ def test_past_the_learned_positions_is_noted():
     assert beyond.past_positions
     assert "1,024 learned positions; at 2,048 tokens" in beyond.notes[0]
     assert not loader.resolve("llama2_7b", seq_len=8192).past_positions  # rotary: any length
+
+
+def _declaring(tmp_path, units: int):
+    """A small .keras file whose config declares a Dense of 100,000 -> ``units`` (its weights
+    file still holds the small model's: it is never read)."""
+    import json
+    import zipfile
+
+    path, _ = _saved(tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    config = json.loads(files["config.json"])
+    text = json.dumps(config).replace('"units": 3', f'"units": {units}')
+    text = text.replace("[null, 4]", "[null, 100000]")
+    files["config.json"] = text.encode()
+    big = tmp_path / "declares_big.keras"
+    with zipfile.ZipFile(big, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return big
+
+
+def test_a_keras_file_is_counted_from_its_architecture_alone(tmp_path):
+    big = _declaring(tmp_path, 1_000_000)  # 10^11 weights: 400 GB of float32 if allocated
+    assert big.stat().st_size < 100_000
+    report = loader.count(loader.resolve(str(big)))
+    assert report.params == 100_000 * 1_000_000 + 1_000_000 == report.keras_count_params
+    assert report.macs == 100_000 * 1_000_000
+    with pytest.raises(ConvcostError, match="Could not load the model file"):
+        loader.resolve(str(big), run=True)  # loading for a run reads the (small) weights
+
+
+def test_the_guard_refuses_a_huge_file_before_reading_its_weights(tmp_path):
+    big = _declaring(tmp_path, 1_000_000)
+    seen = []
+
+    def guard(report):
+        seen.append(report.params)
+        raise ConvcostError("refused")
+
+    with pytest.raises(ConvcostError, match="refused"):
+        loader.resolve(str(big), run=True, guard=guard)
+    assert seen == [100_000 * 1_000_000 + 1_000_000]
