@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convcost"
 
 # Lower layers first. A module may import its own layer and the layers before it.
 LAYERS = ["foundation", "count", "theory", "models", "analysis", "measure", "render", "cli"]
-FOUNDATION = {"convcost.errors", "convcost.checks", "convcost.files"}
+FOUNDATION = {"convcost.errors", "convcost.checks", "convcost.files", "convcost.native"}
 # What a layer may import beyond its own layer and the foundation (not simply "all below").
 ALLOWED = {
     "foundation": set(),
@@ -150,3 +150,18 @@ def test_renderers_never_touch_a_keras_model() -> None:
     for name in renderers:
         text = MODULES[name].read_text()
         assert "import keras" not in text and "from keras" not in text, name
+
+
+# One helper per primitive: the pattern that re-implements it, and the one module allowed it.
+PRIMITIVES = {
+    "convcost.native": re.compile(r"\bos\.dup2\(|\bredirect_std(out|err)\("),  # the silencer
+    "convcost.errors": re.compile(r'" "\.join\([^\n]*\.split\(\)\)\[:'),  # one_line's cut
+    "convcost.count.shapes": re.compile(r"\*= int\((dim|size)"),  # the element counter
+}
+
+
+@pytest.mark.parametrize("home", sorted(PRIMITIVES))
+def test_each_primitive_is_written_once(home: str) -> None:
+    offenders = [name for name, path in MODULES.items()
+                 if name != home and PRIMITIVES[home].search(path.read_text())]
+    assert offenders == [], f"use {home} instead"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 from convcost.models import zoo
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -122,7 +122,7 @@ def import_code(sources: Sequence[str]) -> None:
         except ConvcostError:
             raise
         except BaseException as error:  # user code: anything can go wrong, SystemExit too
-            reason = " ".join(str(error).split())[:200]
+            reason = one_line(error, 200)
             raise ConvcostError(f"Could not import the user code: {type(error).__name__}: "
                                 f"{reason} Received: --import {source!r}.") from None
         _IMPORTED.append(source)

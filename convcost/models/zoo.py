@@ -210,7 +210,7 @@ def _application(spec: ZooEntry, shape: tuple[int, ...], classes: int, alpha: fl
     try:
         return constructor(**kwargs)
     except ValueError as error:
-        message = " ".join(str(error).split())
+        message = one_line(error)
         raise ConvcostError(f"keras.applications.{spec.keras_name} refused the options: "
                             f"{message} Received: input_shape={shape}, alpha={alpha}.") from None
 
