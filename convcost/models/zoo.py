@@ -107,7 +107,7 @@ _APPLICATIONS = [
 
 
 def _hub_entry(name: str, spec: hub.HubModel) -> ZooEntry:
-    if spec.text:
+    if spec.is_text:
         vocab = int(spec.config["vocabulary_size"]) if spec.task else 0
         return ZooEntry(name, spec.summary, (spec.context,), vocab, False, hub=spec.backbone,
                         seq_len=spec.context)
