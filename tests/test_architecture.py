@@ -144,6 +144,35 @@ def test_only_keras_internals_reads_private_keras_api() -> None:
     assert offenders == []
 
 
+
+def _private_names_read_by_name(tree: ast.AST) -> list[str]:
+    """``getattr(x, "_name")``, ``getattr(x, "_name", default)``, ``hasattr(x, "_name")``
+    (and setattr, delattr): a private attribute reached through a string (dunders are
+    public protocol)."""
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr", "setattr", "delattr")
+                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+                and isinstance(name := node.args[1].value, str) and name.startswith("_")
+                and not (name.startswith("__") and name.endswith("__"))):
+            found.append(f"{node.func.id}(..., {name!r}) line {node.lineno}")
+    return found
+
+
+def test_private_attributes_read_by_name_only_in_keras_internals() -> None:
+    offenders = {name: found for name, path in MODULES.items()
+                 if name != "convcost.count.keras_internals"
+                 and (found := _private_names_read_by_name(ast.parse(path.read_text())))}
+    assert offenders == {}
+
+
+def test_the_private_name_check_finds_each_form() -> None:
+    code = ('getattr(s, "_cross_device_ops")\ngetattr(o, "_options", None)\n'
+            'hasattr(m, "_nodes_by_depth")\ngetattr(f, "__name__")\ngetattr(x, "public")')
+    assert [f.split("(")[0] for f in _private_names_read_by_name(ast.parse(code))] == [
+        "getattr", "getattr", "hasattr"]
+
 def test_renderers_never_touch_a_keras_model() -> None:
     renderers = [name for name in MODULES if _layer(name) == "render"]
     assert renderers
