@@ -47,6 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convcost.analysis.folding import fold
 from convcost.count.report import LayerCost, Piece, Report
 from convcost.count.shapes import elements
 from convcost.errors import ConvcostError
@@ -374,13 +375,9 @@ class TrainingFields:
         return self.measured_peak_bytes - self.measured_rest_bytes
 
     def row_fields(self, rows: Sequence[Any]) -> list[dict[str, Any]]:
-        """One dict per displayed row; a row with ``folded = n`` sums the next n layer calls."""
-        layers = iter(self.cost.rows)
-        result = []
-        for row in rows:
-            chunk = [next(layers) for _ in range(max(1, getattr(row, "folded", 0)))]
-            result.append(_chunk_fields(chunk))
-        return result
+        """One dict per displayed row; a row with ``folded = n`` sums the next n layer calls
+        (:func:`~convcost.analysis.folding.fold`)."""
+        return [_chunk_fields(chunk) for chunk in fold(self.cost.rows, rows)]
 
     def total_fields(self, batch: int = 1) -> dict[str, int]:
         """Totals for a batch (1: per sample): forward, dx, dW, training MACs and FLOPs."""
