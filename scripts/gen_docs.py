@@ -126,10 +126,12 @@ def _derivation_section(name: str, derivation: Any) -> list[str]:
 
 
 def _ratio_table(symbolic: Any) -> list[str]:
+    import sympy
+
     rows = []
     for d_k in (3, 5):
         for row in symbolic.ratio_values(d_k, (32, 64, 128, 256, 512, 1024)):
-            rows.append([str(row.d_k), str(row.n), f"${symbolic.sympy.latex(row.ratio)}$",
+            rows.append([str(row.d_k), str(row.n), f"${sympy.latex(row.ratio)}$",
                          f"{float(row.ratio):.4f}", f"{float(row.reduction):.2f}×"])
     return [
         "## The ratio at real sizes {#ratio-values}",

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convcost"
 
 # Lower layers first. A module may import its own layer and the layers before it.
 LAYERS = ["foundation", "count", "theory", "models", "analysis", "measure", "render", "cli"]
-FOUNDATION = {"convcost.errors", "convcost.checks", "convcost.files"}
+FOUNDATION = {"convcost.errors", "convcost.checks", "convcost.files", "convcost.native"}
 # What a layer may import beyond its own layer and the foundation (not simply "all below").
 ALLOWED = {
     "foundation": set(),
@@ -144,6 +144,35 @@ def test_only_keras_internals_reads_private_keras_api() -> None:
     assert offenders == []
 
 
+
+def _private_names_read_by_name(tree: ast.AST) -> list[str]:
+    """``getattr(x, "_name")``, ``getattr(x, "_name", default)``, ``hasattr(x, "_name")``
+    (and setattr, delattr): a private attribute reached through a string (dunders are
+    public protocol)."""
+    found = []
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("getattr", "hasattr", "setattr", "delattr")
+                and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)
+                and isinstance(name := node.args[1].value, str) and name.startswith("_")
+                and not (name.startswith("__") and name.endswith("__"))):
+            found.append(f"{node.func.id}(..., {name!r}) line {node.lineno}")
+    return found
+
+
+def test_private_attributes_read_by_name_only_in_keras_internals() -> None:
+    offenders = {name: found for name, path in MODULES.items()
+                 if name != "convcost.count.keras_internals"
+                 and (found := _private_names_read_by_name(ast.parse(path.read_text())))}
+    assert offenders == {}
+
+
+def test_the_private_name_check_finds_each_form() -> None:
+    code = ('getattr(s, "_cross_device_ops")\ngetattr(o, "_options", None)\n'
+            'hasattr(m, "_nodes_by_depth")\ngetattr(f, "__name__")\ngetattr(x, "public")')
+    assert [f.split("(")[0] for f in _private_names_read_by_name(ast.parse(code))] == [
+        "getattr", "getattr", "hasattr"]
+
 def test_renderers_never_touch_a_keras_model() -> None:
     renderers = [name for name in MODULES if _layer(name) == "render"]
     assert renderers
@@ -178,3 +207,18 @@ def test_model_resolution_has_one_door() -> None:
     offenders = [name for name, path in MODULES.items()
                  if name not in allowed and door.search(path.read_text())]
     assert offenders == []
+
+
+# One helper per primitive: the pattern that re-implements it, and the one module allowed it.
+PRIMITIVES = {
+    "convcost.native": re.compile(r"\bos\.dup2\(|\bredirect_std(out|err)\("),  # the silencer
+    "convcost.errors": re.compile(r'" "\.join\([^\n]*\.split\(\)\)\[:'),  # one_line's cut
+    "convcost.count.shapes": re.compile(r"\*= int\((dim|size)"),  # the element counter
+}
+
+
+@pytest.mark.parametrize("home", sorted(PRIMITIVES))
+def test_each_primitive_is_written_once(home: str) -> None:
+    offenders = [name for name, path in MODULES.items()
+                 if name != home and PRIMITIVES[home].search(path.read_text())]
+    assert offenders == [], f"use {home} instead"

@@ -32,6 +32,7 @@ from fractions import Fraction
 from typing import Any
 
 from convcost.count.report import LayerCost, Report
+from convcost.count.shapes import elements
 from convcost.errors import ConvcostError
 
 BIAS_NOTE = (
@@ -78,9 +79,7 @@ class Prediction:
     @property
     def ratio(self) -> float:
         """separable / standard = 1/N + 1/D_K² (D_K² = all kernel positions)."""
-        positions = 1
-        for size in self.kernel:
-            positions *= size
+        positions = elements(self.kernel)
         return float(Fraction(1, self.filters) + Fraction(1, positions))
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from convcost import checks
 from convcost.analysis.roofline import GIGA, DeviceProfile, from_user
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 from convcost.files import write_text
 
 
@@ -41,7 +41,7 @@ def load_profile(path: str | Path) -> DeviceProfile:
         raise ConvcostError(f"Device profile not found; run 'convcost probe' to make one. "
                             f"Received: {str(file)!r}.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        reason = " ".join(str(error).split())
+        reason = one_line(error)
         raise ConvcostError(f"The device profile is not valid JSON ({reason}). "
                             f"Received: {str(file)!r}.") from None
     return _profile_from(data, file)

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convcost.count.report import LayerCost, Report, Shape
+from convcost.count.report import LayerCost, Report
+from convcost.count.shapes import elements
 from convcost.errors import ConvcostError
 
 DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -62,16 +63,6 @@ def check_batch(batch: int) -> int:
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ConvcostError(f"The batch size must be a positive integer. Received: {batch!r}.")
     return batch
-
-
-def elements(shape: Shape) -> int:
-    """Number of elements of a per-sample shape (every dimension must be known)."""
-    count = 1
-    for dim in shape:
-        if dim is None:
-            raise ConvcostError(f"A shape has an unknown dimension. Received: {shape}.")
-        count *= int(dim)
-    return count
 
 
 @dataclass(frozen=True)

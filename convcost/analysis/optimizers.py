@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convcost.count.shapes import elements
 from convcost.errors import ConvcostError
 
 Shape = tuple[int, ...]
@@ -73,7 +74,7 @@ def optimizer_slots(optimizer: Any, shapes: Sequence[Sequence[int]]) -> Slots:
     counts = Counter(tuple(int(d) for d in shape) for shape in shapes)
     slots = sum(_build_once(optimizer, shape)[0] * times for shape, times in counts.items())
     scalars = _build_once(optimizer, None)[1]
-    trainable = sum(_size(shape) * times for shape, times in counts.items())
+    trainable = sum(elements(shape) * times for shape, times in counts.items())
     name = type(make_optimizer(optimizer)).__name__
     return Slots(name, slots, scalars, trainable)
 
@@ -92,13 +93,7 @@ def _build_once(optimizer: Any, shape: Shape | None) -> tuple[int, int]:
     variables = ([] if shape is None else
                  [keras.Variable(initializer="zeros", shape=shape, dtype="float32")])
     fresh.build(variables)
-    elements = [_size(tuple(v.shape)) for v in fresh.variables]
+    sizes = [elements(tuple(v.shape)) for v in fresh.variables]
     scalars = sum(1 for v in fresh.variables if len(v.shape) == 0)
-    return sum(elements) - scalars, scalars
+    return sum(sizes) - scalars, scalars
 
-
-def _size(shape: Shape) -> int:
-    size = 1
-    for dim in shape:
-        size *= int(dim)
-    return size

@@ -36,7 +36,7 @@ from convcost.count.keras_internals import (
     nodes_in_order,
     producer,
 )
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 from convcost.files import atomic_path, check_output_path
 
 FRESH_NOTE = "new layers are freshly initialized (Keras initializers); they need training"
@@ -170,7 +170,7 @@ def save_model(model: keras.Model, path: str | Path) -> Path:
         try:
             model.save(temp)
         except Exception as error:
-            text = " ".join(str(error).split())[:200]
+            text = one_line(error, 200)
             raise ConvcostError(f"Could not save the model: {type(error).__name__}: {text} "
                                 f"Received: {str(path)!r}.") from None
     return target
@@ -455,7 +455,7 @@ def _finish(model: keras.Model, plan: _Plan, notes: list[str],
     except ConvcostError:
         raise
     except Exception as error:  # Keras refused the rebuilt graph
-        text = " ".join(str(error).split())[:300]
+        text = one_line(error)
         raise ConvcostError(f"Could not rebuild the model after the {plan.action}: "
                             f"{type(error).__name__}: {text} "
                             f"Received: model {plan.model!r}.") from None

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from convcost import checks
+from convcost.analysis.folding import fold
 
 if TYPE_CHECKING:
     from convcost.analysis.memory import Memory
@@ -145,13 +146,9 @@ class MemoryRooflineFields:
     show_memory: bool = True
 
     def row_fields(self, rows: Sequence[Any]) -> list[dict[str, Any]]:
-        """One dict per displayed row; a row with ``folded = n`` sums the next n layer calls."""
-        layers = iter(self.memory.layers)
-        result = []
-        for row in rows:
-            chunk = [next(layers) for _ in range(max(1, getattr(row, "folded", 0)))]
-            result.append(self._fields(chunk))
-        return result
+        """One dict per displayed row; a row with ``folded = n`` sums the next n layer calls
+        (:func:`~convcost.analysis.folding.fold`)."""
+        return [self._fields(chunk) for chunk in fold(self.memory.layers, rows)]
 
     def _fields(self, chunk: Sequence[Any]) -> dict[str, Any]:
         fields: dict[str, Any] = {}

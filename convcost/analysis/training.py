@@ -47,7 +47,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convcost.analysis.folding import fold
 from convcost.count.report import LayerCost, Piece, Report
+from convcost.count.shapes import elements
 from convcost.errors import ConvcostError
 
 WEIGHTED, ACTIVATIONS, LOOKUP = "weighted", "activations", "lookup"
@@ -292,12 +294,9 @@ def _split_steps(layer: Any, macs: int, steps: int, d: int,
     cell = layer.cell
     if hasattr(cell, "filters"):  # ConvLSTM: input conv + recurrent 'same' conv, 4 gates
         out = row.output_shape[1:] if layer.return_sequences else row.output_shape
-        positions = 1
-        for size in (out[1:] if cell.data_format == "channels_first" else out[:-1]):
-            positions *= int(size or 0)
-        kernel = 1
-        for size in cell.kernel_size:
-            kernel *= int(size)
+        spatial = out[1:] if cell.data_format == "channels_first" else out[:-1]
+        positions = elements(spatial, unknown="zero")
+        kernel = elements(cell.kernel_size)
         recurrent = steps * positions * kernel * int(cell.filters) * 4 * int(cell.filters)
         return (macs - recurrent, recurrent) if 0 <= recurrent <= macs else None
     units = getattr(cell, "units", None)
@@ -336,7 +335,7 @@ def _forward_other(row: LayerCost, trainable: bool) -> int:
     op = row.operation
     scale = bool(getattr(op, "scale", True))
     center = bool(getattr(op, "center", True))
-    return _elements(row.output_shape) * (4 + int(scale) + int(center))
+    return elements(row.output_shape, unknown="zero") * (4 + int(scale) + int(center))
 
 
 def _backward_other(row: LayerCost, forward_other: int, trainable: bool, flows: bool) -> int:
@@ -344,15 +343,8 @@ def _backward_other(row: LayerCost, forward_other: int, trainable: bool, flows: 
     backward = forward_other if flows and row.type not in PASS_THROUGH else 0
     lookup = row.type in EMBEDDINGS or any(kind_rule(p.kind) == LOOKUP for p in row.pieces)
     if lookup and trainable and row.macs == 0:
-        backward += _elements(row.output_shape)
+        backward += elements(row.output_shape, unknown="zero")
     return backward
-
-
-def _elements(shape: Sequence[int | None]) -> int:
-    count = 1
-    for size in shape:
-        count *= int(size or 0)
-    return count
 
 
 # --- the fields 'convcost analyze --training' adds --------------------------------------------
@@ -383,13 +375,9 @@ class TrainingFields:
         return self.measured_peak_bytes - self.measured_rest_bytes
 
     def row_fields(self, rows: Sequence[Any]) -> list[dict[str, Any]]:
-        """One dict per displayed row; a row with ``folded = n`` sums the next n layer calls."""
-        layers = iter(self.cost.rows)
-        result = []
-        for row in rows:
-            chunk = [next(layers) for _ in range(max(1, getattr(row, "folded", 0)))]
-            result.append(_chunk_fields(chunk))
-        return result
+        """One dict per displayed row; a row with ``folded = n`` sums the next n layer calls
+        (:func:`~convcost.analysis.folding.fold`)."""
+        return [_chunk_fields(chunk) for chunk in fold(self.cost.rows, rows)]
 
     def total_fields(self, batch: int = 1) -> dict[str, int]:
         """Totals for a batch (1: per sample): forward, dx, dW, training MACs and FLOPs."""

@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from convcost.analysis.memory import check_batch, dtype_bytes, elements
+from convcost.analysis.memory import check_batch, dtype_bytes
 from convcost.analysis.training import (
     WEIGHTED,
     TrainingCost,
@@ -42,6 +42,7 @@ from convcost.analysis.training import (
     kind_rule,
 )
 from convcost.count.report import LayerCost
+from convcost.count.shapes import elements
 
 if TYPE_CHECKING:
     from convcost.analysis.optimizers import Slots

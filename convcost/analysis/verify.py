@@ -29,18 +29,15 @@ global pooling; ``MaxPool``/``AvgPool``; ``Softmax``; no statistic at all for ``
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from convcost.count.report import Report
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
+from convcost.native import captured
 
 MAC_OPS = frozenset({"Conv2D", "Conv3D", "DepthwiseConv2dNative", "MatMul", "BatchMatMul",
                      "BatchMatMulV2", "BatchMatMulV3", "Conv2DBackpropInput"})
@@ -268,7 +265,7 @@ def _owned_ops(model: Any, shapes: list[tuple[int, ...]]
     except ConvcostError:
         raise
     except Exception as error:
-        text = " ".join(str(error).split())[:300]
+        text = one_line(error)
         raise ConvcostError(f"TensorFlow could not trace the model for profiling: "
                             f"{type(error).__name__}: {text} Received: {model.name!r} on input "
                             f"shapes {shapes}.") from None
@@ -316,7 +313,7 @@ def _profile(graph: Any) -> dict[str, int]:
 
     builder = tf.compat.v1.profiler.ProfileOptionBuilder
     options = builder(builder.float_operation()).with_empty_output().build()
-    with silenced():
+    with captured():
         result = tf.compat.v1.profiler.profile(graph, options=options)
     found: dict[str, int] = {}
     pending = list(result.children)
@@ -355,39 +352,6 @@ def _call_bodies(graph: Any) -> dict[str, Counter]:
             counts.update(nested)
         found[op.name] = counts
     return found
-
-
-@contextlib.contextmanager
-def silenced(fds: Sequence[int] = (1, 2)) -> Iterator[None]:
-    """Send file descriptors ``fds`` (1: stdout, 2: stderr; C++ prints included) and
-    TensorFlow's Python logger below ERROR to nowhere for the length of the block."""
-    import logging
-
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [(fd, os.dup(fd)) for fd in fds]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    python_streams = contextlib.ExitStack()
-    if 1 in fds:
-        python_streams.enter_context(contextlib.redirect_stdout(io.StringIO()))
-    if 2 in fds:
-        python_streams.enter_context(contextlib.redirect_stderr(io.StringIO()))
-    try:
-        logger.setLevel(logging.ERROR)
-        for fd, _ in saved:
-            os.dup2(devnull, fd)
-        with python_streams:
-            yield
-    finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        for fd, copy in saved:
-            os.dup2(copy, fd)
-            os.close(copy)
-        os.close(devnull)
-        logger.setLevel(level)
 
 
 def _compare(report: Report, owners: dict[str, tuple[str, Any]], ops: _Ops,

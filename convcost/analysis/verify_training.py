@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 
 BATCH = 2
 
@@ -116,13 +116,13 @@ def _gradient_graph(model: Any) -> tuple[Any, set[str]]:
     try:
         concrete = step.get_concrete_function(*specs)
     except Exception as error:
-        text = " ".join(str(error).split())[:200]
+        text = one_line(error, 200)
         raise ConvcostError(f"TensorFlow could not trace a training step: "
                             f"{type(error).__name__}: {text} Received: {model.name!r}.") from None
-    from convcost.analysis.verify import silenced
+    from convcost.native import captured
 
     outputs = [t.op.name for t in concrete.graph.outputs]
-    with silenced():  # a deprecation notice of the TF1 API
+    with captured():  # a deprecation notice of the TF1 API
         live = tf.compat.v1.graph_util.extract_sub_graph(concrete.graph.as_graph_def(), outputs)
     return concrete.graph, {node.name for node in live.node}
 

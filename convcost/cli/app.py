@@ -27,7 +27,8 @@ except ImportError:  # pragma: no cover - older typer runs on click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
 from convcost import __version__
-from convcost.errors import ANSI_ESCAPE, ConvcostError
+from convcost.errors import ConvcostError, one_line
+from convcost.native import captured
 
 # typer prints an argument's Python type beside its name ("MODEL <str>"); the help text says
 # what MODEL is, so arguments show their name alone (options already show only a metavar).
@@ -53,7 +54,7 @@ class _OneLineErrors(TyperGroup):
             return _leave(0, standalone_mode)
         except click_errors.UsageError as error:
             hint = f" (see '{error.ctx.command_path} -h')" if error.ctx else ""
-            stderr.print(f"[bold red]error:[/] {escape(_one_line(error.format_message()))}"
+            stderr.print(f"[bold red]error:[/] {escape(_sentence(error.format_message()))}"
                          f"{escape(hint)}", markup=True, highlight=False)
             return _leave(USAGE_ERROR, standalone_mode)
         except (typer.Abort, KeyboardInterrupt):
@@ -68,9 +69,11 @@ def _leave(code: int, standalone_mode: bool) -> int:
     return code
 
 
-def _one_line(text: str) -> str:
-    text = ANSI_ESCAPE.sub("", text)  # Keras colours its error messages
-    line = " ".join(text.replace("Value error, ", "").split())
+def _sentence(text: str, limit: int | None = None) -> str:
+    """``text`` as one line (:func:`convcost.errors.one_line`; whole unless ``limit``), without
+    pydantic's "Value error, " prefix, ending with a full stop."""
+    text = text.replace("Value error, ", "")
+    line = one_line(text, limit or len(text))
     return line if line.endswith((".", "?", "!")) else line + "."
 
 
@@ -108,7 +111,7 @@ def domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             raise fail(f"internal error, a bug in convcost (CONVCOST_DEBUG=1 shows the "
                        f"traceback; please report it): {type(error).__name__}: "
-                       f"{_one_line(str(error))[:300]}", INTERNAL_ERROR) from None
+                       f"{_sentence(str(error), 300)}", INTERNAL_ERROR) from None
 
     return wrapper
 
@@ -117,21 +120,15 @@ def load_keras() -> None:
     """Import Keras (and TensorFlow) once, with TensorFlow's C++ start-up lines silenced.
 
     On TF 2.21 those lines ignore TF_CPP_MIN_LOG_LEVEL, so while the import runs, file
-    descriptor 2 goes to /dev/null, when TensorFlow was asked to be quiet (``main()`` sets the
-    variable; set TF_CPP_MIN_LOG_LEVEL=0 to see them). Later errors still reach stderr.
+    descriptor 2 is captured and dropped (:func:`convcost.native.captured`), when TensorFlow
+    was asked to be quiet (``main()`` sets the variable; set TF_CPP_MIN_LOG_LEVEL=0 to see
+    them). Later errors still reach stderr.
     """
     if "keras" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("", "0"):
         import keras
         return
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
+    with captured((2,)):
         import keras  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
 
 
 def quiet_tensorflow() -> None:

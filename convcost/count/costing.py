@@ -21,6 +21,7 @@ from convcost.count.graph_ops import Tally, describe_unknown
 from convcost.count.keras_internals import is_static, sub_layers
 from convcost.count.report import CONVENTIONS, Piece, Report, Shape, Variant
 from convcost.count.rules import Call, Dims, NoRule, causal_context, has_rule, layer_cost
+from convcost.count.shapes import elements
 from convcost.count.tracing import CallRecord
 from convcost.errors import ConvcostError
 
@@ -230,18 +231,12 @@ def sample(shape: Shape, layer: Any) -> Dims:
 def own_params(layer: Any) -> int:
     """Weights a container holds itself, outside all its sub-layers."""
     inner = {id(w) for sub in sub_layers(layer) for w in getattr(sub, "weights", ())}
-    return sum(_size(w.shape) for w in getattr(layer, "weights", ()) if id(w) not in inner)
+    return sum(elements(w.shape) for w in getattr(layer, "weights", ()) if id(w) not in inner)
 
 
 def _all_params(layer: Any) -> int:
-    return sum(_size(w.shape) for w in getattr(layer, "weights", ()))
+    return sum(elements(w.shape) for w in getattr(layer, "weights", ()))
 
-
-def _size(shape: Sequence[int]) -> int:
-    size = 1
-    for dim in shape:
-        size *= int(dim)
-    return size
 
 
 def fmt_dims(shape: Sequence[int | None]) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import keras
 
 from convcost.count.report import Shape
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 
 InputShape = Sequence[int] | Mapping[str, Sequence[int]]
 Request = tuple[int, ...] | dict[str, tuple[int, ...]] | None
@@ -131,7 +131,7 @@ def _build_by_calling(model: keras.Model, shape: tuple[int, ...]) -> None:
     try:
         model(keras.ops.zeros((1, *shape)), training=False)
     except Exception as error:
-        text = " ".join(str(error).split())[:300]
+        text = one_line(error)
         raise ConvcostError(f"Could not build the subclassed model by calling it on one zero "
                             f"sample: {text} Received: input_shape {fmt(shape)}.") from None
 

@@ -4,8 +4,9 @@ Keras 3 has no public API for a functional graph's nodes in execution order, for
 calls of a layer, for a layer's direct sub-layers, or for tracing a call on symbolic inputs
 without building anything. The walker, the tracer, the rewriter and verify need them, and
 read them only through the functions here. The same goes for the two private things read
-outside Keras: the op count of a TensorFlow graph (:func:`graph_op_count`) and keras-hub's
-layer classes that it does not export (:func:`hub_class`).
+outside Keras: the op count of a TensorFlow graph (:func:`graph_op_count`), keras-hub's
+layer classes that it does not export (:func:`hub_class`) and the cross-device
+implementation a ``tf.distribute`` strategy picked (:func:`cross_device_ops`).
 
 Every private import is guarded: if a Keras release moves a name, :func:`optional_class`
 and :func:`op_classes` return nothing (the rule that needed it is simply not registered and
@@ -193,3 +194,12 @@ def bind_arguments(fn: Callable[..., Any], args: Sequence[Any],
 def uses_gate(layer: Any) -> bool:
     """Whether a ``MultiHeadAttention`` has the optional sigmoid gate (a private flag)."""
     return bool(getattr(layer, "_use_gate", False))
+
+
+def cross_device_ops(strategy: Any) -> tuple[Any, str | None]:
+    """The cross-device ops object a ``tf.distribute`` strategy picked (None if it has none)
+    and the name of its all-reduce implementation (``"RING"``; None if unknown): private
+    attributes, TensorFlow has no public API for them."""
+    ops = getattr(strategy.extended, "_cross_device_ops", None)
+    options = getattr(ops, "_options", None)
+    return ops, getattr(getattr(options, "implementation", None), "name", None)

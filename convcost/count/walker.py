@@ -54,6 +54,7 @@ from convcost.count.keras_internals import GraphNode, inner_graph, is_static, no
 from convcost.count.report import LayerCost, Report, Shape
 from convcost.count.rules import Call, Dims, causal_context, has_rule
 from convcost.count.rules import hub as hub_rules
+from convcost.count.shapes import elements
 from convcost.errors import ConvcostError, one_line
 
 
@@ -365,16 +366,10 @@ def _keras_counts(op: Any, own: bool = False) -> tuple[int, int, int]:
         return 0, 0, 0
     if own:
         inner = {id(w) for sub in internals.sub_layers(op) for w in getattr(sub, "weights", ())}
-        trainable = sum(_size(w.shape) for w in op.trainable_weights if id(w) not in inner)
-        frozen = sum(_size(w.shape) for w in op.non_trainable_weights if id(w) not in inner)
+        trainable = sum(elements(w.shape) for w in op.trainable_weights if id(w) not in inner)
+        frozen = sum(elements(w.shape) for w in op.non_trainable_weights if id(w) not in inner)
         return trainable, frozen, trainable + frozen
-    trainable = sum(_size(w.shape) for w in op.trainable_weights)
-    frozen = sum(_size(w.shape) for w in op.non_trainable_weights)
+    trainable = sum(elements(w.shape) for w in op.trainable_weights)
+    frozen = sum(elements(w.shape) for w in op.non_trainable_weights)
     return trainable, frozen, int(op.count_params())
 
-
-def _size(shape: Sequence[int]) -> int:
-    size = 1
-    for dim in shape:
-        size *= int(dim)
-    return size

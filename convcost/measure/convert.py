@@ -15,20 +15,14 @@ precision once per run.
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
-import sys
-import tempfile
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from convcost import checks
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
+from convcost.native import captured
 
 PRECISIONS = ("fp32", "int8")
 REPRESENTATIVE_SAMPLES = 100
@@ -51,12 +45,12 @@ def to_tflite(model: Any, precision: str = "fp32",
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if precision == "int8":
         _full_integer(converter, representative)
-    with quiet_native_output() as log:
+    with captured() as log:
         try:
             return bytes(converter.convert())
         except Exception as error:  # the converter raises many types
             last = ([line for line in log.getvalue().splitlines() if line.strip()] or [""])[-1]
-            reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
+            reason = one_line(f"{type(error).__name__}: {error}")
             raise ConvcostError(f"TFLite conversion ({precision}) of {model.name!r} failed: "
                                 f"{reason} {last[:200]} Received: model {model.name!r}.") from None
 
@@ -97,28 +91,3 @@ class ConversionCache:
         if key not in self.converted:
             self.converted[key] = to_tflite(model, precision, representative)
         return self.converted[key]
-
-
-@contextlib.contextmanager
-def quiet_native_output() -> Iterator[io.StringIO]:
-    """Send Python's and the C++ layer's stdout/stderr to a buffer while TensorFlow's converter
-    or LiteRT's interpreter (its "Created TensorFlow Lite XNNPACK delegate" line) runs."""
-    text = io.StringIO()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    with tempfile.TemporaryFile(mode="w+") as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            with contextlib.redirect_stdout(text), contextlib.redirect_stderr(text), \
-                    warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # "Statistics for quantized inputs ..." etc.
-                yield text
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for handle in saved:
-                os.close(handle)
-            sink.seek(0)
-            text.write(sink.read())

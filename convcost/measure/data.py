@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 
 ENV_VAR = "CONVCOST_MNIST"
 IMAGE_SHAPE = (28, 28)
@@ -138,7 +138,7 @@ def _download() -> dict[str, np.ndarray]:
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # no network, proxy, broken cache: all end here
-        reason = " ".join(str(error).split())[:160] or type(error).__name__
+        reason = one_line(error, 160) or type(error).__name__
         raise ConvcostError(
             f"Could not get MNIST with keras.datasets.mnist.load_data() (no --data and "
             f"${ENV_VAR} unset, so Keras' cache ~/.keras/datasets or its download); pass "
@@ -158,7 +158,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
             with archive:
                 return _npz_arrays(archive, path)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        reason = " ".join(str(error).split())[:120] or type(error).__name__
+        reason = one_line(error, 120) or type(error).__name__
         raise ConvcostError(f"Could not read MNIST npz file {str(path)!r} (truncated or not an "
                             f"npz archive?). Received: {reason}.") from None
 

@@ -55,9 +55,9 @@ def mirrored() -> Any:
 
 def describe(strategy: Any) -> dict[str, Any]:
     """Replicas, devices and the cross-device implementation a strategy picked."""
-    ops = getattr(strategy.extended, "_cross_device_ops", None)
-    options = getattr(ops, "_options", None)
-    implementation = getattr(getattr(options, "implementation", None), "name", None)
+    from convcost.count.keras_internals import cross_device_ops
+
+    ops, implementation = cross_device_ops(strategy)
     return {"strategy": type(strategy).__name__, "replicas": strategy.num_replicas_in_sync,
             "devices": list(strategy.extended.worker_devices),
             "cross_device_ops": type(ops).__name__ if ops is not None else None,

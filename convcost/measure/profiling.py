@@ -27,7 +27,7 @@ from typing import Any
 from convcost.analysis.memory import DTYPE_BYTES, LayerTraffic, Memory, check_batch, memory
 from convcost.analysis.roofline import GIGA, Bound, DeviceProfile, bound
 from convcost.count.report import ADDED_KINDS, KINDS, Report, Shape
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 from convcost.measure.timing import compile_function, repeat_times
 
 
@@ -220,7 +220,7 @@ def _time_row(model: Any, traffic: LayerTraffic, picture: Memory, device: Device
     try:
         seconds = timer.median(_layer_call(layer, len(inputs)), inputs)
     except Exception as error:  # a layer that cannot run alone is reported, not fatal
-        reason = " ".join(str(error).split())[:120]
+        reason = one_line(error, 120)
         return LayerTiming(traffic, flops, moved, limit, None, f"cannot run alone: {reason}")
     return LayerTiming(traffic, flops, moved, limit, seconds)
 

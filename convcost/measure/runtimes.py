@@ -35,9 +35,10 @@ from typing import Any
 import numpy as np
 
 from convcost.errors import ConvcostError
-from convcost.measure.convert import ConversionCache, quiet_native_output
+from convcost.measure.convert import ConversionCache
 from convcost.measure.timing import Timings, compile_function, no_sync, time_interleaved
 from convcost.models.loader import imported_code
+from convcost.native import captured
 
 RUNTIMES = ("tf", "litert", "litert-int8", "jax", "torch")
 PRECISION = {"tf": "fp32", "litert": "fp32", "litert-int8": "int8", "jax": "fp32",
@@ -168,7 +169,7 @@ def litert_runner(blob: bytes, batch_size: int, threads: int | None) -> Runner:
 def _interpreter(blob: bytes, batch_size: int, threads: int) -> tuple[Any, dict[str, Any]]:
     from ai_edge_litert.interpreter import Interpreter
 
-    with quiet_native_output():
+    with captured():
         interpreter = Interpreter(model_content=blob, num_threads=threads)
         details = interpreter.get_input_details()[0]
         if int(details["shape"][0]) != batch_size:

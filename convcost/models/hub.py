@@ -55,7 +55,8 @@ class HubModel:
     source: str = ""
 
     @property
-    def text(self) -> bool:
+    def is_text(self) -> bool:
+        """Whether the model reads tokens (it has a context length)."""
         return self.context > 0
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 from convcost.models import zoo
 
 if TYPE_CHECKING:
@@ -335,7 +335,7 @@ def import_code(sources: Sequence[str]) -> None:
         except ConvcostError:
             raise
         except BaseException as error:  # user code: anything can go wrong, SystemExit too
-            reason = " ".join(str(error).split())[:200]
+            reason = one_line(error, 200)
             raise ConvcostError(f"Could not import the user code: {type(error).__name__}: "
                                 f"{reason} Received: --import {source!r}.") from None
         _IMPORTED.append(source)

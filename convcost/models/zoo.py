@@ -107,7 +107,7 @@ _APPLICATIONS = [
 
 
 def _hub_entry(name: str, spec: hub.HubModel) -> ZooEntry:
-    if spec.text:
+    if spec.is_text:
         vocab = int(spec.config["vocabulary_size"]) if spec.task else 0
         return ZooEntry(name, spec.summary, (spec.context,), vocab, False, hub=spec.backbone,
                         seq_len=spec.context)
@@ -213,7 +213,7 @@ def _application(spec: ZooEntry, shape: tuple[int, ...], classes: int, alpha: fl
     try:
         return constructor(**kwargs)
     except ValueError as error:
-        message = " ".join(str(error).split())
+        message = one_line(error)
         raise ConvcostError(f"keras.applications.{spec.keras_name} refused the options: "
                             f"{message} Received: input_shape={shape}, alpha={alpha}.") from None
 

@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Sequence
 
 from convcost.count.report import LayerCost, Report
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 from convcost.render.units import KIND_COLORS, exact, human, shape_text, share
 
 MAX_NODES = 2000  # dot takes about a second per few hundred nodes
@@ -125,7 +125,7 @@ def graph_svg(report: Report) -> str:
         raise ConvcostError(f"graphviz's dot took over {DOT_TIMEOUT_S} s. Received: "
                             f"{len(report.layers)} layer calls in {report.model!r}.") from None
     if done.returncode != 0:
-        message = " ".join(done.stderr.decode(errors="replace").split())[:300]
+        message = one_line(done.stderr.decode(errors="replace"))
         raise ConvcostError(f"graphviz's dot failed: {message} Received: exit code "
                             f"{done.returncode}.")
     return done.stdout.decode()

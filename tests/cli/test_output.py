@@ -111,7 +111,7 @@ def test_compare_at_60_columns_keeps_every_number() -> None:
 
 def test_error_lines_lose_keras_terminal_colours() -> None:
     """Keras wraps parts of its messages in ANSI codes; an error line is plain text."""
-    from convcost.cli.app import _one_line
+    from convcost.cli.app import _sentence
 
-    assert _one_line("Exception in \x1b[1mConv2D.call()\x1b[0m:\n negative size") == (
+    assert _sentence("Exception in \x1b[1mConv2D.call()\x1b[0m:\n negative size") == (
         "Exception in Conv2D.call(): negative size.")

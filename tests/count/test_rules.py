@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from keras import layers as L
 
-from convcost.count.rules import NOT_APPLICABLE, ZERO_COST, layer_cost
+from convcost.count.rules import NOT_APPLICABLE, RULES, ZERO_COST, layer_cost
 from convcost.count.walker import analyze
 
 # --- coverage --------------------------------------------------------------------------------
@@ -56,6 +56,16 @@ def test_not_applicable_classes_have_no_rule_and_a_reason():
         assert layer_cost.dispatch(by_name[name]) is layer_cost.dispatch(object), name
         assert len(reason) > 20
 
+
+
+def test_the_catalog_table_is_the_rule_table():
+    """Every class of catalog.RULES dispatches to the rule the table names, and every
+    built-in keras.layers class with a rule is in the table (the table is the whole list)."""
+    wrong = [c.__name__ for c, rule in RULES.items() if c and layer_cost.dispatch(c) is not rule]
+    assert wrong == []
+    ruled = [c for c in _keras_layer_classes() if _ruled(c) and c not in RULES
+             and not any(issubclass(c, parent) for parent in RULES if parent)]
+    assert ruled == []
 
 def _ruled(cls: type) -> bool:
     return layer_cost.dispatch(cls) is not layer_cost.dispatch(object)

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from convcost.count.keras_internals import optional_class
 from convcost.count.report import Piece
 from convcost.count.rules.base import (
     Call,
     elements,
     other,
-    register_rule,
 )
 
-_LAYER_SCALE = optional_class("applications.convnext", "LayerScale")
-_CUSTOM_SCALE = optional_class("applications.inception_resnet_v2", "CustomScaleLayer")
 
-
-@register_rule(*filter(None, [_LAYER_SCALE]))
-def _layer_scale(layer: Any, call: Call) -> tuple[Piece, ...]:
+def layer_scale(layer: Any, call: Call) -> tuple[Piece, ...]:
     """ConvNeXt's LayerScale: x * gamma, one gamma per channel; 1 FLOP per element."""
     return other(elements(call.output), params=int(layer.projection_dim))
 
 
-@register_rule(*filter(None, [_CUSTOM_SCALE]))
-def _custom_scale(layer: Any, call: Call) -> tuple[Piece, ...]:
+def custom_scale(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Inception-ResNet-v2's CustomScaleLayer: x + r * scale, 2 FLOPs per element."""
     return other(2 * elements(call.output))

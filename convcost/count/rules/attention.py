@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import keras
-
 from convcost.count import formulas as f
 from convcost.count.keras_internals import uses_gate
 from convcost.count.report import Piece, Variant
@@ -20,7 +18,6 @@ from convcost.count.rules.base import (
     causal_share,
     elements,
     piece,
-    register_rule,
 )
 
 
@@ -50,8 +47,7 @@ def _projection(d_in: int, heads: int, size: int, positions: int, bias: bool) ->
     return piece("fully_connected", cost)
 
 
-@register_rule(keras.layers.MultiHeadAttention)
-def _multi_head_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
+def multi_head_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Keras MHA, called as ``(query, value[, key])``: Q, K, V projections to
     ``num_heads x key_dim`` (V: ``value_dim``), dot-product attention per head, output
     projection back to ``output_shape`` (default: query's last size), optional sigmoid gate
@@ -74,11 +70,10 @@ def _multi_head_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     return tuple(pieces)
 
 
-@register_rule(keras.layers.GroupQueryAttention)
-def _group_query_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
+def group_query_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Grouped-query attention: Q to ``num_query_heads x head_dim``; K and V to
     ``num_key_value_heads x head_dim`` (then repeated, a copy); attention per query head;
-    output projection to the query's size; optional gate as in :func:`_multi_head_attention`."""
+    output projection to the query's size; optional gate as in :func:`multi_head_attention`."""
     query, value = call.inputs[0], call.inputs[1]
     key = call.inputs[2] if len(call.inputs) > 2 else value
     qh, kvh, hd = int(layer.num_query_heads), int(layer.num_key_value_heads), int(layer.head_dim)
@@ -95,8 +90,7 @@ def _group_query_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     return tuple(pieces)
 
 
-@register_rule(keras.layers.Attention)
-def _attention(layer: Any, call: Call) -> tuple[Piece, ...]:
+def attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Luong attention on ``[query (Tq, d), value (Tv, dv), key (Tv, d)]``, no projections.
 
     ``score_mode='dot'``: Tq*Tv*d MACs (+ Tq*Tv with ``use_scale``); ``'concat'``: tanh(q + k)
@@ -115,8 +109,7 @@ def _attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     return (Piece("attention", params=params, macs=macs + tq * tv * dv, other_flops=flops),)
 
 
-@register_rule(keras.layers.AdditiveAttention)
-def _additive_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
+def additive_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Bahdanau attention: scores = sum(scale * tanh(q + k)) over d, element-wise (no MACs):
     add, tanh, sum (+ multiply with ``use_scale``, d weights) = (3 + scale) FLOPs per
     (Tq, Tv, d) triple; then softmax (3*Tq*Tv) and Tq*Tv*dv MACs for the context."""

@@ -18,6 +18,7 @@ import keras
 
 from convcost.count import formulas as f
 from convcost.count.report import Piece, Shape
+from convcost.count.shapes import elements
 
 Dims = tuple[int, ...]
 """A fully known shape without batch (the walker refuses unknown sizes before any rule runs)."""
@@ -135,11 +136,6 @@ def causal_context(parent: Any, parent_options: dict[str, Any], layer: Any,
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def elements(shape: Shape) -> int:
-    """Number of elements of a shape without batch (all dims must be known)."""
-    return int(f.product([int(d) for d in shape if d is not None]))
 
 
 def split_channels(shape: Dims, data_format: str | None) -> tuple[tuple[int, ...], int]:

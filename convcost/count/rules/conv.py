@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-
 from convcost.count import formulas as f
 from convcost.count.report import Piece
 from convcost.count.rules.base import (
@@ -13,13 +11,11 @@ from convcost.count.rules.base import (
     activation_flops,
     conv_kind,
     piece,
-    register_rule,
     split_channels,
 )
 
 
-@register_rule(keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D)
-def _conv(layer: Any, call: Call) -> tuple[Piece, ...]:
+def conv(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Grouped N-D conv: k^d * (C_in/groups) * C_out weights, each used at every output position.
 
     MACs = prod(kernel) * C_in/groups * C_out * prod(out spatial); + C_out bias per position.
@@ -32,10 +28,7 @@ def _conv(layer: Any, call: Call) -> tuple[Piece, ...]:
     return (piece(kind, cost, activation_flops(layer, call.output)),)
 
 
-@register_rule(
-    keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose,
-)
-def _conv_transpose(layer: Any, call: Call) -> tuple[Piece, ...]:
+def conv_transpose(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Transposed conv: every input position scatters prod(kernel) * C_in * C_out MACs.
 
     MACs = prod(kernel) * C_in * C_out * prod(in spatial) (the taps that fall in the cropped
@@ -48,8 +41,7 @@ def _conv_transpose(layer: Any, call: Call) -> tuple[Piece, ...]:
     return (piece("standard", cost, activation_flops(layer, call.output)),)
 
 
-@register_rule(keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
-def _depthwise(layer: Any, call: Call) -> tuple[Piece, ...]:
+def depthwise(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Depthwise conv: prod(kernel) * C_in * multiplier weights; MACs = weights * out positions."""
     out_spatial, _ = split_channels(call.output, layer.data_format)
     _, c_in = split_channels(call.input, layer.data_format)
@@ -58,8 +50,7 @@ def _depthwise(layer: Any, call: Call) -> tuple[Piece, ...]:
     return (piece("depthwise", cost, activation_flops(layer, call.output)),)
 
 
-@register_rule(keras.layers.SeparableConv1D, keras.layers.SeparableConv2D)
-def _separable(layer: Any, call: Call) -> tuple[Piece, ...]:
+def separable(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Separable conv = depthwise (no bias) + pointwise C_in*multiplier -> C_out (with bias)."""
     out_spatial, c_out = split_channels(call.output, layer.data_format)
     _, c_in = split_channels(call.input, layer.data_format)

@@ -1,11 +1,10 @@
-"""Dense, EinsumDense and embeddings (a lookup is a copy: 0 FLOPs, kind ``embedding``)."""
+"""Matrix products: Dense, EinsumDense, ``Dot`` (of two activations: kind ``attention``); and
+embeddings (a lookup is a copy: 0 FLOPs, kind ``embedding``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-import keras
 
 from convcost.count import formulas as f
 from convcost.count.report import Piece
@@ -13,14 +12,13 @@ from convcost.count.rules.base import (
     Call,
     Dims,
     activation_flops,
+    axis_size,
     elements,
     piece,
-    register_rule,
 )
 
 
-@register_rule(keras.layers.Dense)
-def _dense(layer: Any, call: Call) -> tuple[Piece, ...]:
+def dense(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Dense on the last axis: d_in * units weights, used at every other position."""
     units_in = int(call.input[-1])
     positions = elements(call.input[:-1])
@@ -28,8 +26,7 @@ def _dense(layer: Any, call: Call) -> tuple[Piece, ...]:
     return (piece("fully_connected", cost, activation_flops(layer, call.output)),)
 
 
-@register_rule(keras.layers.EinsumDense)
-def _einsum_dense(layer: Any, call: Call) -> tuple[Piece, ...]:
+def einsum_dense(layer: Any, call: Call) -> tuple[Piece, ...]:
     """``einsum(equation, x, kernel)``: MACs = product of the sizes of all distinct indices.
 
     Index sizes come from the input and output shapes (batch = 1); the kernel holds the
@@ -67,14 +64,22 @@ def _ellipsis(spec: str, shape: Dims) -> int:
     return elements(tuple(full[len(head): len(full) - len(tail)]))
 
 
-@register_rule(keras.layers.Embedding)
-def _embedding(layer: Any, call: Call) -> tuple[Piece, ...]:
+def dot(layer: Any, call: Call) -> tuple[Piece, ...]:
+    """Batched dot product: MACs = output elements * contracted size; ``normalize`` adds the
+    L2 normalization of both inputs (3 FLOPs per input element)."""
+    axes = layer.axes if isinstance(layer.axes, (list, tuple)) else (layer.axes, layer.axes)
+    contracted = axis_size(call.inputs[0], axes[0])
+    flops = 3 * sum(elements(s) for s in call.inputs) if layer.normalize else 0
+    return (Piece("attention", macs=max(1, elements(call.output)) * contracted,
+                  other_flops=flops),)
+
+
+def embedding(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Embedding: input_dim * output_dim weights; a lookup is a copy (0 FLOPs)."""
     return (Piece("embedding", params=int(layer.input_dim) * int(layer.output_dim)),)
 
 
-@register_rule(keras.layers.ReversibleEmbedding)
-def _reversible_embedding(layer: Any, call: Call) -> tuple[Piece, ...]:
+def reversible_embedding(layer: Any, call: Call) -> tuple[Piece, ...]:
     """ReversibleEmbedding: a lookup forward; ``reverse=True`` is a dense to the vocabulary.
 
     Params: input_dim * output_dim, twice when ``tie_weights=False``. Reverse call: MACs =

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import keras
-
 from convcost.count import formulas as f
 from convcost.count.report import Piece
 from convcost.count.rules.base import (
@@ -21,12 +19,10 @@ from convcost.count.rules.base import (
     layer_cost,
     other,
     piece,
-    register_rule,
 )
 
 
-@register_rule(keras.layers.BatchNormalization)
-def _batch_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
+def batch_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Batch norm: gamma, beta, moving mean and variance per channel; 2 FLOPs per element."""
     channels = axis_size(call.input, layer.axis)
     cost = f.batch_norm(channels, elements(call.output), center=layer.center, scale=layer.scale)
@@ -38,8 +34,7 @@ def _norm_flops(n: int, *, scale: bool, center: bool) -> int:
     return n * (4 + int(scale) + int(center))
 
 
-@register_rule(keras.layers.LayerNormalization)
-def _layer_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
+def layer_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Layer norm over ``axis``: gamma and beta of the normalized size; (4 + scale + center)/elt.
 
     ``rms_scaling`` (deprecated) keeps gamma only and skips the mean: 4 FLOPs per element.
@@ -52,8 +47,7 @@ def _layer_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     return other(flops, params=size * (int(scale) + int(center)))
 
 
-@register_rule(keras.layers.GroupNormalization)
-def _group_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
+def group_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Group norm: gamma and beta per channel; statistics per group: (4 + scale + center)/elt."""
     channels = axis_size(call.input, layer.axis)
     params = channels * (int(layer.scale) + int(layer.center))
@@ -61,20 +55,17 @@ def _group_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
                  params=params)
 
 
-@register_rule(keras.layers.RMSNormalization)
-def _rms_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
+def rms_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """RMS norm: a scale per normalized element; square, sum, times 1/rms, scale: 4 per element."""
     return other(4 * elements(call.output), params=axis_size(call.input, layer.axis))
 
 
-@register_rule(keras.layers.UnitNormalization)
-def _unit_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
+def unit_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """x / ||x||: square, sum, divide = 3 FLOPs per element; no weights."""
     return other(3 * elements(call.output))
 
 
-@register_rule(keras.layers.Normalization)
-def _normalization(layer: Any, call: Call) -> tuple[Piece, ...]:
+def normalization(layer: Any, call: Call) -> tuple[Piece, ...]:
     """(x - mean) / std: 2 FLOPs per element; adapted mean, variance (kept-axis size) and count.
 
     With ``mean``/``variance`` given as constants the layer holds no weights.
@@ -85,16 +76,14 @@ def _normalization(layer: Any, call: Call) -> tuple[Piece, ...]:
     return other(2 * elements(call.output), params=params)
 
 
-@register_rule(keras.layers.Rescaling)
-def _rescaling(layer: Any, call: Call) -> tuple[Piece, ...]:
+def rescaling(layer: Any, call: Call) -> tuple[Piece, ...]:
     """x * scale (+ offset): 1 FLOP per element, 2 with a non-zero offset."""
     offset = layer.offset
     has_offset = not (isinstance(offset, (int, float)) and offset == 0)
     return other(elements(call.output) * (1 + int(has_offset)))
 
 
-@register_rule(keras.layers.SpectralNormalization)
-def _spectral_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
+def spectral_norm(layer: Any, call: Call) -> tuple[Piece, ...]:
     """At inference the wrapped layer's cost; + a power-iteration vector u (kernel's last size)."""
     inner = layer_cost(layer.layer, call)
     u = int(layer.layer.kernel.shape[-1])

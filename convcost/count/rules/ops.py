@@ -11,7 +11,6 @@ from convcost.count.rules.base import (
     Call,
     elements,
     other,
-    register_rule,
 )
 
 ELEMENTWISE_OPS = (
@@ -25,26 +24,22 @@ ELEMENTWISE_OPS = (
 """keras.ops applied element by element: 1 FLOP per output element."""
 
 
-@register_rule(*ELEMENTWISE_OPS)
-def _elementwise_op(op: Any, call: Call) -> tuple[Piece, ...]:
+def elementwise_op(op: Any, call: Call) -> tuple[Piece, ...]:
     """1 FLOP per output element."""
     return other(elements(call.output))
 
 
-@register_rule(*op_classes("nn", "Softmax LogSoftmax"))
-def _softmax_op(op: Any, call: Call) -> tuple[Piece, ...]:
+def softmax_op(op: Any, call: Call) -> tuple[Piece, ...]:
     """3 FLOPs per element."""
     return other(f.SOFTMAX_FLOPS_PER_ELEMENT * elements(call.output))
 
 
-@register_rule(*op_classes("numpy", "Mean Sum Max Min Prod Amax Amin"))
-def _reduction_op(op: Any, call: Call) -> tuple[Piece, ...]:
+def reduction_op(op: Any, call: Call) -> tuple[Piece, ...]:
     """1 FLOP per input element."""
     return other(elements(call.input))
 
 
-@register_rule(*op_classes("numpy", "Matmul"))
-def _matmul_op(op: Any, call: Call) -> tuple[Piece, ...]:
+def matmul_op(op: Any, call: Call) -> tuple[Piece, ...]:
     """a @ b: MACs = output elements * contracted size (a's last axis); kind ``attention``
     when both operands are graph tensors (activations), else ``fully_connected``."""
     kind = "attention" if len(call.inputs) > 1 else "fully_connected"

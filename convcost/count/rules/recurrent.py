@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-import keras
-
 from convcost.count import formulas as f
-from convcost.count.keras_internals import optional_class
 from convcost.count.report import Piece
 from convcost.count.rules.base import (
     Call,
     elements,
     layer_cost,
     other,
-    register_rule,
     repeated,
     split_channels,
 )
 
 
-@register_rule(keras.layers.SimpleRNNCell)
-def _simple_rnn_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
+def simple_rnn_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """One step of h = act(x W + h U + b): MACs u*(d + u); FLOPs: bias u, add u, act u."""
     d, u = int(call.input[-1]), int(layer.units)
     bias = layer.use_bias
@@ -29,8 +24,7 @@ def _simple_rnn_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
                   other_flops=u * (2 + int(bias))),)
 
 
-@register_rule(keras.layers.LSTMCell)
-def _lstm_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
+def lstm_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """One LSTM step, 4 gates (i, f, c~, o): z = x W + h U + b, W: d x 4u, U: u x 4u.
 
     MACs 4u*(d + u). FLOPs: bias 4u, add 4u, gate activations 4u (3 sigmoid, 1 tanh),
@@ -42,8 +36,7 @@ def _lstm_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
                   macs=4 * u * (d + u), other_flops=u * (13 + 4 * int(bias))),)
 
 
-@register_rule(keras.layers.GRUCell)
-def _gru_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
+def gru_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """One GRU step, 3 gates (z, r, h~): W: d x 3u, U: u x 3u, MACs 3u*(d + u).
 
     ``reset_after=True`` (Keras default): two biases (input and recurrent, 6u weights),
@@ -57,8 +50,7 @@ def _gru_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
                   other_flops=biases + 11 * u),)
 
 
-@register_rule(keras.layers.StackedRNNCells)
-def _stacked_cells(layer: Any, call: Call) -> tuple[Piece, ...]:
+def stacked_cells(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Each cell on the previous one's output."""
     pieces: list[Piece] = []
     size = call.input
@@ -76,8 +68,7 @@ def _cell_units(cell: Any) -> int:
     return int(size)
 
 
-@register_rule(keras.layers.RNN)
-def _rnn(layer: Any, call: Call) -> tuple[Piece, ...]:
+def rnn(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Sequence layer (SimpleRNN, LSTM, GRU, ConvLSTM, RNN(cell)): the cell's cost for one
     step, times the sequence length (the input's first axis)."""
     steps, step_in = int(call.input[0]), call.input[1:]
@@ -85,8 +76,7 @@ def _rnn(layer: Any, call: Call) -> tuple[Piece, ...]:
     return repeated(layer_cost(layer.cell, Call((step_in,), (step_out,))), steps)
 
 
-@register_rule(*filter(None, [optional_class("layers.rnn.conv_lstm", "ConvLSTMCell")]))
-def _conv_lstm_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
+def conv_lstm_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
     """One ConvLSTM step: the input conv (layer's strides/padding) to 4*filters and the
     recurrent 'same' conv filters -> 4*filters, both with the layer's kernel, at the output
     positions; then the LSTM gate arithmetic (17 or 13 FLOPs per output element)."""
@@ -101,8 +91,7 @@ def _conv_lstm_cell(layer: Any, call: Call) -> tuple[Piece, ...]:
                   other_flops=gates),)
 
 
-@register_rule(keras.layers.Bidirectional)
-def _bidirectional(layer: Any, call: Call) -> tuple[Piece, ...]:
+def bidirectional(layer: Any, call: Call) -> tuple[Piece, ...]:
     """Forward and backward layers on the same input; merge: concat 0, sum/mul 1, ave 2 FLOPs
     per output element."""
     out = call.output
@@ -114,8 +103,7 @@ def _bidirectional(layer: Any, call: Call) -> tuple[Piece, ...]:
     return (*pieces, *other(merge * elements(call.output)))
 
 
-@register_rule(keras.layers.TimeDistributed)
-def _time_distributed(layer: Any, call: Call) -> tuple[Piece, ...]:
+def time_distributed(layer: Any, call: Call) -> tuple[Piece, ...]:
     """The wrapped layer's cost on one time step, times the steps (the first axis)."""
     steps = int(call.input[0])
     step = Call(tuple(s[1:] for s in call.inputs), tuple(s[1:] for s in call.outputs))
