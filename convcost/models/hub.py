@@ -224,11 +224,11 @@ def build(name: str, *, image_size: tuple[int, ...] | None = None,
     if spec.image_size:
         config["image_shape"] = tuple(image_size) if image_size else (
             spec.image_size, spec.image_size, 3)
+    if not (include_top and spec.task):  # the model carries its zoo name, as in `zoo`
+        return getattr(hub.models, spec.backbone)(**config, name=name)
     backbone = getattr(hub.models, spec.backbone)(**config)
-    if not (include_top and spec.task):
-        return backbone
     kwargs = dict(spec.task_kwargs)
     if classes is not None:
         kwargs["num_classes"] = classes
     return getattr(hub.models, spec.task)(backbone=backbone, preprocessor=None, compile=False,
-                                          **kwargs)
+                                          name=name, **kwargs)

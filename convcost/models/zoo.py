@@ -39,11 +39,13 @@ class ZooEntry:
     keras_name: str = ""  # the keras.applications constructor; empty for the article's nets
     hub: str = ""  # the keras_hub.models backbone; empty for Keras' own models
     seq_len: int = 0
+    task: str = ""  # the keras_hub.models task built on the backbone (LM head, classifier)
 
     @property
     def source(self) -> str:
+        """The class ``build`` makes by default (the task model where there is one)."""
         if self.hub:
-            return f"keras_hub.{self.hub}"
+            return f"keras_hub.{self.task or self.hub}"
         return f"keras.applications.{self.keras_name}" if self.keras_name else "article"
 
     @property
@@ -110,10 +112,10 @@ def _hub_entry(name: str, spec: hub.HubModel) -> ZooEntry:
     if spec.is_text:
         vocab = int(spec.config["vocabulary_size"]) if spec.task else 0
         return ZooEntry(name, spec.summary, (spec.context,), vocab, False, hub=spec.backbone,
-                        seq_len=spec.context)
+                        seq_len=spec.context, task=spec.task)
     classes = int(spec.task_kwargs.get("num_classes", 0))
     return ZooEntry(name, spec.summary, (spec.image_size, spec.image_size, 3), classes, False,
-                    hub=spec.backbone)
+                    hub=spec.backbone, task=spec.task)
 
 
 #: The article's nets, in its order: the default models of ``train``, ``bench`` and ``compare``.

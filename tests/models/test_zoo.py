@@ -130,3 +130,16 @@ def test_every_application_is_fully_supported_and_matches_count_params(name):
     assert report.unsupported == {}
     assert report.params == model.count_params()
     assert report.macs > 0
+
+
+@pytest.mark.parametrize("include_top", [True, False])
+def test_a_hub_model_is_named_as_listed_and_is_the_class_listed(include_top):
+    import convcost
+
+    with convcost.shape_only():
+        model = zoo.build("gpt2", include_top=include_top)
+    assert model.name == "gpt2"  # the report's headline says what the user typed
+    built = f"keras_hub.{type(model).__name__}"
+    assert built == ("keras_hub.GPT2CausalLM" if include_top else "keras_hub.GPT2Backbone")
+    if include_top:
+        assert zoo.entry("gpt2").source == built
