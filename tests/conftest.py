@@ -5,20 +5,32 @@ import them from ``tests.conftest``)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from convcost.count.report import LayerCost, Piece, Report
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
 CLI_ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move what collection imported (TensorFlow, Keras: millions of objects) out of the
+    garbage collector's sight: each full collection while the tests build models then walks
+    only what the tests made (a third of the suite's time went to collections without it)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
@@ -203,6 +215,79 @@ def tiny_encoder() -> Any:
     x = layers.Add(name="add2")([x, layers.Dense(32, name="ff2")(y)])
     x = layers.GlobalAveragePooling1D(name="pool")(x)
     return keras.Model(inputs, layers.Dense(10, name="head")(x), name="tiny_encoder")
+
+
+# --- reports written by hand (no Keras): the formula engine's toy nets, a hostile page -------
+
+
+def ceil_div(n: int, d: int) -> int:
+    """The size 'same' padding gives: ceil(n / d)."""
+    return -(-n // d)
+
+
+def hand_row(path: str, kind: str, shape: tuple[int, ...], params: int = 0, macs: int = 0,
+             flops: int = 0, layer_type: str = "Conv2D") -> LayerCost:
+    """One layer of one piece, for the synthetic nets below."""
+    return LayerCost(path=path, name=path, type=layer_type, input_shapes=((1,),),
+                     output_shape=shape, pieces=(Piece(kind, params, macs, flops),),
+                     keras_params=params, trainable_params=params, non_trainable_params=0)
+
+
+def tiny_cnn(sizes: Mapping[str, int]) -> Report:
+    """conv 3x3 3->8 stride 2 'same'; depthwise 3x3 stride 2 'same'; 1x1 8->16; GAP; dense 16->10.
+
+    On H, W multiples of 4: conv MACs 27*8*(H/2)(W/2) = 54*H*W; depthwise 9*8*(H/4)(W/4)
+    = 9/2*H*W; pointwise 8*16*(H/4)(W/4) = 8*H*W; dense 160. Total 133/2*H*W + 160.
+    Params: 27*8 + 9*8 + 8*16 + 16*10 = 216 + 72 + 128 + 160 = 576.
+    """
+    h, w = sizes["H"], sizes["W"]
+    h2, w2 = ceil_div(h, 2), ceil_div(w, 2)
+    h4, w4 = ceil_div(h2, 2), ceil_div(w2, 2)
+    layers = (hand_row("conv", "standard", (h2, w2, 8), 216, 216 * h2 * w2),
+              hand_row("dw", "depthwise", (h4, w4, 8), 72, 72 * h4 * w4,
+                       layer_type="DepthwiseConv2D"),
+              hand_row("pw", "pointwise", (h4, w4, 16), 128, 128 * h4 * w4),
+              hand_row("gap", "other", (16,), 0, 0, 16 * h4 * w4, "GlobalAveragePooling2D"),
+              hand_row("fc", "fully_connected", (10,), 160, 160, layer_type="Dense"))
+    return Report("tiny", (h, w, 3), layers, 576)
+
+
+def tokens(sizes: Mapping[str, int], d: int = 4) -> Report:
+    """A one-block attention toy: projections 4*d*d*L, scores and context 2*d*L^2."""
+    n = sizes["L"]
+    layers = (hand_row("proj", "fully_connected", (n, d), 4 * d * d, 4 * d * d * n,
+                       layer_type="Dense"),
+              hand_row("attn", "other", (n, d), 0, 2 * d * n * n, 3 * n * n, "Attention"))
+    return Report("toy", (n,), layers, 4 * d * d)
+
+
+BIG = 2**54 + 1  # float64 rounds 2**54 + 1 and 2**54 + 2 to the same number
+
+
+def hand_layer(path: str, macs: int, params: int = 0, *, kind: str = "standard",
+               type_: str = "Conv2D", call: int = 0) -> LayerCost:
+    """One 4x4x8 layer of one piece, for the hostile page below."""
+    return LayerCost(path=path, name=path.rsplit("/", 1)[-1], type=type_,
+                     input_shapes=((4, 4, 8),), output_shape=(4, 4, 8),
+                     pieces=(Piece(kind, params, macs, 0),), keras_params=params,
+                     trainable_params=params, non_trainable_params=0, call_index=call)
+
+
+def nasty_report(repeats: int = 0) -> Report:
+    """Names that are markup, a block called twice, two MAC counts above 2**53 one apart, and
+    ``repeats`` more plain rows (to go past one page of the table)."""
+    markup, called_twice = 'blk<i>/"&\'', "blk<i>/dw <b>bold<b>"
+    rows = [hand_layer("<script>alert(1)</script>", 100, 10),
+            hand_layer(markup, 200, 20),
+            hand_layer(called_twice, 300, 30, kind="depthwise", type_="</table><img>"),
+            hand_layer(markup, 200, call=1),
+            hand_layer(called_twice, 300, call=1, kind="depthwise", type_="</table><img>"),
+            hand_layer("huge_a", BIG, kind="fully_connected", type_="Dense"),
+            hand_layer("huge_b", BIG + 1, kind="fully_connected", type_="Dense"),
+            *[hand_layer(f"stack/block_{i}/conv", 1000 + i, 1, type_="Conv2D")
+              for i in range(repeats)]]
+    return Report("</script><script>alert('model')</script>", (4, 4, 3), tuple(rows),
+                  sum(r.params for r in rows), backend="tensorflow")
 
 
 # --- .tflite files, converted once per session ----------------------------------------------------
