@@ -69,6 +69,30 @@ def resnet50_report():
         return convcost.analyze(zoo.build("resnet50"))
 
 
+# --- one small training run per session ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def small_run(mnist_path: Path, tmp_path_factory):
+    """``train``'s loop for naive, v1 and v2: 2 epochs on 512 training / 256 test images,
+    batch 64, summary written at a 100 GFLOP/s peak. Attributes: ``folder``, ``runs``,
+    ``written``, ``prepared`` (the trained models are in ``folder.path / "models"``)."""
+    from types import SimpleNamespace
+
+    from convcost.measure import data, experiment
+    from convcost.render.train import write_summary
+
+    prepared = data.prepare(data.load_mnist(mnist_path), subset=512, test_subset=256)
+    config = experiment.make_config(epochs=2, batch_size=64)
+    machine = dict(cpu="X", usable_cpus=2, cpu_count=2, gpus=[], tensorflow="t", keras="k",
+                   backend="tensorflow", python="3", inter_op_threads=0, intra_op_threads=0)
+    folder = experiment.ResultsFolder(tmp_path_factory.mktemp("run"),
+                                      experiment.run_meta(config, prepared, machine))
+    runs = experiment.run_experiment(["naive", "v1", "v2"], prepared, config, folder)
+    written = write_summary(folder, peak_gflops=100.0)
+    return SimpleNamespace(folder=folder, runs=runs, written=written, prepared=prepared)
+
+
 # --- tools from the system: a browser, graphviz -----------------------------------------------
 
 

@@ -16,7 +16,7 @@ import pytest
 from convcost.errors import ConvcostError
 from convcost.measure import data, experiment
 from convcost.measure.experiment import EpochRow, FitTiming, ModelRun
-from convcost.render.train import summary_markdown, write_summary
+from convcost.render.train import summary_markdown
 
 # Verified independently (preamble / FINDINGS.md: Keras count_params and TF's profiler).
 NAIVE = dict(params=259_082, macs=25_362_816)
@@ -175,19 +175,6 @@ def test_gpu_without_gpu_is_an_error() -> None:
 
 
 # --- a real run on a small slice of MNIST ----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def small_run(mnist_path: Path, tmp_path_factory):
-    """naive, v1 and v2: 2 epochs on 512 training / 256 test images, batch 64."""
-    prepared = data.prepare(data.load_mnist(mnist_path), subset=512, test_subset=256)
-    config = experiment.make_config(epochs=2, batch_size=64)
-    machine = dict(_meta()["machine"])
-    folder = experiment.ResultsFolder(tmp_path_factory.mktemp("run"),
-                                      experiment.run_meta(config, prepared, machine))
-    runs = experiment.run_experiment(["naive", "v1", "v2"], prepared, config, folder)
-    written = write_summary(folder, peak_gflops=100.0)
-    return SimpleNamespace(folder=folder, runs=runs, written=written)
 
 
 def test_run_counts_match_the_reference_values(small_run) -> None:
