@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,80 @@ def small_run(mnist_path: Path, tmp_path_factory):
     runs = experiment.run_experiment(["naive", "v1", "v2"], prepared, config, folder)
     written = write_summary(folder, peak_gflops=100.0)
     return SimpleNamespace(folder=folder, runs=runs, written=written, prepared=prepared)
+
+
+# --- model files saved by another process (custom classes this process never sees) -----------
+
+# tests/cli/test_user_code.py: a custom layer class with its cost rule (registered under a
+# package name of its own, so nothing leaks into the other tests' Keras registry), a model
+# using it, and a conv model with a Lambda layer.
+USER_LAYER_CODE = textwrap.dedent('''
+    import keras
+    import convcost
+    from convcost import Piece
+
+    @keras.saving.register_keras_serializable(package="user_code_test")
+    class Triple(keras.layers.Layer):
+        """y = 3 * x * w, one weight per channel."""
+        def build(self, shape):
+            self.w = self.add_weight(shape=(shape[-1],), initializer="ones")
+        def call(self, x):
+            return 3.0 * x * self.w
+
+    @convcost.register_rule(Triple)
+    def _triple(layer, call):
+        elements = 1
+        for size in call.output:
+            elements *= size
+        return (Piece("other", params=call.input[-1], other_flops=2 * elements),)
+''')
+
+USER_SAVE = textwrap.dedent('''
+    import sys, keras
+    sys.path.insert(0, sys.argv[1])
+    import triple_layer
+    inp = keras.Input((6,), name="x")
+    out = keras.layers.Dense(4, name="fc")(triple_layer.Triple(name="triple")(inp))
+    keras.Model(inp, out).save(sys.argv[2])
+    inp = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, name="c1")(inp)
+    x = keras.layers.Conv2D(4, 3, name="c2")(x)
+    x = keras.layers.Lambda(lambda t: t * 2.0, name="double")(x)
+    keras.Model(inp, keras.layers.GlobalAveragePooling2D(name="gap")(x)).save(sys.argv[3])
+''')
+
+# Runs (code, argv) jobs one after the other in a fresh interpreter: one TensorFlow start.
+_RUN_JOBS = """
+import json, sys
+for code, argv in json.loads(sys.argv[1]):
+    sys.argv = ["-c", *argv]
+    exec(compile(code, "<saved_elsewhere>", "exec"), {"__name__": "__main__"})
+"""
+
+
+@pytest.fixture(scope="session")
+def saved_elsewhere(tmp_path_factory) -> dict[str, Any]:
+    """Model files whose custom classes this process must never have seen, saved by ONE fresh
+    process for the session: ``["hostile"]``, the folder of tests/cli/hostile.py's
+    ``small.keras`` and ``custom.keras`` (for ``make_files(folder, saved=True)``), and
+    ``["user_code"]``, ``{"code", "custom", "lambda"}`` for tests/cli/test_user_code.py."""
+    import subprocess
+    import sys
+
+    from tests.cli import hostile
+
+    folder = tmp_path_factory.mktemp("hostile")
+    hostile.write_code(folder)
+    user = tmp_path_factory.mktemp("user_code")
+    (user / "triple_layer.py").write_text(USER_LAYER_CODE)
+    files = {"code": user / "triple_layer.py", "custom": user / "custom.keras",
+             "lambda": user / "lambda.keras"}
+    jobs = [(hostile.SAVE, [str(folder), str(folder / "small.keras"),
+                            str(folder / "custom.keras")]),
+            (USER_SAVE, [str(user), str(files["custom"]), str(files["lambda"])])]
+    subprocess.run([sys.executable, "-c", _RUN_JOBS, json.dumps(jobs)], check=True,
+                   capture_output=True, timeout=300)
+    return {"hostile": folder, "user_code": files}
 
 
 # --- tools from the system: a browser, graphviz -----------------------------------------------
