@@ -5,20 +5,33 @@ import them from ``tests.conftest``)."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 import shutil
+import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from convcost.count.report import LayerCost, Piece, Report
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist.npz"
 CLI_ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Move what collection imported (TensorFlow, Keras: millions of objects) out of the
+    garbage collector's sight: each full collection while the tests build models then walks
+    only what the tests made (a third of the suite's time went to collections without it)."""
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +68,104 @@ def resnet50_report():
 
     with keras.StatelessScope(initialize_variables=False):
         return convcost.analyze(zoo.build("resnet50"))
+
+
+# --- one small training run per session ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def small_run(mnist_path: Path, tmp_path_factory):
+    """``train``'s loop for naive, v1 and v2: 2 epochs on 512 training / 256 test images,
+    batch 64, summary written at a 100 GFLOP/s peak. Attributes: ``folder``, ``runs``,
+    ``written``, ``prepared`` (the trained models are in ``folder.path / "models"``)."""
+    from types import SimpleNamespace
+
+    from convcost.measure import data, experiment
+    from convcost.render.train import write_summary
+
+    prepared = data.prepare(data.load_mnist(mnist_path), subset=512, test_subset=256)
+    config = experiment.make_config(epochs=2, batch_size=64)
+    machine = dict(cpu="X", usable_cpus=2, cpu_count=2, gpus=[], tensorflow="t", keras="k",
+                   backend="tensorflow", python="3", inter_op_threads=0, intra_op_threads=0)
+    folder = experiment.ResultsFolder(tmp_path_factory.mktemp("run"),
+                                      experiment.run_meta(config, prepared, machine))
+    runs = experiment.run_experiment(["naive", "v1", "v2"], prepared, config, folder)
+    written = write_summary(folder, peak_gflops=100.0)
+    return SimpleNamespace(folder=folder, runs=runs, written=written, prepared=prepared)
+
+
+# --- model files saved by another process (custom classes this process never sees) -----------
+
+# tests/cli/test_user_code.py: a custom layer class with its cost rule (registered under a
+# package name of its own, so nothing leaks into the other tests' Keras registry), a model
+# using it, and a conv model with a Lambda layer.
+USER_LAYER_CODE = textwrap.dedent('''
+    import keras
+    import convcost
+    from convcost import Piece
+
+    @keras.saving.register_keras_serializable(package="user_code_test")
+    class Triple(keras.layers.Layer):
+        """y = 3 * x * w, one weight per channel."""
+        def build(self, shape):
+            self.w = self.add_weight(shape=(shape[-1],), initializer="ones")
+        def call(self, x):
+            return 3.0 * x * self.w
+
+    @convcost.register_rule(Triple)
+    def _triple(layer, call):
+        elements = 1
+        for size in call.output:
+            elements *= size
+        return (Piece("other", params=call.input[-1], other_flops=2 * elements),)
+''')
+
+USER_SAVE = textwrap.dedent('''
+    import sys, keras
+    sys.path.insert(0, sys.argv[1])
+    import triple_layer
+    inp = keras.Input((6,), name="x")
+    out = keras.layers.Dense(4, name="fc")(triple_layer.Triple(name="triple")(inp))
+    keras.Model(inp, out).save(sys.argv[2])
+    inp = keras.Input((8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, name="c1")(inp)
+    x = keras.layers.Conv2D(4, 3, name="c2")(x)
+    x = keras.layers.Lambda(lambda t: t * 2.0, name="double")(x)
+    keras.Model(inp, keras.layers.GlobalAveragePooling2D(name="gap")(x)).save(sys.argv[3])
+''')
+
+# Runs (code, argv) jobs one after the other in a fresh interpreter: one TensorFlow start.
+_RUN_JOBS = """
+import json, sys
+for code, argv in json.loads(sys.argv[1]):
+    sys.argv = ["-c", *argv]
+    exec(compile(code, "<saved_elsewhere>", "exec"), {"__name__": "__main__"})
+"""
+
+
+@pytest.fixture(scope="session")
+def saved_elsewhere(tmp_path_factory) -> dict[str, Any]:
+    """Model files whose custom classes this process must never have seen, saved by ONE fresh
+    process for the session: ``["hostile"]``, the folder of tests/cli/hostile.py's
+    ``small.keras`` and ``custom.keras`` (for ``make_files(folder, saved=True)``), and
+    ``["user_code"]``, ``{"code", "custom", "lambda"}`` for tests/cli/test_user_code.py."""
+    import subprocess
+    import sys
+
+    from tests.cli import hostile
+
+    folder = tmp_path_factory.mktemp("hostile")
+    hostile.write_code(folder)
+    user = tmp_path_factory.mktemp("user_code")
+    (user / "triple_layer.py").write_text(USER_LAYER_CODE)
+    files = {"code": user / "triple_layer.py", "custom": user / "custom.keras",
+             "lambda": user / "lambda.keras"}
+    jobs = [(hostile.SAVE, [str(folder), str(folder / "small.keras"),
+                            str(folder / "custom.keras")]),
+            (USER_SAVE, [str(user), str(files["custom"]), str(files["lambda"])])]
+    subprocess.run([sys.executable, "-c", _RUN_JOBS, json.dumps(jobs)], check=True,
+                   capture_output=True, timeout=300)
+    return {"hostile": folder, "user_code": files}
 
 
 # --- tools from the system: a browser, graphviz -----------------------------------------------
@@ -203,6 +314,79 @@ def tiny_encoder() -> Any:
     x = layers.Add(name="add2")([x, layers.Dense(32, name="ff2")(y)])
     x = layers.GlobalAveragePooling1D(name="pool")(x)
     return keras.Model(inputs, layers.Dense(10, name="head")(x), name="tiny_encoder")
+
+
+# --- reports written by hand (no Keras): the formula engine's toy nets, a hostile page -------
+
+
+def ceil_div(n: int, d: int) -> int:
+    """The size 'same' padding gives: ceil(n / d)."""
+    return -(-n // d)
+
+
+def hand_row(path: str, kind: str, shape: tuple[int, ...], params: int = 0, macs: int = 0,
+             flops: int = 0, layer_type: str = "Conv2D") -> LayerCost:
+    """One layer of one piece, for the synthetic nets below."""
+    return LayerCost(path=path, name=path, type=layer_type, input_shapes=((1,),),
+                     output_shape=shape, pieces=(Piece(kind, params, macs, flops),),
+                     keras_params=params, trainable_params=params, non_trainable_params=0)
+
+
+def tiny_cnn(sizes: Mapping[str, int]) -> Report:
+    """conv 3x3 3->8 stride 2 'same'; depthwise 3x3 stride 2 'same'; 1x1 8->16; GAP; dense 16->10.
+
+    On H, W multiples of 4: conv MACs 27*8*(H/2)(W/2) = 54*H*W; depthwise 9*8*(H/4)(W/4)
+    = 9/2*H*W; pointwise 8*16*(H/4)(W/4) = 8*H*W; dense 160. Total 133/2*H*W + 160.
+    Params: 27*8 + 9*8 + 8*16 + 16*10 = 216 + 72 + 128 + 160 = 576.
+    """
+    h, w = sizes["H"], sizes["W"]
+    h2, w2 = ceil_div(h, 2), ceil_div(w, 2)
+    h4, w4 = ceil_div(h2, 2), ceil_div(w2, 2)
+    layers = (hand_row("conv", "standard", (h2, w2, 8), 216, 216 * h2 * w2),
+              hand_row("dw", "depthwise", (h4, w4, 8), 72, 72 * h4 * w4,
+                       layer_type="DepthwiseConv2D"),
+              hand_row("pw", "pointwise", (h4, w4, 16), 128, 128 * h4 * w4),
+              hand_row("gap", "other", (16,), 0, 0, 16 * h4 * w4, "GlobalAveragePooling2D"),
+              hand_row("fc", "fully_connected", (10,), 160, 160, layer_type="Dense"))
+    return Report("tiny", (h, w, 3), layers, 576)
+
+
+def tokens(sizes: Mapping[str, int], d: int = 4) -> Report:
+    """A one-block attention toy: projections 4*d*d*L, scores and context 2*d*L^2."""
+    n = sizes["L"]
+    layers = (hand_row("proj", "fully_connected", (n, d), 4 * d * d, 4 * d * d * n,
+                       layer_type="Dense"),
+              hand_row("attn", "other", (n, d), 0, 2 * d * n * n, 3 * n * n, "Attention"))
+    return Report("toy", (n,), layers, 4 * d * d)
+
+
+BIG = 2**54 + 1  # float64 rounds 2**54 + 1 and 2**54 + 2 to the same number
+
+
+def hand_layer(path: str, macs: int, params: int = 0, *, kind: str = "standard",
+               type_: str = "Conv2D", call: int = 0) -> LayerCost:
+    """One 4x4x8 layer of one piece, for the hostile page below."""
+    return LayerCost(path=path, name=path.rsplit("/", 1)[-1], type=type_,
+                     input_shapes=((4, 4, 8),), output_shape=(4, 4, 8),
+                     pieces=(Piece(kind, params, macs, 0),), keras_params=params,
+                     trainable_params=params, non_trainable_params=0, call_index=call)
+
+
+def nasty_report(repeats: int = 0) -> Report:
+    """Names that are markup, a block called twice, two MAC counts above 2**53 one apart, and
+    ``repeats`` more plain rows (to go past one page of the table)."""
+    markup, called_twice = 'blk<i>/"&\'', "blk<i>/dw <b>bold<b>"
+    rows = [hand_layer("<script>alert(1)</script>", 100, 10),
+            hand_layer(markup, 200, 20),
+            hand_layer(called_twice, 300, 30, kind="depthwise", type_="</table><img>"),
+            hand_layer(markup, 200, call=1),
+            hand_layer(called_twice, 300, call=1, kind="depthwise", type_="</table><img>"),
+            hand_layer("huge_a", BIG, kind="fully_connected", type_="Dense"),
+            hand_layer("huge_b", BIG + 1, kind="fully_connected", type_="Dense"),
+            *[hand_layer(f"stack/block_{i}/conv", 1000 + i, 1, type_="Conv2D")
+              for i in range(repeats)]]
+    return Report("</script><script>alert('model')</script>", (4, 4, 3), tuple(rows),
+                  sum(r.params for r in rows), backend="tensorflow")
 
 
 # --- .tflite files, converted once per session ----------------------------------------------------

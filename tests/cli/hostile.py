@@ -98,14 +98,19 @@ CASES: tuple[Case, ...] = (
 )
 
 
-def make_files(folder: Path) -> dict[str, str]:
-    """Write the files the cases name; return ``{name: path}`` (``folder`` too)."""
+def make_files(folder: Path, *, saved: bool = False) -> dict[str, str]:
+    """Write the files the cases name; return ``{name: path}`` (``folder`` too).
+
+    ``saved``: ``small.keras`` and ``custom.keras`` are in ``folder`` already, written by
+    :data:`SAVE` in a fresh process of the caller's (tests/conftest.py's ``saved_elsewhere``);
+    otherwise they are saved here, in a fresh process, so this one never sees the class.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     small, custom = folder / "small.keras", folder / "custom.keras"
-    code = folder / "scale_layer.py"
-    code.write_text(SCALE_CODE)
-    subprocess.run([sys.executable, "-c", SAVE, str(folder), str(small), str(custom)],
-                   check=True, capture_output=True, timeout=300)
+    if not saved:
+        write_code(folder)
+        subprocess.run([sys.executable, "-c", SAVE, str(folder), str(small), str(custom)],
+                       check=True, capture_output=True, timeout=300)
     archive = small.read_bytes()
     files = {"noise": (folder / "noise.keras", bytes(range(256)) * 8),
              "truncated": (folder / "truncated.keras", archive[: len(archive) // 2]),
@@ -117,6 +122,13 @@ def make_files(folder: Path) -> dict[str, str]:
         path.write_bytes(content)
     return {"folder": str(folder), "small": str(small), "custom": str(custom),
             **{name: str(path) for name, (path, _) in files.items()}}
+
+
+def write_code(folder: Path) -> Path:
+    """The module that defines the custom layer class of ``custom.keras``."""
+    code = folder / "scale_layer.py"
+    code.write_text(SCALE_CODE)
+    return code
 
 
 def command(case: Case, files: dict[str, str]) -> list[str]:

@@ -14,8 +14,8 @@ from tests.conftest import assert_one_line_error, run_cli
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory) -> dict[str, str]:
-    return make_files(tmp_path_factory.mktemp("hostile"))
+def files(saved_elsewhere) -> dict[str, str]:
+    return make_files(saved_elsewhere["hostile"], saved=True)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])

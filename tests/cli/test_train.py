@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from convcost.measure import experiment
-from tests.conftest import assert_one_line_error, run_cli
+from tests.conftest import assert_one_line_error, run_cli, run_ok
 
 AFTER_PROGRESS = {"after_progress": True, "stdout_empty": False}
 
@@ -171,9 +171,32 @@ def test_missing_model_file(tmp_path: Path) -> None:
                           r"Model file not found. Received: '.*none.keras'")
 
 
+def test_distribute_mirrored_in_process_on_one_device(mnist_path: Path, tmp_path: Path) -> None:
+    """The same run in this process, where TensorFlow started long ago: MirroredStrategy over
+    the one CPU device, so the ring moves nothing (2(n-1)/n = 0) and predicts no all-reduce.
+    The two-replica run needs a fresh process: the slow test below."""
+    out = tmp_path / "mirrored"
+    run_ok("train", "v1", "--data", str(mnist_path), "--distribute", "mirrored", "--epochs",
+           "1", "--subset", "256", "--test-subset", "64", "--batch-size", "64", "--out", str(out))
+    payload = json.loads((out / "summary.json").read_text())
+    (d,) = payload["distribution"]
+    assert (d["replicas"], d["cross_device_ops"], d["implementation"]) == (
+        1, "CollectiveAllReduce", "RING")
+    assert d["allreduce_bytes"] == 47_818 * 4 and d["tensors"] == 22
+    assert d["ring_bytes_per_device"] == 0 and d["predicted_allreduce_s"] == 0
+    assert d["measured_allreduce_s"] >= 0 and d["predicted_compute_s"] > 0
+    assert d["predicted_step_s"] == pytest.approx(d["predicted_compute_s"])
+    assert d["measured_step_s"] == pytest.approx(payload["summary"][0]["steady_epoch_s"] / 4)
+    assert payload["config"]["distribute"] == "mirrored"
+    assert "Data-parallel: v1 under MirroredStrategy over 1 devices" in (
+        out / "summary.md").read_text()
+
+
+@pytest.mark.slow
 def test_distribute_mirrored_on_two_logical_cpus(mnist_path: Path, tmp_path: Path) -> None:
     """A fresh process (logical devices must be set before TensorFlow starts): v1, 256 images,
-    one epoch, global batch 64 over two replicas."""
+    one epoch, global batch 64 over two replicas. Slow (a second TensorFlow start); the
+    in-process test above runs the same path on one device."""
     import os
     import subprocess
     import sys

@@ -1,69 +1,26 @@
 """User code: custom layer classes through --import (and their cost rules), Lambda layers
 through --unsafe in every command that rebuilds a model, and the errors when either is missing.
 
-The model files and the module defining the custom class are written here, in tmp_path, and
-the class is registered under a package name unique to this file, so nothing leaks into the
-other tests' Keras registry.
+The model files and the module defining the custom class are written by tests/conftest.py's
+``saved_elsewhere`` in a fresh process, and the class is registered under a package name of
+its own, so nothing leaks into the other tests' Keras registry.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import assert_one_line_error, cli_json, run_cli
 
-CODE = textwrap.dedent('''
-    import keras
-    import convcost
-    from convcost import Piece
-
-    @keras.saving.register_keras_serializable(package="user_code_test")
-    class Triple(keras.layers.Layer):
-        """y = 3 * x * w, one weight per channel."""
-        def build(self, shape):
-            self.w = self.add_weight(shape=(shape[-1],), initializer="ones")
-        def call(self, x):
-            return 3.0 * x * self.w
-
-    @convcost.register_rule(Triple)
-    def _triple(layer, call):
-        elements = 1
-        for size in call.output:
-            elements *= size
-        return (Piece("other", params=call.input[-1], other_flops=2 * elements),)
-''')
-
-SAVE = textwrap.dedent('''
-    import sys, keras
-    sys.path.insert(0, sys.argv[1])
-    import triple_layer
-    inp = keras.Input((6,), name="x")
-    out = keras.layers.Dense(4, name="fc")(triple_layer.Triple(name="triple")(inp))
-    keras.Model(inp, out).save(sys.argv[2])
-    inp = keras.Input((8, 8, 3))
-    x = keras.layers.Conv2D(4, 3, name="c1")(inp)
-    x = keras.layers.Conv2D(4, 3, name="c2")(x)
-    x = keras.layers.Lambda(lambda t: t * 2.0, name="double")(x)
-    keras.Model(inp, keras.layers.GlobalAveragePooling2D(name="gap")(x)).save(sys.argv[3])
-''')
-
 
 @pytest.fixture(scope="module")
-def saved(tmp_path_factory) -> dict[str, Path]:
+def saved(saved_elsewhere) -> dict[str, Path]:
     """The module, a model using its class, and a conv model with a Lambda, saved by a
-    separate process (so this process has never seen the class)."""
-    folder = tmp_path_factory.mktemp("user_code")
-    (folder / "triple_layer.py").write_text(CODE)
-    files = {"code": folder / "triple_layer.py", "custom": folder / "custom.keras",
-             "lambda": folder / "lambda.keras"}
-    subprocess.run([sys.executable, "-c", SAVE, str(folder), str(files["custom"]),
-                    str(files["lambda"])], check=True, capture_output=True, timeout=300)
-    return files
+    separate process (so this process has never seen the class): tests/conftest.py's
+    ``saved_elsewhere``, which also saves tests/cli/hostile.py's files."""
+    return saved_elsewhere["user_code"]
 
 
 def test_an_unknown_class_names_the_class_and_suggests_import(saved) -> None:

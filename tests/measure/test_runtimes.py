@@ -4,7 +4,6 @@ accuracy on every runtime, and one-line errors for what is missing."""
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,16 +33,10 @@ def test_int8_input_by_hand() -> None:
 
 
 @pytest.fixture(scope="module")
-def trained_v1(mnist_path: Path, tmp_path_factory):
-    """v1 after `train`'s loop: 1 epoch on 512 images, saved as models/v1.keras."""
-    from convcost.measure import data, experiment
-
-    prepared = data.prepare(data.load_mnist(mnist_path), subset=512, test_subset=256)
-    config = experiment.make_config(epochs=1, batch_size=64)
-    folder = experiment.ResultsFolder(tmp_path_factory.mktemp("train"),
-                                      {"config": {}, "machine": {}, "data": {}})
-    experiment.run_experiment(["v1"], prepared, config, folder)
-    return folder.path / "models" / "v1.keras", prepared
+def trained_v1(small_run):
+    """v1 after `train`'s loop (the session's small run: 2 epochs on 512 images), saved as
+    models/v1.keras, and the images it was trained and tested on."""
+    return small_run.folder.path / "models" / "v1.keras", small_run.prepared
 
 
 def test_trained_model_accuracy_on_every_runtime(trained_v1) -> None:

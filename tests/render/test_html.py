@@ -13,37 +13,12 @@ import sys
 import pytest
 
 from convcost import render
-from convcost.count.report import LayerCost, Piece, Report
+from convcost.count.report import LayerCost, Report
 from convcost.errors import ConvcostError
 from convcost.render import html
+from tests.conftest import BIG, hand_layer, nasty_report
 
 FAKE_JS = "/* plotly */"
-BIG = 2**54 + 1  # float64 rounds 2**54 + 1 and 2**54 + 2 to the same number
-
-
-def layer(path: str, macs: int, params: int = 0, *, kind: str = "standard",
-          type_: str = "Conv2D", call: int = 0) -> LayerCost:
-    return LayerCost(path=path, name=path.rsplit("/", 1)[-1], type=type_,
-                     input_shapes=((4, 4, 8),), output_shape=(4, 4, 8),
-                     pieces=(Piece(kind, params, macs, 0),), keras_params=params,
-                     trainable_params=params, non_trainable_params=0, call_index=call)
-
-
-def nasty_report(repeats: int = 0) -> Report:
-    """Names that are markup, a block called twice, two MAC counts above 2**53 one apart, and
-    ``repeats`` more plain rows (to go past one page of the table)."""
-    rows = [layer("<script>alert(1)</script>", 100, 10),
-            layer('blk<i>/"&\'', 200, 20), layer("blk<i>/dw <b>bold<b>", 300, 30,
-                                                   kind="depthwise", type_="</table><img>"),
-            layer('blk<i>/"&\'', 200, call=1), layer("blk<i>/dw <b>bold<b>", 300, call=1,
-                                                      kind="depthwise", type_="</table><img>"),
-            layer("huge_a", BIG, kind="fully_connected", type_="Dense"),
-            layer("huge_b", BIG + 1, kind="fully_connected", type_="Dense"),
-            *[layer(f"stack/block_{i}/conv", 1000 + i, 1, type_="Conv2D") for i in range(repeats)]]
-    return Report("</script><script>alert('model')</script>", (4, 4, 3), tuple(rows),
-                  sum(r.params for r in rows), backend="tensorflow")
-
-
 def page(report: Report) -> str:
     return html.html_page(render.report_dict(report), plotly_js=FAKE_JS)
 
@@ -98,7 +73,7 @@ def test_summary_has_totals_and_the_check() -> None:
 
 
 def test_mismatch_and_unsupported_are_shown() -> None:
-    bad = Report("m", (4,), (layer("a", 5, 3), layer("b", 0, 0)), 4)
+    bad = Report("m", (4,), (hand_layer("a", 5, 3), hand_layer("b", 0, 0)), 4)
     unsupported = LayerCost("odd", "odd", "MyLayer", ((4,),), (4,), (), 7, 7, 0,
                             supported=False)
     text = page(Report("m", (4,), (*bad.layers, unsupported), 11))

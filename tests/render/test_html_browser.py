@@ -16,7 +16,7 @@ import pytest
 
 from convcost import render
 from convcost.render import html
-from tests.render.test_html import BIG, nasty_report
+from tests.conftest import BIG, nasty_report
 
 VIEWPORT = {"width": 1400, "height": 900}
 

@@ -10,7 +10,7 @@ import pytest
 from convcost import render
 from convcost.analysis.compare import compare
 from convcost.errors import ConvcostError
-from tests.render.test_html import nasty_report
+from tests.conftest import nasty_report
 
 # The layer fields of `convcost analyze --format json` (render/analyze.py's contract).
 JSON_LAYER_FIELDS = ["name", "path", "type", "kind", "input_shapes", "output_shape", "params",

@@ -15,7 +15,7 @@ from convcost.render.sweep import render_sweep
 from convcost.render.symbolic import render_symbolic, symbolic_dict
 from convcost.theory.model import derive
 from convcost.theory.sweep import parse, sizes_of, sweep
-from tests.theory.test_model import tiny_cnn, tokens
+from tests.conftest import tiny_cnn, tokens
 
 
 @pytest.fixture(scope="module")

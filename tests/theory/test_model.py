@@ -13,47 +13,10 @@ from fractions import Fraction
 import pytest
 import sympy
 
-from convcost.count.report import LayerCost, Piece, Report
+from convcost.count.report import Report
 from convcost.errors import ConvcostError
 from convcost.theory.model import SYMBOLS, NotPolynomial, Polynomial, derive
-
-
-def ceil_div(n: int, d: int) -> int:
-    return -(-n // d)
-
-
-def row(path: str, kind: str, shape: tuple[int, ...], params: int = 0, macs: int = 0,
-        flops: int = 0, layer_type: str = "Conv2D") -> LayerCost:
-    return LayerCost(path=path, name=path, type=layer_type, input_shapes=((1,),),
-                     output_shape=shape, pieces=(Piece(kind, params, macs, flops),),
-                     keras_params=params, trainable_params=params, non_trainable_params=0)
-
-
-def tiny_cnn(sizes: Mapping[str, int]) -> Report:
-    """conv 3x3 3->8 stride 2 'same'; depthwise 3x3 stride 2 'same'; 1x1 8->16; GAP; dense 16->10.
-
-    On H, W multiples of 4: conv MACs 27*8*(H/2)(W/2) = 54*H*W; depthwise 9*8*(H/4)(W/4)
-    = 9/2*H*W; pointwise 8*16*(H/4)(W/4) = 8*H*W; dense 160. Total 133/2*H*W + 160.
-    Params: 27*8 + 9*8 + 8*16 + 16*10 = 216 + 72 + 128 + 160 = 576.
-    """
-    h, w = sizes["H"], sizes["W"]
-    h2, w2 = ceil_div(h, 2), ceil_div(w, 2)
-    h4, w4 = ceil_div(h2, 2), ceil_div(w2, 2)
-    layers = (row("conv", "standard", (h2, w2, 8), 216, 216 * h2 * w2),
-              row("dw", "depthwise", (h4, w4, 8), 72, 72 * h4 * w4, layer_type="DepthwiseConv2D"),
-              row("pw", "pointwise", (h4, w4, 16), 128, 128 * h4 * w4),
-              row("gap", "other", (16,), 0, 0, 16 * h4 * w4, "GlobalAveragePooling2D"),
-              row("fc", "fully_connected", (10,), 160, 160, layer_type="Dense"))
-    return Report("tiny", (h, w, 3), layers, 576)
-
-
-def tokens(sizes: Mapping[str, int], d: int = 4) -> Report:
-    """A one-block attention toy: projections 4*d*d*L, scores and context 2*d*L^2."""
-    n = sizes["L"]
-    layers = (row("proj", "fully_connected", (n, d), 4 * d * d, 4 * d * d * n,
-                  layer_type="Dense"),
-              row("attn", "other", (n, d), 0, 2 * d * n * n, 3 * n * n, "Attention"))
-    return Report("toy", (n,), layers, 4 * d * d)
+from tests.conftest import hand_row, tiny_cnn, tokens
 
 
 def counted(function: Callable[[Mapping[str, int]], Report]) -> tuple[Callable, list]:
@@ -172,7 +135,7 @@ def test_no_free_size_is_one_clear_error() -> None:
 def test_not_a_polynomial_is_refused() -> None:
     def exponential(sizes: Mapping[str, int]) -> Report:
         n = sizes["L"]
-        return Report("exp", (n,), (row("x", "other", (n, 1), 0, 2**n),), 0)
+        return Report("exp", (n,), (hand_row("x", "other", (n, 1), 0, 2**n),), 0)
 
     with pytest.raises(NotPolynomial, match="not a polynomial of degree at most 4 in L"):
         derive(exponential, ("L",))
@@ -184,7 +147,7 @@ def test_a_held_back_size_that_disagrees_refuses_the_formula() -> None:
         report = tokens(sizes)
         if sizes["L"] < 12 or sizes["L"] > 1000:
             return report
-        extra = row("extra", "other", (sizes["L"], 4), 0, 1)
+        extra = hand_row("extra", "other", (sizes["L"], 4), 0, 1)
         return Report(report.model, report.input_shape, (*report.layers, extra), 64)
 
     with pytest.raises(NotPolynomial, match=r"not one polynomial.*at L=\d+ the formula gives"):
@@ -200,7 +163,7 @@ def test_rows_that_differ_between_sizes_drop_the_layer_formulas_only() -> None:
     def grows(sizes: Mapping[str, int]) -> Report:
         report = tokens(sizes)
         if sizes["L"] % 2:  # an extra zero-cost row at odd lengths
-            extra = row("noop", "other", (sizes["L"], 4), layer_type="Identity")
+            extra = hand_row("noop", "other", (sizes["L"], 4), layer_type="Identity")
             return Report(report.model, report.input_shape, (*report.layers, extra), 64)
         return report
 
