@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -55,10 +56,24 @@ def to_tflite(model: Any, precision: str = "fp32",
         try:
             return bytes(converter.convert())
         except Exception as error:  # the converter raises many types
-            last = ([line for line in log.getvalue().splitlines() if line.strip()] or [""])[-1]
-            reason = " ".join(f"{type(error).__name__}: {error}".split())[:300]
             raise ConvcostError(f"TFLite conversion ({precision}) of {model.name!r} failed: "
-                                f"{reason} {last[:200]} Received: model {model.name!r}.") from None
+                                f"{refusal(str(error), log.getvalue())} Received: model "
+                                f"{model.name!r}.") from None
+
+
+def refusal(message: str, log: str) -> str:
+    """Why the converter refused, in one sentence: the TensorFlow ops it has no built-in
+    kernel for when it names them, else the first line of its error (and of its log)."""
+    select = re.search(r"TF Select ops: ([^\n]+)", message)
+    if select:
+        return (f"no LiteRT built-in kernel for the TensorFlow ops {select[1].strip()} (they "
+                f"would need TF Select, which convcost does not enable).")
+    ops = sorted(set(re.findall(r"'(tfl?\.\w+)' op [^\n]*?(?:not supported|neither)", message)))
+    if ops:
+        return f"ops the converter refuses: {', '.join(ops)}."
+    first = next((line for line in message.splitlines() if line.strip()), "")
+    logged = next((line for line in reversed(log.splitlines()) if "rror" in line), "")
+    return " ".join(f"{first[:300]} {logged[:200]}".split()).rstrip(".") + "."
 
 
 def _full_integer(converter: Any, representative: np.ndarray | None) -> None:
