@@ -65,6 +65,9 @@ class SummaryData:
     params: int
     keras_params: int
     complete: bool
+    outside: tuple[int, int] = (0, 0)
+    """MACs and FLOPs of calls under no listed layer (a subclassed model's own arithmetic);
+    (0, 0) when ``layer_range`` selects some layers (the rest is left out on purpose)."""
 
 
 def summary_data(model: Any, report: Report, *, expand_nested: bool = False,
@@ -83,7 +86,15 @@ def summary_data(model: Any, report: Report, *, expand_nested: bool = False,
         non_trainable=_total(utils, model.non_trainable_weights),
         optimizer=_optimizer_total(utils, model), macs=report.macs, flops=report.flops,
         params=report.params, keras_params=report.keras_count_params,
-        complete=not report.unsupported)
+        complete=not report.unsupported,
+        outside=_outside(report, layers) if layer_range is None else (0, 0))
+
+
+def _outside(report: Report, layers: list[Any]) -> tuple[int, int]:
+    """MACs and FLOPs of the report's rows under none of ``layers`` (by path)."""
+    names = {layer.name for layer in layers}
+    rows = [r for r in report.layers if r.path.split("/")[0] not in names]
+    return sum(r.macs for r in rows), sum(r.flops for r in rows)
 
 
 def _total(utils: Any, weights: Any) -> WeightTotal:

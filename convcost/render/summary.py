@@ -136,6 +136,9 @@ def totals_lines(data: SummaryData) -> list[str]:
                  + f" ({human(data.macs)} per sample)")
     lines.append(_bold(" Total FLOPs: ") + _number(f"{partial}{data.flops:,}")
                  + f" ({human(data.flops)}, 2·MACs + other FLOPs)")
+    if data.outside != (0, 0):
+        lines.append(_bold(" Outside the listed layers: ") + f"{data.outside[0]:,} MACs, "
+                     f"{data.outside[1]:,} FLOPs (the model's own call)")
     lines.append(_params_check(data))
     return lines
 

@@ -68,11 +68,11 @@ def without_added(lines: list[str]) -> tuple[list[str], list[list[str]]]:
     return kept, cells
 
 
-def _compare(model, **kwargs) -> list[list[str]]:
+def _compare(model, analysis: dict | None = None, **kwargs) -> list[list[str]]:
     theirs = keras_text(model, **kwargs).splitlines()
-    ours, cells = without_added(convcost_text(model, **kwargs).splitlines())
+    ours, cells = without_added(convcost_text(model, **kwargs, **(analysis or {})).splitlines())
     assert ours[:len(theirs)] == theirs
-    assert len(ours) == len(theirs) + 3
+    assert len(ours) == len(theirs) + 3 + ("Outside the listed layers" in "".join(ours))
     return cells
 
 
@@ -145,3 +145,21 @@ def test_bad_arguments_are_one_line_errors(models):
 def test_printed_to_stdout_without_print_fn(models, capsys):
     convcost.summary(models["v1"])
     assert capsys.readouterr().out == convcost_text(models["v1"])
+
+
+def test_subclassed_model_own_arithmetic_is_shown_outside_the_layers():
+    class Shifted(keras.Model):
+        def __init__(self):
+            super().__init__(name="shifted")
+            self.first, self.second = keras.layers.Dense(4), keras.layers.Dense(2)
+
+        def call(self, x):
+            return self.second(self.first(x) + 1.0)
+
+    model = Shifted()
+    model(keras.ops.zeros((1, 8)))
+    cells = _compare(model, analysis={"input_shape": (8,)})
+    assert [c[0] for c in cells] == ["32", "8"]  # 8·4 and 4·2
+    text = convcost_text(model, input_shape=(8,))
+    assert " Outside the listed layers: 0 MACs, 4 FLOPs " in text  # + 1.0 on 4 elements
+    assert " Total FLOPs: 90 " in text  # 2·32 + 4 bias, + 4, 2·8 + 2 bias
