@@ -261,3 +261,33 @@ def summary_range(layers: list[Any], layer_range: Any) -> tuple[int, int]:
 def trainable_weights_summarised(model: Any) -> list[Any]:
     """The trainable weights ``model.summary()`` counts (Keras' collected list if present)."""
     return list(getattr(model, "_collected_trainable_weights", model.trainable_weights))
+
+
+# --- JAX's tracer (the ops of a rule-less call on Keras' JAX backend) ---------------------------
+
+
+def jax_trace_frame() -> Any:
+    """The equation list's owner of the JAX trace now running (``DynamicJaxprTrace.frame``), or
+    None outside a trace or when this JAX keeps it elsewhere."""
+    try:
+        from jax._src import core
+    except ImportError:
+        return None
+    frame = getattr(getattr(core, "trace_ctx", None), "trace", None)
+    frame = getattr(frame, "frame", None)
+    return frame if hasattr(frame, "tracing_eqns") else None
+
+
+def jax_frame_equations(frame: Any) -> list[Any]:
+    """The equations a trace frame has recorded so far, in creation order."""
+    return list(frame.tracing_eqns)
+
+
+def jax_equation_inputs(equation: Any) -> list[Any]:
+    """The input variables of a recorded equation (its tracers' variables)."""
+    return [getattr(tracer, "val", tracer) for tracer in equation.in_tracers]
+
+
+def jax_tracer_variable(tracer: Any) -> Any:
+    """The variable a JAX tracer of the running trace stands for (None for a non-tracer)."""
+    return getattr(tracer, "val", None)
