@@ -40,6 +40,7 @@ __all__ = [
     "analyze_symbolic",
     "register_rule",
     "shape_only",
+    "summary",
 ]
 
 _SUBPACKAGES = ("analysis", "cli", "count", "measure", "models", "render", "theory")
@@ -81,6 +82,46 @@ def _is_keras_model(model: Any) -> bool:
     import keras
 
     return isinstance(model, keras.Model)
+
+
+def summary(model: Any, line_length: int | None = None,
+            positions: Sequence[float] | None = None, print_fn: Callable[..., Any] | None = None,
+            expand_nested: bool = False, show_trainable: bool = False,
+            layer_range: Sequence[str] | None = None, *,
+            input_shape: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
+            seq_len: int | None = None) -> None:
+    """Print ``model.summary()`` with MACs and FLOPs columns, their totals and the params check.
+
+    The arguments before ``*`` are those of Keras' ``model.summary()`` and do the same:
+    ``line_length`` and ``positions`` lay out Keras' columns (the two added ones come after
+    "Param #"), ``print_fn`` receives the whole summary as one string (default: printed to
+    stdout, in colour on a terminal), ``expand_nested`` lists the layers of nested models,
+    ``show_trainable`` adds the "Trainable" column, ``layer_range`` (two names or regexes)
+    selects the layers shown. ``input_shape`` and ``seq_len`` are :func:`analyze`'s: the
+    MACs are per sample at that input.
+
+    Example::
+
+        convcost.summary(model)                     # instead of model.summary()
+    """
+    import shutil
+    import sys
+
+    from convcost.analysis.summary import summary_data
+    from convcost.render.summary import SummaryOptions, render
+
+    if not _is_keras_model(model):
+        raise ConvcostError(f"summary() takes a Keras model. Received: {type(model).__name__}.")
+    report = analyze(model, input_shape=input_shape, seq_len=seq_len)
+    data = summary_data(model, report, expand_nested=expand_nested,
+                        show_trainable=show_trainable, layer_range=layer_range)
+    options = SummaryOptions(line_length=line_length,
+                             positions=tuple(positions) if positions else None,
+                             terminal_columns=shutil.get_terminal_size().columns)
+    if print_fn is not None:
+        print_fn(render(data, "table", options))
+        return
+    sys.stdout.write(render(data, "ansi" if sys.stdout.isatty() else "table", options))
 
 
 def shape_only() -> AbstractContextManager[None]:

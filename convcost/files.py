@@ -53,6 +53,12 @@ def write_text(target: str | Path, text: str, *, make_parents: bool = False,
         temp.write_text(text, encoding="utf-8")
 
 
+def write_bytes(target: str | Path, data: bytes, *, what: str = "file") -> None:
+    """Write ``data`` to ``target`` atomically; see :func:`atomic_path`."""
+    with atomic_path(target, what=what) as temp:
+        temp.write_bytes(data)
+
+
 def check_output_path(path: str | Path) -> Path:
     """The output path as a ``Path`` if a ``.keras`` file can be written there, else an error.
 

@@ -50,3 +50,15 @@ def test_parents_are_made_only_when_asked(tmp_path):
         files.write_text(nested, "x", what="output file")
     files.write_text(nested, "x", make_parents=True)
     assert nested.read_text() == "x"
+
+
+def test_write_bytes_replaces_whole_and_fails_in_one_line(tmp_path):
+    target = tmp_path / "model.tflite"
+    target.write_bytes(b"old")
+    files.write_bytes(target, b"\x00TFL3\xff", what="output file")
+    assert target.read_bytes() == b"\x00TFL3\xff"
+    taken = tmp_path / "taken.tflite"
+    taken.mkdir()
+    with pytest.raises(ConvcostError, match=r"Cannot write the output file.*Received: .*taken"):
+        files.write_bytes(taken, b"x", what="output file")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.tflite", "taken.tflite"]

@@ -23,6 +23,7 @@ from convcost.cli import probe  # noqa: F401  isort: skip
 from convcost.cli import profile  # noqa: F401  isort: skip
 from convcost.cli import train  # noqa: F401  isort: skip
 from convcost.cli import bench  # noqa: F401  isort: skip
+from convcost.cli import export  # noqa: F401  isort: skip
 from convcost.cli import separate  # noqa: F401  isort: skip
 from convcost.cli import merge  # noqa: F401  isort: skip
 

@@ -4,9 +4,10 @@ counting conventions (causal attention, routed experts) applied to pieces.
 A recorded call is costed by its rule when its layer has one. Otherwise by the TensorFlow ops
 the call created itself (:mod:`convcost.count.graph_ops`): a leaf without a rule entirely, a
 container (a transformer block, a subclassed model) for the arithmetic written in its own
-``call()``, outside its sub-layers. Where the ops cannot be seen (another backend), the entry
-is marked not fully counted. A call that repeats an earlier one (``copy_of``) gets copies of
-the earlier call's entries, renamed, with its own layers.
+``call()``, outside its sub-layers; on Keras' JAX backend by its JAX primitives the same way
+(:mod:`convcost.count.jax_ops`). Where the ops cannot be seen (Keras' PyTorch backend), the
+entry is marked not fully counted. A call that repeats an earlier one (``copy_of``) gets copies
+of the earlier call's entries, renamed, with its own layers.
 """
 
 from __future__ import annotations
@@ -26,10 +27,21 @@ from convcost.count.tracing import CallRecord
 from convcost.errors import ConvcostError
 
 _MAC_KINDS = ("fully_connected", "standard", "pointwise", "depthwise", "attention")
-OPS_NOTE = "no rule: costed from its TensorFlow ops"
-OWN_NOTE = "arithmetic in its own call(), outside its sub-layers: costed from its TensorFlow ops"
+OPS_NOTE = "no rule: costed from its {ops}"
+OWN_NOTE = "arithmetic in its own call(), outside its sub-layers: costed from its {ops}"
 HIDDEN_NOTE = ("arithmetic in its own call() not counted: a layer's own ops are read on the "
-               "TensorFlow backend only")
+               "TensorFlow and JAX backends only (Keras' PyTorch backend is not supported)")
+
+
+LEAF_NOTE = ("no rule: not counted (a call's ops are read on the TensorFlow and JAX backends "
+             "only; Keras' PyTorch backend is not supported)")
+
+
+def _ops_name() -> str:
+    """What a rule-less call is costed from on this backend."""
+    import keras
+
+    return "JAX primitives" if keras.backend.backend() == "jax" else "TensorFlow ops"
 
 
 @dataclass(frozen=True)
@@ -152,13 +164,13 @@ def _own(record: CallRecord, tallies: dict[int, Tally] | None, attention: str, m
     params = own_params(layer) if not record.leaf else _all_params(layer)
     if tally is None:
         if record.leaf:
-            return [Entry(record.chain, layer, inputs, output, (), False, "no rule: not counted")]
+            return [Entry(record.chain, layer, inputs, output, (), False, LEAF_NOTE)]
         return _hidden(record, layer, inputs, output, params, notes)
     if not record.leaf and tally.empty and not params:
         return []
     length = inputs[0][0] if inputs and inputs[0] else 0
     pieces, complete, note = tally_pieces(tally, params, causal, window, length)
-    note = (OPS_NOTE if record.leaf else OWN_NOTE) + note
+    note = (OPS_NOTE if record.leaf else OWN_NOTE).format(ops=_ops_name()) + note
     return [Entry(record.chain, layer, inputs, output,
                   apply_conventions(pieces, attention, moe), complete, note, not record.leaf)]
 
@@ -186,7 +198,7 @@ def tally_pieces(tally: Tally, params: int, causal: bool, window: int | None,
         pieces.append(Piece("other", other_flops=tally.flops))
     pieces = [_causal(p, causal, window, length) for p in pieces]
     if tally.unknown:
-        note = (f"; not fully counted: {sum(tally.unknown.values())} TensorFlow ops without a "
+        note = (f"; not fully counted: {sum(tally.unknown.values())} {_ops_name()} without a "
                 f"cost ({describe_unknown(tally.unknown)})")
         return tuple(pieces), False, note
     largest = max(range(len(pieces)), key=lambda i: pieces[i].macs)

@@ -203,3 +203,101 @@ def cross_device_ops(strategy: Any) -> tuple[Any, str | None]:
     ops = getattr(strategy.extended, "_cross_device_ops", None)
     options = getattr(ops, "_options", None)
     return ops, getattr(getattr(options, "implementation", None), "name", None)
+
+
+# --- model.summary()'s layout (convcost.summary mirrors it) -------------------------------------
+
+
+def summary_utils() -> Any:
+    """Keras' ``keras.src.utils.summary_utils`` (shape formatting, layer ranges, weight sizes)."""
+    try:
+        return importlib.import_module("keras.src.utils.summary_utils")
+    except ImportError:  # pragma: no cover - depends on the Keras release
+        raise ConvcostError("This Keras has no keras.src.utils.summary_utils, which "
+                            "convcost.summary() follows. Received: "
+                            f"keras {keras.__version__}.") from None
+
+
+def summary_layers(model: Any) -> tuple[list[Any], bool]:
+    """The layers ``model.summary()`` lists, and whether it lays them out as a sequence (no
+    "Connected to" column): Keras' own test, read from the same private fields."""
+    functional = optional_class("models.functional", "Functional")
+    if isinstance(model, keras.Sequential) or functional is None or not isinstance(
+            model, functional):
+        return list(model.layers), True
+    graph: Any = model
+    nodes: list[Any] = []
+    for level in graph._nodes_by_depth.values():
+        if len(level) > 1 or (len(level) == 1
+                              and len(keras.tree.flatten(level[0].input_tensors)) > 1):
+            return list(graph._operations), False
+        nodes += level
+    for layer in graph.layers:
+        if sum(node in nodes for node in layer._inbound_nodes) > 1:
+            return list(graph._operations), False
+    return list(graph._operations), True
+
+
+def summary_connections(layer: Any, model: Any) -> str:
+    """The "Connected to" cell of ``layer`` in ``model.summary()`` (rich markup)."""
+    mark = summary_utils().highlight_number
+    relevant = [node for level in model._nodes_by_depth.values() for node in level]
+    parts = []
+    for node in layer._inbound_nodes:
+        if relevant and node not in relevant:
+            continue
+        for tensor in node.input_tensors:
+            history = tensor._keras_history
+            parts.append(f"{history.operation.name}[{mark(history.node_index)}]"
+                         f"[{mark(history.tensor_index)}]")
+    return ", ".join(parts) or "-"
+
+
+def summary_shape(layer: Any) -> str:
+    """The "Output Shape" cell of ``layer`` in ``model.summary()`` (rich markup)."""
+    return str(summary_utils().format_layer_shape(layer))
+
+
+def summary_range(layers: list[Any], layer_range: Any) -> tuple[int, int]:
+    """The slice of ``layers`` that ``layer_range`` (two names or regexes) selects, as Keras
+    selects it; a one-line error for a bad range."""
+    try:
+        low, high = summary_utils().get_layer_index_bound_by_layer_name(layers, layer_range)
+    except ValueError as error:
+        raise ConvcostError(" ".join(str(error).split())) from None
+    return low, high
+
+
+def trainable_weights_summarised(model: Any) -> list[Any]:
+    """The trainable weights ``model.summary()`` counts (Keras' collected list if present)."""
+    return list(getattr(model, "_collected_trainable_weights", model.trainable_weights))
+
+
+# --- JAX's tracer (the ops of a rule-less call on Keras' JAX backend) ---------------------------
+
+
+def jax_trace_frame() -> Any:
+    """The equation list's owner of the JAX trace now running (``DynamicJaxprTrace.frame``), or
+    None outside a trace or when this JAX keeps it elsewhere."""
+    try:
+        from jax._src import core
+    except ImportError:
+        return None
+    frame = getattr(getattr(core, "trace_ctx", None), "trace", None)
+    frame = getattr(frame, "frame", None)
+    return frame if hasattr(frame, "tracing_eqns") else None
+
+
+def jax_frame_equations(frame: Any) -> list[Any]:
+    """The equations a trace frame has recorded so far, in creation order."""
+    return list(frame.tracing_eqns)
+
+
+def jax_equation_inputs(equation: Any) -> list[Any]:
+    """The input variables of a recorded equation (its tracers' variables)."""
+    return [getattr(tracer, "val", tracer) for tracer in equation.in_tracers]
+
+
+def jax_tracer_variable(tracer: Any) -> Any:
+    """The variable a JAX tracer of the running trace stands for (None for a non-tracer)."""
+    return getattr(tracer, "val", None)

@@ -14,7 +14,8 @@ A layer with a cost rule is costed by its rule. Every other layer — a subclass
 (:mod:`convcost.count.tracing`). Recorded sub-layers with a rule are costed by it; the
 arithmetic each rule-less call does itself (``x + y`` between sub-layers, ``x @ w``, the
 attention einsums of a keras-hub block) is costed from the TensorFlow ops it created
-(:mod:`convcost.count.graph_ops`). On another backend those ops cannot be seen: such a call's
+(:mod:`convcost.count.graph_ops`), on Keras' JAX backend from its JAX primitives
+(:mod:`convcost.count.jax_ops`). On the PyTorch backend those ops cannot be seen: such a call's
 row is marked not fully counted, never silently complete. A call that repeats an earlier one
 (same class, configuration and argument shapes: a transformer's blocks) is traced once and
 copied (:mod:`convcost.count.memo`). Analysis is symbolic throughout: no activation tensor is
@@ -32,7 +33,7 @@ from typing import Any
 
 import keras
 
-from convcost.count import graph_ops, memo, tracing
+from convcost.count import graph_ops, jax_ops, memo, tracing
 from convcost.count import keras_internals as internals
 from convcost.count.costing import (
     Entry,
@@ -230,7 +231,7 @@ class _Walk:
             return outputs
         batch_none = any(_leading_none(x) for x in keras.tree.flatten((args, kwargs)))
         one_args, one_kwargs = keras.tree.map_structure(_batch_one, (list(args), dict(kwargs)))
-        log = graph_ops.OpLog() if graph_ops.available() else None
+        log = op_log()
         fn = _caller(op) if log is None else log.wrap(_caller(op))
         with tracing.recording(op, has_rule, log.count if log else None,
                                _Memo(log) if log else None) as records:
@@ -273,7 +274,7 @@ def _union(groups: Any) -> tuple[int, ...]:
 class _Memo:
     """Skip repeated container calls inside one trace (stand-in outputs on the same graph)."""
 
-    def __init__(self, log: graph_ops.OpLog) -> None:
+    def __init__(self, log: Any) -> None:  # graph_ops.OpLog or jax_ops.JaxOpLog
         self.log = log
 
     def key(self, layer: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable | None:
@@ -281,6 +282,15 @@ class _Memo:
 
     def stand_in(self, like: Any) -> Any:
         return self.log.stand_in(like)
+
+
+def op_log() -> Any:
+    """A log of the ops a traced call creates: TensorFlow graph ops (:class:`graph_ops.OpLog`),
+    JAX primitives (:class:`jax_ops.JaxOpLog`), or None where neither can be seen (Keras'
+    PyTorch backend: rule-less calls are then marked not fully counted)."""
+    if graph_ops.available():
+        return graph_ops.OpLog()
+    return jax_ops.JaxOpLog() if jax_ops.available() else None
 
 
 def _caller(op: Any) -> Any:

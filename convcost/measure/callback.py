@@ -25,18 +25,28 @@ every training batch. Without a loss tracker (a custom ``train_step``): batches 
 ``on_train_batch_end`` (validation excluded).
 
 Keras hands one logs dict to the callbacks in list order: put CostCallback *before*
-TensorBoard or CSVLogger so they see its keys (``History`` always does).
+TensorBoard or CSVLogger so they see its keys (``History`` always does). Or give it a
+``log_dir``: it then writes the same values as TensorBoard scalars itself (``tf.summary``,
+step = epoch), tagged ``epoch_<key>`` in ``log_dir/train`` as Keras' own TensorBoard callback
+tags its epoch scalars, so both land in the same run. List it *after* TensorBoard (or
+alone): listed before, TensorBoard writes the same values again under the same tags::
+
+    model.fit(x, y, epochs=3, callbacks=[keras.callbacks.TensorBoard("logs"),
+                                         convcost.CostCallback(200.0, log_dir="logs")])
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import keras
 
 from convcost import checks
+from convcost.errors import ConvcostError
 
 KEYS = ("train_samples", "train_flops", "train_gflops_per_s", "mfu")
 
@@ -50,11 +60,13 @@ class CostCallback(keras.callbacks.Callback):
             model when training begins.
         batch_size: used to count samples only when the model has no loss tracker.
         prefix: prepended to the keys (e.g. ``"cost/"``).
+        log_dir: also write the values as TensorBoard scalars to ``log_dir/train``
+            (needs TensorFlow, whatever Keras' backend).
     """
 
     def __init__(self, peak_gflops: float | None = None, *,
                  flops_per_sample: float | None = None, batch_size: int | None = None,
-                 prefix: str = "") -> None:
+                 prefix: str = "", log_dir: str | os.PathLike[str] | None = None) -> None:
         super().__init__()
         if peak_gflops is not None:
             checks.positive("peak_gflops", peak_gflops)
@@ -66,6 +78,8 @@ class CostCallback(keras.callbacks.Callback):
         self.flops_per_sample = flops_per_sample
         self.batch_size = batch_size
         self.prefix = prefix
+        self.log_dir = None if log_dir is None else Path(log_dir)
+        self._writer: Any = None
         self.epochs: list[dict[str, float]] = []
         self._read_count: Callable[[], float] | None = None
         self._started = self._last = 0.0
@@ -79,6 +93,13 @@ class CostCallback(keras.callbacks.Callback):
                         if m.name == "loss" and hasattr(m, "count")), None)
         self._read_count = (None if tracker is None else
                             lambda: float(keras.ops.convert_to_numpy(tracker.count)))
+        if self.log_dir is not None:
+            self._writer = _summary_writer(self.log_dir / "train")
+
+    def on_train_end(self, logs: dict | None = None) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._started = self._last = time.perf_counter()
@@ -104,6 +125,27 @@ class CostCallback(keras.callbacks.Callback):
             row["mfu"] = row["train_gflops_per_s"] / self.peak_gflops
         logs.update({self.prefix + key: value for key, value in row.items()})
         self.epochs.append(row | {"epoch": float(epoch), "seconds": seconds})
+        if self._writer is not None:
+            self._write_scalars(row, epoch)
+
+    def _write_scalars(self, row: dict[str, float], epoch: int) -> None:
+        """The epoch's values as TensorBoard scalars, tagged as Keras tags epoch scalars."""
+        import tensorflow as tf
+
+        with self._writer.as_default():
+            for key, value in row.items():
+                tf.summary.scalar(f"epoch_{self.prefix}{key}", value, step=epoch)
+        self._writer.flush()
+
+
+def _summary_writer(folder: Path) -> Any:
+    """A ``tf.summary`` file writer into ``folder``; a one-line error without TensorFlow."""
+    try:
+        import tensorflow as tf
+    except ImportError:
+        raise ConvcostError("CostCallback(log_dir=...) writes TensorBoard scalars with "
+                            "TensorFlow's tf.summary. Received: no tensorflow installed.") from None
+    return tf.summary.create_file_writer(str(folder))
 
 
 def model_training_flops(model: Any) -> int:

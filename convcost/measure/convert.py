@@ -15,6 +15,7 @@ precision once per run.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,10 +50,24 @@ def to_tflite(model: Any, precision: str = "fp32",
         try:
             return bytes(converter.convert())
         except Exception as error:  # the converter raises many types
-            last = ([line for line in log.getvalue().splitlines() if line.strip()] or [""])[-1]
-            reason = one_line(f"{type(error).__name__}: {error}")
             raise ConvcostError(f"TFLite conversion ({precision}) of {model.name!r} failed: "
-                                f"{reason} {last[:200]} Received: model {model.name!r}.") from None
+                                f"{refusal(str(error), log.getvalue())} Received: model "
+                                f"{model.name!r}.") from None
+
+
+def refusal(message: str, log: str) -> str:
+    """Why the converter refused, in one sentence: the TensorFlow ops it has no built-in
+    kernel for when it names them, else the first line of its error (and of its log)."""
+    select = re.search(r"TF Select ops: ([^\n]+)", message)
+    if select:
+        return (f"no LiteRT built-in kernel for the TensorFlow ops {select[1].strip()} (they "
+                f"would need TF Select, which convcost does not enable).")
+    ops = sorted(set(re.findall(r"'(tfl?\.\w+)' op [^\n]*?(?:not supported|neither)", message)))
+    if ops:
+        return f"ops the converter refuses: {', '.join(ops)}."
+    first = next((line for line in message.splitlines() if line.strip()), "")
+    logged = next((line for line in reversed(log.splitlines()) if "rror" in line), "")
+    return one_line(f"{one_line(first)} {one_line(logged, 200)}").rstrip(".") + "."
 
 
 def _full_integer(converter: Any, representative: np.ndarray | None) -> None:

@@ -6,7 +6,7 @@ arguments the way keras-hub's own checkpoint converters do
 so that ``count_params()`` equals the published count exactly (``tests/models/test_hub.py``).
 The data here is plain Python: listing the zoo imports neither TensorFlow nor keras-hub.
 
-Building imports keras-hub (``pip install convcost[hub]``); shape-only builds
+Building imports keras-hub (``pip install 'convcost[hub]'``); shape-only builds
 (:func:`convcost.shape_only`) allocate no weight, so Llama-2-70B builds in about a second
 inside a process of under 1 GB.
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from convcost.errors import ConvcostError
 
-INSTALL_HINT = "pip install convcost[hub]"
+INSTALL_HINT = "pip install 'convcost[hub]'"
 
 
 @dataclass(frozen=True)

@@ -78,3 +78,46 @@ def test_bad_peak() -> None:
     with pytest.raises(ConvcostError, match=r"peak_gflops must be a positive number. "
                                             r"Received: 0"):
         convcost.CostCallback(peak_gflops=0)
+
+
+def _scalars(folder: Path) -> dict[str, list[tuple[int, float]]]:
+    """Every numeric scalar of the event files in ``folder``: tag -> [(step, value)], read back
+    with TensorBoard's own event reader (tf.summary writes scalars as tensors)."""
+    import tensorflow as tf
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(folder), size_guidance={"tensors": 0})
+    events.Reload()
+    found: dict[str, list[tuple[int, float]]] = {}
+    for tag in events.Tags()["tensors"]:
+        values = [(e.step, tf.make_ndarray(e.tensor_proto)) for e in events.Tensors(tag)]
+        if all(v.dtype.kind in "fiu" and v.ndim == 0 for _, v in values):  # not the model text
+            found[tag] = [(step, float(v)) for step, v in values]
+    return found
+
+
+def test_log_dir_writes_tensorboard_scalars(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    x, y = _data(12)
+    callback = convcost.CostCallback(peak_gflops=10.0, log_dir=tmp_path)
+    history = _model().fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[callback])
+    scalars = _scalars(tmp_path / "train")
+    assert set(scalars) == {"epoch_train_samples", "epoch_train_flops",
+                            "epoch_train_gflops_per_s", "epoch_mfu"}
+    assert scalars["epoch_train_samples"] == [(0, 12.0)]
+    assert scalars["epoch_train_flops"] == [(0, 12.0 * FLOPS_PER_SAMPLE)]  # hand count above
+    rate = history.history["train_gflops_per_s"][0]
+    assert scalars["epoch_train_gflops_per_s"] == [(0, pytest.approx(rate, rel=1e-6))]
+    assert scalars["epoch_mfu"] == [(0, pytest.approx(rate / 10.0, rel=1e-6))]
+
+
+def test_log_dir_beside_keras_tensorboard_lands_in_its_run(tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    x, y = _data(8)
+    callbacks = [keras.callbacks.TensorBoard(log_dir=str(tmp_path)),  # before: no duplicates
+                 convcost.CostCallback(log_dir=tmp_path, prefix="cost/")]
+    _model().fit(x, y, batch_size=4, epochs=2, verbose=0, callbacks=callbacks)
+    scalars = _scalars(tmp_path / "train")
+    assert scalars["epoch_cost/train_flops"] == [(0, 8.0 * FLOPS_PER_SAMPLE),
+                                                 (1, 8.0 * FLOPS_PER_SAMPLE)]
+    assert "epoch_loss" in scalars  # Keras' own scalars, in the same run

@@ -78,4 +78,4 @@ def test_a_missing_keras_hub_is_one_line_naming_the_extra():
             "try:\n    zoo.build('gpt2')\nexcept Exception as error:\n    print(error)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
-    assert "pip install convcost[hub]" in done.stdout and done.stdout.count("\n") == 1
+    assert "pip install 'convcost[hub]'" in done.stdout and done.stdout.count("\n") == 1
