@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from convcost.errors import ConvcostError
+from convcost.files import regular_file
 
 ENV_VAR = "CONVCOST_MNIST"
 IMAGE_SHAPE = (28, 28)
@@ -66,6 +67,10 @@ class Prepared:
         return int(self.x_test.shape[0])
 
 
+MAX_DATA_BYTES = 1 << 30
+"""The largest data file read (MNIST is 11 MB as .npz, 55 MB as IDX files)."""
+
+
 def load_mnist(path: str | Path | None = None) -> Mnist:
     """Load and check MNIST from ``path``, else ``$CONVCOST_MNIST``, else Keras' download.
 
@@ -78,7 +83,8 @@ def load_mnist(path: str | Path | None = None) -> Mnist:
     target = Path(chosen).expanduser()
     if target.is_dir():
         return _checked(_read_idx_folder(target), str(target))
-    if target.is_file():
+    if target.exists():
+        regular_file(target, what="MNIST file", max_bytes=MAX_DATA_BYTES)
         return _checked(_read_npz(target), str(target))
     origin = "--data" if path is not None else f"${ENV_VAR}"
     raise ConvcostError(f"MNIST path does not exist (from {origin}); pass an mnist.npz file or a "
@@ -118,7 +124,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     Args:
         path: the file, e.g. ``train-images-idx3-ubyte`` or ``train-images-idx3-ubyte.gz``.
     """
-    path = Path(path)
+    path = regular_file(path, what="IDX file", max_bytes=MAX_DATA_BYTES)
     try:
         opener: Any = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as handle:
@@ -175,7 +181,7 @@ def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
     arrays = {}
     for key, name in IDX_FILES.items():
         found = [folder / name, folder / f"{name}.gz"]
-        existing = [p for p in found if p.is_file()]
+        existing = [p for p in found if p.exists()]
         if not existing:
             raise ConvcostError(
                 f"MNIST folder lacks {name} (or {name}.gz); it needs "

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.errors import ConvcostError
+from convcost.files import regular_file
 from convcost.models import zoo
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
@@ -95,6 +96,7 @@ def _checked_file(file: Path) -> Path:
     if file.suffix.lower() not in MODEL_SUFFIXES:
         raise ConvcostError(f"Unsupported model file type; use .keras or .h5. "
                             f"Received: {str(file)!r}.")
+    regular_file(file, what="model file")  # a FIFO would hang, /dev/zero never ends
     if file.suffix.lower() == ".keras" and not zipfile.is_zipfile(file):
         raise ConvcostError(f"Not a .keras archive (a .keras file is a zip; this one is "
                             f"corrupt, truncated or something else). Received: {str(file)!r}, "
@@ -137,9 +139,10 @@ def imported_code() -> tuple[str, ...]:
 
 
 def _import_file(path: Path) -> None:
-    if not path.is_file():
+    if not path.exists():
         raise ConvcostError(f"The file to import does not exist. Received: --import "
                             f"{str(path)!r}.")
+    regular_file(path, what="file to import")
     spec = importlib.util.spec_from_file_location(f"convcost_user_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise ConvcostError(f"Not a Python file that can be imported. Received: --import "
