@@ -232,8 +232,10 @@ def training_fields(model: Any, report: Report, *, batch: int, dtype: str, optim
     estimate = training_memory(cost, model_slots(optimizer, model), batch=batch, dtype=dtype)
     if measure is None:
         return TrainingFields(cost, estimate)
+    from convcost.measure.fits import check_fits
     from convcost.measure.memory_peak import measure_training_peak
 
+    check_fits(report, purpose="--measure-memory", batch=batch, training=True)
     peak = measure_training_peak(measure, batch=batch, optimizer=optimizer)
     return TrainingFields(cost, estimate, peak.rest_bytes, peak.peak_bytes)
 

@@ -26,7 +26,7 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - older typer runs on click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from convcost import __version__
+from convcost import __version__, checks
 from convcost.errors import ANSI_ESCAPE, ConvcostError
 
 # typer prints an argument's Python type beside its name ("MODEL <str>"); the help text says
@@ -36,6 +36,18 @@ TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-
 USAGE_ERROR = 1
 INTERNAL_ERROR = 3
 
+
+
+def _drop_bad_terminal_sizes() -> None:
+    """Rich reads $COLUMNS/$LINES with ``isdigit()`` then ``int()``: '²' passes the first and
+    breaks the second. A value that is not ASCII digits is dropped (the terminal's size wins)."""
+    for name in ("COLUMNS", "LINES"):
+        value = os.environ.get(name)
+        if value is not None and not checks.digits(value):
+            del os.environ[name]
+
+
+_drop_bad_terminal_sizes()
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -45,6 +57,7 @@ class _OneLineErrors(TyperGroup):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
+        _drop_bad_terminal_sizes()
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False,
                                   windows_expand_args=windows_expand_args, **extra)

@@ -39,10 +39,26 @@ def rewrite(action: str, options: dict[str, Any], source: str, output: str,
     from convcost.models.loader import obtain
     from convcost.render.rewrite import rewrite_text
 
+    shape = spec.analyze_shape
+    check_rewrite_fits(action, spec.spec)
     original = obtain(spec.spec)
     new, log = getattr(rewriting, action)(original, unsafe=unsafe, **options)
-    shape = spec.analyze_shape
     before, after = analyze(original, input_shape=shape), analyze(new, input_shape=shape)
     target = rewriting.save_model(new, output)
     emit(rewrite_text(log, before, after, str(target), width=console_width(),
                       color=use_color()), None)
+
+
+def check_rewrite_fits(action: str, spec: Any) -> None:
+    """Refuse, before any weight is allocated, a rewrite whose model and rewritten copy cannot
+    both be held in memory (counted on a shape-only build)."""
+    from convcost.analysis.memory import dtype_bytes
+    from convcost.count.scope import shape_only
+    from convcost.measure.machine import check_memory
+    from convcost.models.loader import obtain
+
+    with shape_only():
+        params = int(obtain(spec).count_params())
+    check_memory(2 * params * dtype_bytes("float32"), purpose=action,
+                 parts="the model's float32 weights and the rewritten copy's",
+                 received=f"{spec.source!r}, {params:,} params")

@@ -121,7 +121,7 @@ def import_code(sources: Sequence[str]) -> None:
                 if "" not in sys.path and os.getcwd() not in sys.path:
                     sys.path.insert(0, os.getcwd())
                 importlib.import_module(source)
-        except ConvcostError:
+        except (ConvcostError, KeyboardInterrupt):  # Ctrl-C is the user's: exit 130
             raise
         except BaseException as error:  # user code: anything can go wrong, SystemExit too
             reason = " ".join(str(error).split())[:200]
