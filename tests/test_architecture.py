@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "convcost"
 
 # Lower layers first. A module may import its own layer and the layers before it.
 LAYERS = ["foundation", "count", "theory", "models", "analysis", "measure", "render", "cli"]
-FOUNDATION = {"convcost.errors", "convcost.checks", "convcost.files"}
+FOUNDATION = {"convcost.errors", "convcost.checks", "convcost.files", "convcost.quiet"}
 # What a layer may import beyond its own layer and the foundation (not simply "all below").
 ALLOWED = {
     "foundation": set(),

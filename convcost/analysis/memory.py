@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convcost.count.report import LayerCost, Report, Shape
+from convcost.count.report import LayerCost, Report, Shape, require_report
 from convcost.errors import ConvcostError
 
 DTYPE_BYTES: dict[str, int] = {"float32": 4, "float16": 2, "bfloat16": 2}
@@ -227,5 +227,6 @@ def memory(report: Report, *, batch: int = 1, dtype: str = "float32") -> Memory:
         batch: the batch size; activations scale with it, weights are read once.
         dtype: element type, ``float32`` (4 bytes), ``float16`` or ``bfloat16`` (2 bytes).
     """
+    require_report(report, "memory")
     dtype_bytes(dtype)
     return Memory(report, traffic(report), check_batch(batch), dtype)

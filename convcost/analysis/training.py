@@ -47,7 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from convcost.count.report import LayerCost, Piece, Report
+from convcost.count.report import LayerCost, Piece, Report, require_report
 from convcost.errors import ConvcostError
 
 WEIGHTED, ACTIVATIONS, LOOKUP = "weighted", "activations", "lookup"
@@ -178,6 +178,7 @@ def training_cost(report: Report) -> TrainingCost:
             state is read from its layer's trainable params (first call of the layer), and
             holds for every call of that layer (a tied LM head calls the token embedding).
     """
+    require_report(report, "training_cost")
     trainable = trainable_rows(report.layers)
     needs = needs_input_grads(report.layers, trainable)
     return TrainingCost(report, tuple(row_training(row, t, n) for row, t, n in

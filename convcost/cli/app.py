@@ -26,7 +26,7 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - older typer runs on click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from convcost import __version__, checks
+from convcost import __version__, checks, quiet
 from convcost.errors import ANSI_ESCAPE, ConvcostError
 
 # typer prints an argument's Python type beside its name ("MODEL <str>"); the help text says
@@ -127,24 +127,9 @@ def domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_keras() -> None:
-    """Import Keras (and TensorFlow) once, with TensorFlow's C++ start-up lines silenced.
-
-    On TF 2.21 those lines ignore TF_CPP_MIN_LOG_LEVEL, so while the import runs, file
-    descriptor 2 goes to /dev/null, when TensorFlow was asked to be quiet (``main()`` sets the
-    variable; set TF_CPP_MIN_LOG_LEVEL=0 to see them). Later errors still reach stderr.
-    """
-    if "keras" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("", "0"):
-        import keras
-        return
-    sys.stderr.flush()
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        import keras  # noqa: F401
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
+    """Import Keras (and TensorFlow) once, with TensorFlow's C++ start-up lines silenced
+    (:func:`convcost.quiet.import_keras`; set TF_CPP_MIN_LOG_LEVEL=0 to see them)."""
+    quiet.import_keras()
 
 
 def quiet_tensorflow() -> None:

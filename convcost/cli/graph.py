@@ -46,10 +46,10 @@ def graph_command(
     from convcost.render import graph
 
     check_output_dir(output)
+    source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
+                         unsafe=unsafe, imports=imports)  # an unknown name first, then no dot
     if fmt == "svg":
         graph.check_dot()
-    source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
-                         unsafe=unsafe, imports=imports)
     _, report = analyze_source(source)
     emit(graph.graph_svg(report) if fmt == "svg" else graph.graph_dot(report), output)
     if output is not None:

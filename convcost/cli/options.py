@@ -181,7 +181,7 @@ def make_source(model: str, shape_text: str | list[str] | None, *, classes: int 
                 unsafe: bool = False, seq_len: int | None = None,
                 imports: list[str] | None = None) -> Source:
     """Check the options for ``model`` and say how to obtain it (imports no TensorFlow)."""
-    from convcost.models.loader import ModelSpec, looks_like_path
+    from convcost.models.loader import ModelSpec, check_exists, looks_like_path
 
     check_count("--seq-len", seq_len)
     code = tuple(imports or ())
@@ -190,6 +190,7 @@ def make_source(model: str, shape_text: str | list[str] | None, *, classes: int 
     named = shape if isinstance(shape, dict) else None
     single = shape if isinstance(shape, tuple) else None
     if is_file:
+        check_exists(model)  # "not found" before TensorFlow loads
         return Source(ModelSpec(model, None, classes, alpha, not no_top, unsafe, code), single,
                       seq_len, named_shapes=named)
     from convcost.models import zoo

@@ -94,4 +94,4 @@ def _mnist(entries: Sequence[Any], runtimes: Sequence[str], path: Path | None) -
     wanted = "litert-int8" in runtimes or any(e.trained for e in fits)
     if not fits or not (wanted or path is not None):
         return None
-    return data.prepare(data.load_mnist(path))
+    return data.prepare(data.load_mnist(path, download=False))  # bench never downloads

@@ -71,13 +71,18 @@ MAX_DATA_BYTES = 1 << 30
 """The largest data file read (MNIST is 11 MB as .npz, 55 MB as IDX files)."""
 
 
-def load_mnist(path: str | Path | None = None) -> Mnist:
+def load_mnist(path: str | Path | None = None, *, download: bool = True) -> Mnist:
     """Load and check MNIST from ``path``, else ``$CONVCOST_MNIST``, else Keras' download.
 
     Args:
         path: a Keras-format ``.npz`` file or a folder holding the four IDX files.
+        download: let Keras download it when neither is given (its progress goes to
+            stderr); ``False``: only Keras' cache ``~/.keras/datasets/mnist.npz``, else a
+            one-line error (commands that must work offline).
     """
     chosen = path if path is not None else os.environ.get(ENV_VAR) or None
+    if chosen is None and not download:
+        chosen = _cached_or_refuse()
     if chosen is None:
         return _checked(_download(), "keras.datasets.mnist.load_data()")
     target = Path(chosen).expanduser()
@@ -138,11 +143,24 @@ def read_idx(path: str | Path) -> np.ndarray:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def _cached_or_refuse() -> Path:
+    cache = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets/mnist.npz"
+    if cache.is_file():
+        return cache
+    raise ConvcostError(f"MNIST is needed here (int8 calibration, accuracy) and nothing is "
+                        f"downloaded: pass --data PATH (mnist.npz or an IDX folder) or set "
+                        f"${ENV_VAR}. Received: no --data, ${ENV_VAR} unset, no {str(cache)!r}.")
+
+
 def _download() -> dict[str, np.ndarray]:
+    import contextlib
+    import sys
+
     import keras
 
-    try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    try:  # Keras prints "Downloading data from ..." on stdout: it goes to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # no network, proxy, broken cache: all end here
         reason = " ".join(str(error).split())[:160] or type(error).__name__
         raise ConvcostError(

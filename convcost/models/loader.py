@@ -84,9 +84,16 @@ def load_model(path: str | Path, *, safe_mode: bool = True) -> Any:
     return model
 
 
+def check_exists(source: str | Path) -> None:
+    """A one-line error when the model file ``source`` names does not exist; cheap and free of
+    TensorFlow, so commands say "not found" before the slow import."""
+    if not Path(source).expanduser().exists():
+        what = "TFLite file" if is_tflite(str(source)) else "Model file"
+        raise ConvcostError(f"{what} not found. Received: {str(source)!r}.")
+
+
 def _checked_file(file: Path) -> Path:
-    if not file.exists():
-        raise ConvcostError(f"Model file not found. Received: {str(file)!r}.")
+    check_exists(file)
     if file.is_dir():
         raise ConvcostError(f"Expected a model file (.keras or .h5), got a directory. "
                             f"Received: {str(file)!r}.")
