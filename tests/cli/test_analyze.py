@@ -726,3 +726,16 @@ def test_group_by_kind_lists_the_new_kinds() -> None:
     groups = cli_json("analyze", "v2", "--group-by", "kind")["groups"]
     assert [g["kind"] for g in groups][-3:] == ["attention", "recurrent", "embedding"]
     assert all(g["macs"] == 0 and g["layers"] == 0 for g in groups[-3:])
+
+
+@pytest.mark.parametrize("name", ["missing.keras", "missing.h5", "missing.tflite"])
+def test_a_missing_model_file_is_not_found_before_tensorflow_loads(name, tmp_path,
+                                                                   monkeypatch) -> None:
+    from convcost.cli import analyze as command
+
+    def no_keras() -> None:
+        raise AssertionError("TensorFlow was loaded before the file was checked")
+
+    monkeypatch.setattr(command, "load_keras", no_keras)
+    result = run_cli("analyze", str(tmp_path / name))
+    assert_one_line_error(result, 1, r"(Model|TFLite) file not found. Received: '.*missing")
