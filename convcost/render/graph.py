@@ -4,8 +4,9 @@ One node per layer call (a row of the report), filled in its kind's colour, more
 larger the bigger its share of the model's MACs; its label gives name, Keras class, MACs and
 params, its tooltip the exact numbers. Edges follow :attr:`LayerCost.sources` (which rows a
 call reads) and are labelled with the shape that flows along them. Layers of nested models sit
-in a box per model; a legend gives each kind's colour. The DOT text is written here (graphviz's Debian package ``graphviz``
-draws it; no Python binding needed); node ids are ``n0``, ``n1``, ... never a user's name.
+in a box per model; a legend gives each kind's colour. The DOT text is written here
+(graphviz's Debian package ``graphviz`` draws it; no Python binding needed); node ids are
+``n0``, ``n1``, ... never a user's name.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The HTML report in a real browser: headless Chromium (the system's), driven by Playwright.
 
-Pages: ResNet50 with --memory and a device (the README's command, :data:`README_COMMAND`), and a hand-built report with
-names that are markup, integers above 2**53 and 1,207 rows (more than one page of the table).
+Pages: ResNet50 with --memory and a device (the README's command, :data:`README_COMMAND`), and
+a hand-built report with names that are markup, integers above 2**53 and 1,207 rows (more
+than one page of the table).
 Skipped without Chromium or Playwright, unless CONVCOST_REQUIRE_BROWSER=1 (CI sets it).
 Set CONVCOST_SCREENSHOT=docs/img/html-report.png to refresh the README's screenshot.
 """
