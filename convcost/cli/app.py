@@ -116,6 +116,8 @@ def domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise fail(str(error), error.exit_code) from None
         except (typer.Exit, typer.Abort, click_errors.ClickException):
             raise
+        except KeyboardInterrupt:  # Ctrl-C: one line, the shell's 128 + SIGINT
+            raise fail("Interrupted. Received: Ctrl-C (SIGINT).", 130) from None
         except Exception as error:  # a bug: say so in one line, keep the traceback on request
             if os.environ.get("CONVCOST_DEBUG"):
                 raise
