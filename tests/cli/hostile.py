@@ -131,6 +131,10 @@ CASES: tuple[Case, ...] = (
     Case("--measure-memory at batch 100,000,000",
          ("analyze", "v1", "--measure-memory", "--batch-size", "100000000"), 1,
          r"--measure-memory would need at least [\d.,]+ TB of memory"),
+    Case("--training of a 43-quadrillion-weight v1 (found by the fuzz test): counted, the "
+         "optimizer's slots read without allocating", ("analyze", "v1", "--alpha", "1e6",
+                                                        "--training"), 0,
+         r"params match model.summary\(\): 43,008,005,312,000,010 ✓"),
     Case("bench --threads 100000", ("bench", "naive", "--threads", "100000"), 1,
          r"--threads must be at most [\d,]+ \(4 per CPU; this machine has \d+\)"),
     Case("train --cpu-devices 100000", ("train", "naive", "--cpu-devices", "100000"), 1,
