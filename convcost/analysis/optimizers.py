@@ -108,7 +108,7 @@ def _slot_elements(optimizer: Any, shape: Shape) -> int:
 def _reduced(shape: Shape, limit: int) -> tuple[int, ...]:
     """``shape`` with its largest sizes halved until it holds at most ``limit`` elements."""
     dims = [int(d) for d in shape]
-    while _size(dims) > limit:
+    while _size(tuple(dims)) > limit:
         largest = dims.index(max(dims))
         dims[largest] = (dims[largest] + 1) // 2
     return tuple(dims)

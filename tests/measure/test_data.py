@@ -210,7 +210,9 @@ def test_without_download_only_keras_cache_is_read(monkeypatch, tmp_path, mnist_
         data.load_mnist(download=False)
     (tmp_path / "datasets").mkdir()
     (tmp_path / "datasets" / "mnist.npz").write_bytes(mnist_path.read_bytes())
-    assert data.load_mnist(download=False).train_samples == 60_000
+    cached = data.load_mnist(download=False)
+    cache = tmp_path / "datasets" / "mnist.npz"
+    assert (len(cached.x_train), cached.source) == (60_000, str(cache))
 
 
 def test_a_fifo_as_data_is_refused_without_opening_it(tmp_path) -> None:
