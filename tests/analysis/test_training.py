@@ -279,7 +279,7 @@ def test_frozen_branch_beside_a_trainable_one() -> None:
 # without recomputation; nanoGPT's 6N per token = 3 x 2N).
 
 TINY = dict(vocabulary_size=50, num_layers=3, num_heads=2, hidden_dim=16, intermediate_dim=64,
-            max_sequence_length=32)
+            dropout=0.0, max_sequence_length=32)
 
 
 def _tiny_gpt2(frozen: tuple[str, ...] = ()) -> keras.Model:
@@ -334,3 +334,25 @@ def test_tiny_gpt2_frozen_embeddings_and_first_blocks() -> None:
     assert cost.macs == 3 * forward - 2 * 2 * block - head
     # dx: block 2 (its scores and context twice: one per operand) and the head's s*d*V.
     assert cost.input_grad_macs == block + 2 * s * s * d + head
+
+
+@pytest.mark.parametrize("frozen", [
+    (), ("token_embedding",),
+    ("token_embedding", "position_embedding", "transformer_layer_0", "transformer_layer_1")],
+    ids=["all trainable", "frozen embedding", "frozen embeddings and two blocks"])
+def test_tiny_gpt2_against_the_products_tensorflow_runs(frozen: tuple[str, ...]) -> None:
+    """TensorFlow's pruned gradient graph (convcost.analysis.verify_training) runs the same
+    forward and the same training MACs in all: the tied head's dW is one of its products.
+    (How it splits attention's activation x activation gradients into dx and dW is a
+    heuristic of that module: only the totals are compared.)"""
+    from convcost.analysis.verify_training import gradient_count
+
+    lm = _tiny_gpt2(frozen)
+    ids = keras.Input((8,), dtype="int32", name="token_ids")
+    mask = keras.Input((8,), dtype="int32", name="padding_mask")
+    model = keras.Model([ids, mask], lm({"token_ids": ids, "padding_mask": mask}))
+    cost = training_cost(convcost.analyze(model))
+    executed = gradient_count(model)
+    assert executed.hidden == ()
+    assert executed.ops["forward"] == cost.forward_macs
+    assert sum(executed.ops.values()) == cost.macs
