@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from convcost.count.formulas import Cost
 from convcost.count.report import LayerCost, Piece, Report
 from convcost.errors import ConvcostError
+from convcost.quiet import import_keras
 
 if TYPE_CHECKING:
     from convcost.count.rules import Call
@@ -58,6 +59,7 @@ def analyze(model: Any, *, input_shape: Sequence[int] | Mapping[str, Sequence[in
     ``"causal"``; ``moe``: ``"routed"`` or ``"executed"``. See
     :func:`convcost.count.walker.analyze`.
     """
+    import_keras()
     from convcost.count.walker import analyze as walk
     from convcost.models import loader
 
@@ -134,6 +136,7 @@ def shape_only() -> AbstractContextManager[None]:
             model = keras_hub.models.LlamaBackbone(**config)   # 70B: ~1 s, < 1 GB
         report = convcost.analyze(model, seq_len=4096)
     """
+    import_keras()
     from convcost.count.scope import shape_only as scope
 
     return scope()
@@ -153,6 +156,7 @@ def analyze_symbolic(model: Any, *, input_shape: Sequence[int] | None = None,
         input_shape: the analysed size of one sample, e.g. ``(224, 224, 3)`` or ``(128,)``.
         name: the model's name in the result (Keras models only).
     """
+    import_keras()
     from convcost.analysis import scaling
     from convcost.theory.model import derive
 

@@ -44,6 +44,20 @@ def dimension(label: str, value: Any, *, shown: str | None = None) -> int:
     return int(value)
 
 
+def digits(text: str) -> bool:
+    """Whether ``text`` is ASCII digits only: ``str.isdigit`` also takes '²' and '①', which
+    ``int()`` then refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def at_most(label: str, value: int, maximum: int, why: str, *, shown: str | None = None) -> int:
+    """``value`` if it is at most ``maximum``, else a one-line error saying ``why`` that bound."""
+    if value > maximum:
+        raise ConvcostError(f"{label} must be at most {maximum:,} ({why}). Received: "
+                            f"{repr(value) if shown is None else shown}.")
+    return value
+
+
 def positive(label: str, value: Any, *, shown: str | None = None) -> float:
     """``value`` as a float if it is a finite number above zero, else a one-line error.
 

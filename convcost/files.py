@@ -1,9 +1,13 @@
-"""Atomic file output: readers see the old file or the whole new one, never half of it."""
+"""Files in and out: inputs must be regular files of a sane size (a FIFO would block the reader
+forever, ``/dev/zero`` never ends); outputs are written atomically (readers see the old file or
+the whole new one, never half of it), except to a target that is not a regular file (``-o
+/dev/null``, a named pipe), which is written through and never replaced."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +31,7 @@ def atomic_path(target: str | Path, *, make_parents: bool = False,
         what: how the error message names the file (e.g. "output file").
     """
     target = Path(target).expanduser()
+    special = _special(target)
     try:
         if make_parents:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -39,11 +44,50 @@ def atomic_path(target: str | Path, *, make_parents: bool = False,
     temp = Path(name)
     try:
         yield temp
-        os.replace(temp, target)
+        if special:
+            _write_through(temp, target)
+        else:
+            os.replace(temp, target)
     except OSError as error:
         raise _write_error(error, target, what) from None
     finally:
         temp.unlink(missing_ok=True)
+
+
+def regular_file(path: str | Path, *, what: str = "file", max_bytes: int | None = None) -> Path:
+    """``path`` as a ``Path`` if it names a regular file (symlinks followed), else a one-line
+    error; checked before anything opens it, so a FIFO, a device or a directory is refused.
+
+    Args:
+        path: the file to read.
+        what: how the error names it ("model file", "device profile").
+        max_bytes: refuse a bigger file (its size is known before reading it).
+    """
+    file = Path(path).expanduser()
+    try:
+        info = file.stat()
+    except FileNotFoundError:
+        raise ConvcostError(f"The {what} does not exist. Received: {str(path)!r}.") from None
+    except OSError as error:
+        raise ConvcostError(f"Cannot read the {what}: {error.strerror or error}. "
+                            f"Received: {str(path)!r}.") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConvcostError(f"The {what} must be a regular file, not {file_kind(info.st_mode)}. "
+                            f"Received: {str(path)!r}.")
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise ConvcostError(f"The {what} is too big to read: {info.st_size:,} bytes, more than "
+                            f"{max_bytes:,}. Received: {str(path)!r}.")
+    return file
+
+
+def file_kind(mode: int) -> str:
+    """What a ``st_mode`` names, in words: "a directory", "a named pipe (FIFO)", ..."""
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return "a special file"
 
 
 def write_text(target: str | Path, text: str, *, make_parents: bool = False,
@@ -76,6 +120,22 @@ def check_output_path(path: str | Path) -> Path:
     if target.is_dir():
         raise ConvcostError(f"The output path is a directory. Received: {str(path)!r}.")
     return target
+
+
+def _special(target: Path) -> bool:
+    """Whether ``target`` exists and is neither a regular file nor a directory (a device, a
+    named pipe): such a target is written through, not replaced."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _write_through(temp: Path, target: Path) -> None:
+    """Copy the finished temp file into ``target`` (opened for writing, never replaced)."""
+    with open(temp, "rb") as source, open(target, "wb") as sink:
+        shutil.copyfileobj(source, sink)
 
 
 def _mode_for(target: Path) -> int:

@@ -154,3 +154,27 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "index.html").exists()
+    _assert_formulas_are_mathml(tmp_path)
+
+
+def _assert_formulas_are_mathml(site: Path) -> None:
+    """Offline, formulas read: MathML in the pages, no TeX left outside code, no script or
+    stylesheet from another host."""
+    import re
+
+    theory = (site / "theory" / "index.html").read_text(encoding="utf-8")
+    assert theory.count("<math") >= 20
+    for page in site.rglob("*.html"):
+        text = re.sub(r"<(code|pre)\b.*?</\1>", "", page.read_text(encoding="utf-8"),
+                      flags=re.DOTALL)
+        assert not re.search(r"\\\(|\\\[|\$\$", text), page
+        assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', text), page
+
+
+def test_mathml_hook_converts_tex() -> None:
+    sys.path.insert(0, str(REPO / "scripts"))
+    import mathml_hook
+
+    assert mathml_hook.plain(r"1/N + 1/D_K^2") == "1/N + 1/D_K²"
+    html = '<span class="arithmatex">\\(\\frac{1}{N}\\)</span>'
+    assert "<mfrac>" in mathml_hook.MATH.sub(mathml_hook.to_mathml, html)

@@ -178,3 +178,53 @@ def test_many_hostile_model_files_end_cleanly(real_archive, tmp_path: Path) -> N
         _check_file(tmp_path, *case)
 
     check()
+
+
+# --- the hostile-input list, mixed with hostile option values ------------------------------
+
+HOSTILE_EXTRAS = st.sampled_from([
+    [], ["--format", "json"], ["--batch-size", "²"], ["--threads", "100000"],
+    ["--input-shape", "²,28,1"], ["--alpha", "1e6"], ["--seq-len", "-1"], ["--width", "³"]])
+
+
+@pytest.fixture(scope="module")
+def case_files(tmp_path_factory) -> dict[str, str]:
+    from tests.cli.hostile import make_files
+
+    return make_files(tmp_path_factory.mktemp("hostile-fuzz"))
+
+
+def _check_hostile(files: dict[str, str], case, extra: list[str]) -> None:
+    from tests.cli.hostile import command
+
+    args = command(case, files) + extra
+    start = time.perf_counter()
+    result = run_cli(*args)
+    if result.exit_code == 130:  # Ctrl-C in the user's code: one line, the shell's code
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        return
+    assert_clean(result, time.perf_counter() - start, args)
+
+
+def test_hostile_cases_with_more_options_end_cleanly(case_files) -> None:
+    from tests.cli.hostile import CASES
+
+    @QUICK
+    @given(case=st.sampled_from(CASES), extra=HOSTILE_EXTRAS)
+    def check(case, extra: list[str]) -> None:
+        _check_hostile(case_files, case, extra)
+
+    check()
+
+
+@pytest.mark.slow
+def test_many_hostile_cases_with_more_options_end_cleanly(case_files) -> None:
+    from tests.cli.hostile import CASES
+
+    @settings(max_examples=400, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(case=st.sampled_from(CASES), extra=HOSTILE_EXTRAS)
+    def check(case, extra: list[str]) -> None:
+        _check_hostile(case_files, case, extra)
+
+    check()

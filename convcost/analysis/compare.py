@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from convcost.count.report import LayerCost, Report
+from convcost.count.report import LayerCost, Report, require_report
 from convcost.count.shapes import elements
 from convcost.errors import ConvcostError
 
@@ -176,8 +176,13 @@ def compare(reports: Sequence[Report],
         signatures: for each report, its layers' signatures by path (row paths of the report);
             default: read from the operations the rows carry (:func:`signatures_of`).
     """
+    if not isinstance(reports, Sequence) or isinstance(reports, str):
+        raise ConvcostError(f"compare() takes a list of Reports (convcost.analyze). Received: "
+                            f"{type(reports).__name__}.")
     if len(reports) < 2:
         raise ConvcostError(f"compare needs at least two models. Received: {len(reports)}.")
+    for report in reports:
+        require_report(report, "compare")
     if signatures is None:
         signatures = [signatures_of(report) for report in reports]
     if len(signatures) != len(reports):

@@ -11,7 +11,7 @@ from typing import Any
 from convcost import checks
 from convcost.analysis.roofline import GIGA, DeviceProfile, from_user
 from convcost.errors import ConvcostError, one_line
-from convcost.files import write_text
+from convcost.files import regular_file, write_text
 
 
 def default_profile_path() -> Path:
@@ -28,6 +28,9 @@ def save_profile(profile: DeviceProfile, path: str | Path) -> Path:
     return target
 
 
+MAX_PROFILE_BYTES = 1 << 20  # a profile is a few hundred bytes of JSON
+
+
 def load_profile(path: str | Path) -> DeviceProfile:
     """Read a profile written by :func:`save_profile` (or by hand: the two numbers suffice).
 
@@ -35,6 +38,10 @@ def load_profile(path: str | Path) -> DeviceProfile:
     ``bandwidth_gbs``. A missing, unreadable or malformed file is a one-line ConvcostError.
     """
     file = Path(path).expanduser()
+    if not file.exists():
+        raise ConvcostError(f"Device profile not found; run 'convcost probe' to make one. "
+                            f"Received: {str(file)!r}.")
+    regular_file(file, what="device profile", max_bytes=MAX_PROFILE_BYTES)
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:

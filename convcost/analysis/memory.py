@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from convcost.count.report import LayerCost, Report
+from convcost.count.report import LayerCost, Report, require_report
 from convcost.count.shapes import elements
 from convcost.errors import ConvcostError
 
@@ -218,5 +218,6 @@ def memory(report: Report, *, batch: int = 1, dtype: str = "float32") -> Memory:
         batch: the batch size; activations scale with it, weights are read once.
         dtype: element type, ``float32`` (4 bytes), ``float16`` or ``bfloat16`` (2 bytes).
     """
+    require_report(report, "memory")
     dtype_bytes(dtype)
     return Memory(report, traffic(report), check_batch(batch), dtype)

@@ -72,7 +72,7 @@ def optimizer_slots(optimizer: Any, shapes: Sequence[Sequence[int]]) -> Slots:
             model.trainable_variables]``).
     """
     counts = Counter(tuple(int(d) for d in shape) for shape in shapes)
-    slots = sum(_build_once(optimizer, shape)[0] * times for shape, times in counts.items())
+    slots = sum(_slot_elements(optimizer, shape) * times for shape, times in counts.items())
     scalars = _build_once(optimizer, None)[1]
     trainable = sum(elements(shape) * times for shape, times in counts.items())
     name = type(make_optimizer(optimizer)).__name__
@@ -82,6 +82,37 @@ def optimizer_slots(optimizer: Any, shapes: Sequence[Sequence[int]]) -> Slots:
 def model_slots(optimizer: Any, model: Any) -> Slots:
     """:func:`optimizer_slots` for ``model.trainable_variables``."""
     return optimizer_slots(optimizer, [tuple(v.shape) for v in model.trainable_variables])
+
+
+BUILD_ELEMENTS = 2**22
+"""The largest variable built for real to read its slots (16 MB in float32)."""
+
+
+def _slot_elements(optimizer: Any, shape: Shape) -> int:
+    """Slot elements for one variable of ``shape``. A big variable is not allocated: the
+    optimizer is built on two smaller shapes instead, and where its slots are the same whole
+    number of copies of the variable on both (Adam: 2, SGD with momentum: 1), that holds for
+    ``shape`` too. Otherwise (factored slots, as Adafactor's) it is built at ``shape``."""
+    size = elements(shape)
+    if size <= BUILD_ELEMENTS:
+        return _build_once(optimizer, shape)[0]
+    copies = set()
+    for limit in (BUILD_ELEMENTS, BUILD_ELEMENTS // 8):
+        small = _reduced(shape, limit)
+        slots, held = _build_once(optimizer, small)[0], elements(small)
+        copies.add(slots // held if slots % held == 0 else -1)
+    if len(copies) == 1 and -1 not in copies:
+        return copies.pop() * size
+    return _build_once(optimizer, shape)[0]
+
+
+def _reduced(shape: Shape, limit: int) -> tuple[int, ...]:
+    """``shape`` with its largest sizes halved until it holds at most ``limit`` elements."""
+    dims = [int(d) for d in shape]
+    while elements(tuple(dims)) > limit:
+        largest = dims.index(max(dims))
+        dims[largest] = (dims[largest] + 1) // 2
+    return tuple(dims)
 
 
 def _build_once(optimizer: Any, shape: Shape | None) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from convcost import checks
 from convcost.count.report import Report
 from convcost.count.scope import shape_only
 from convcost.errors import ConvcostError
@@ -101,6 +102,7 @@ def model_family(model: Any, *, input_shape_: Any = None, name: str | None = Non
     """
     from convcost.count.walker import analyze
 
+    _check_model(model)
     walk: dict[str, Any] = dict(conventions or {})
 
     tokens = _token_inputs(model) if names is None or shape_of is None else []
@@ -165,7 +167,7 @@ def zoo_family(name: str, *, input_shape_: tuple[int, ...] | None = None,
     from convcost.models import zoo
 
     spec = zoo.entry(name)
-    own = tuple(input_shape_) if input_shape_ is not None else spec.input_shape
+    own = _one_shape(input_shape_) or spec.input_shape
     names = ("H", "W")
 
     def build(sizes: Mapping[str, int]) -> Any:
@@ -204,6 +206,8 @@ def text_family(name: str, *, seq_len: int | None = None, include_top: bool = Tr
     """
     from convcost.models import zoo
 
+    if seq_len is not None:
+        checks.count("seq_len", seq_len)
     spec = zoo.entry(name)
     if not spec.seq_len:
         raise ConvcostError(f"{spec.name!r} is not a text model. Received: {name!r}.")
@@ -213,6 +217,25 @@ def text_family(name: str, *, seq_len: int | None = None, include_top: bool = Tr
     return model_family(model, input_shape_=shape_of({"L": seq_len or spec.seq_len}),
                         name=spec.name, names=("L",), shape_of=shape_of, conventions=conventions,
                         maximum=_limit(max_positions(model)))
+
+
+def _check_model(model: Any) -> None:
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise ConvcostError(f"analyze_symbolic() takes a Keras model or a zoo name. "
+                            f"Received: {type(model).__name__}.")
+
+
+def _one_shape(shape: Any) -> tuple[int, ...] | None:
+    """``shape`` checked as one input's sizes (or None), as :func:`convcost.analyze` checks."""
+    from convcost.count.inputs import requested_shapes
+
+    checked = requested_shapes(shape)
+    if isinstance(checked, dict):
+        raise ConvcostError(f"input_shape of a zoo model is one shape, e.g. (224, 224, 3). "
+                            f"Received: {shape!r}.")
+    return checked
 
 
 def _token_inputs(model: Any) -> list[str]:

@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcost.analysis.folding import fold
-from convcost.count.report import LayerCost, Piece, Report
+from convcost.count.report import LayerCost, Piece, Report, require_report
 from convcost.count.shapes import elements
 from convcost.errors import ConvcostError
 
@@ -177,18 +177,26 @@ def training_cost(report: Report) -> TrainingCost:
 
     Args:
         report: the model's cost report (:func:`convcost.analyze`); each row's trainable
-            state is read from its layer's trainable params (first call of the layer).
+            state is read from its layer's trainable params (first call of the layer), and
+            holds for every call of that layer (a tied LM head calls the token embedding).
     """
-    trainable_set = trainable_paths(report)
-    trainable = [row.path in trainable_set for row in report.layers]
+    require_report(report, "training_cost")
+    trainable = trainable_rows(report.layers)
     needs = needs_input_grads(report.layers, trainable)
     return TrainingCost(report, tuple(row_training(row, t, n) for row, t, n in
                                       zip(report.layers, trainable, needs)))
 
 
-def trainable_paths(report: Report) -> set[str]:
-    """Paths of the rows whose layer has trainable weights (every call of a shared layer)."""
-    return {row.path for row in report.layers if row.trainable_params > 0}
+def trainable_rows(rows: Sequence[LayerCost]) -> list[bool]:
+    """Per row: does its layer have trainable weights? Decided by the layer object (whose
+    variables the call uses), so every call of a shared layer counts, whatever its path: a
+    tied LM head (``embedding(x, reverse=True)`` at the model's top level) gets its weight
+    gradient. Rows built by hand (no layer object) are matched by path."""
+    layers = {id(row.operation) for row in rows
+              if row.trainable_params > 0 and row.operation is not None}
+    paths = {row.path for row in rows if row.trainable_params > 0}
+    return [row.path in paths or (row.operation is not None and id(row.operation) in layers)
+            for row in rows]
 
 
 def has_edges(rows: Sequence[LayerCost]) -> bool:

@@ -43,6 +43,7 @@ from convcost.analysis.training import (
 )
 from convcost.count.report import LayerCost
 from convcost.count.shapes import elements
+from convcost.errors import ConvcostError
 
 if TYPE_CHECKING:
     from convcost.analysis.optimizers import Slots
@@ -120,6 +121,9 @@ def training_memory(cost: TrainingCost, slots: Slots, *, batch: int = 1,
         batch: samples per step; activations scale with it.
         dtype: ``float32``, ``float16`` or ``bfloat16``.
     """
+    if not isinstance(cost, TrainingCost):
+        raise ConvcostError(f"training_memory() takes the TrainingCost of training_cost(report). "
+                            f"Received: {type(cost).__name__}.")
     size = dtype_bytes(dtype)
     check_batch(batch)
     report = cost.report

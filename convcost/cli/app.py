@@ -26,9 +26,8 @@ try:  # typer >= 0.2x carries its own copy of click
 except ImportError:  # pragma: no cover - older typer runs on click itself
     from click import exceptions as click_errors  # type: ignore[no-redef]
 
-from convcost import __version__
+from convcost import __version__, checks, quiet
 from convcost.errors import ConvcostError, one_line
-from convcost.native import captured
 
 # typer prints an argument's Python type beside its name ("MODEL <str>"); the help text says
 # what MODEL is, so arguments show their name alone (options already show only a metavar).
@@ -37,6 +36,18 @@ TyperArgument.display_type_rich = lambda self, ctx: None  # type: ignore[method-
 USAGE_ERROR = 1
 INTERNAL_ERROR = 3
 
+
+
+def _drop_bad_terminal_sizes() -> None:
+    """Rich reads $COLUMNS/$LINES with ``isdigit()`` then ``int()``: '²' passes the first and
+    breaks the second. A value that is not ASCII digits is dropped (the terminal's size wins)."""
+    for name in ("COLUMNS", "LINES"):
+        value = os.environ.get(name)
+        if value is not None and not checks.digits(value):
+            del os.environ[name]
+
+
+_drop_bad_terminal_sizes()
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -46,6 +57,7 @@ class _OneLineErrors(TyperGroup):
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              windows_expand_args: bool = True, **extra: Any) -> Any:
+        _drop_bad_terminal_sizes()
         try:
             result = super().main(args, prog_name, complete_var, standalone_mode=False,
                                   windows_expand_args=windows_expand_args, **extra)
@@ -106,6 +118,8 @@ def domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             raise fail(str(error), error.exit_code) from None
         except (typer.Exit, typer.Abort, click_errors.ClickException):
             raise
+        except KeyboardInterrupt:  # Ctrl-C: one line, the shell's 128 + SIGINT
+            raise fail("Interrupted. Received: Ctrl-C (SIGINT).", 130) from None
         except Exception as error:  # a bug: say so in one line, keep the traceback on request
             if os.environ.get("CONVCOST_DEBUG"):
                 raise
@@ -117,18 +131,9 @@ def domain_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def load_keras() -> None:
-    """Import Keras (and TensorFlow) once, with TensorFlow's C++ start-up lines silenced.
-
-    On TF 2.21 those lines ignore TF_CPP_MIN_LOG_LEVEL, so while the import runs, file
-    descriptor 2 is captured and dropped (:func:`convcost.native.captured`), when TensorFlow
-    was asked to be quiet (``main()`` sets the variable; set TF_CPP_MIN_LOG_LEVEL=0 to see
-    them). Later errors still reach stderr.
-    """
-    if "keras" in sys.modules or os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") in ("", "0"):
-        import keras
-        return
-    with captured((2,)):
-        import keras  # noqa: F401
+    """Import Keras (and TensorFlow) once, with TensorFlow's C++ start-up lines silenced
+    (:func:`convcost.quiet.import_keras`; set TF_CPP_MIN_LOG_LEVEL=0 to see them)."""
+    quiet.import_keras()
 
 
 def quiet_tensorflow() -> None:

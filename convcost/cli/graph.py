@@ -45,10 +45,10 @@ def graph_command(
     from convcost.render import graph
 
     check_output_dir(output)
+    asked = model_request(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
+                          unsafe=unsafe, imports=imports)  # an unknown name first, then no dot
     if fmt == "svg":
         graph.check_dot()
-    asked = model_request(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
-                          unsafe=unsafe, imports=imports)
     load_keras()
     from convcost.models import loader
 

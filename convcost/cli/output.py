@@ -49,7 +49,7 @@ def console_width(output: Path | None = None, forced: int | None = None) -> int 
     if output is not None:
         return None
     columns = os.environ.get("COLUMNS", "")
-    if columns.isdigit() and int(columns) > 0:
+    if checks.digits(columns) and int(columns) > 0:
         return int(columns)
     if sys.stdout.isatty():
         return shutil.get_terminal_size().columns

@@ -7,6 +7,7 @@ replace), so a failure leaves nothing half-written.
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 import typer
@@ -39,10 +40,23 @@ def rewrite(action: str, options: dict[str, Any], source: str, output: str,
     from convcost.models import loader
     from convcost.render.rewrite import rewrite_text
 
-    original = loader.resolve(asked, run=True).model
+    guard = functools.partial(check_rewrite_fits, action)
+    original = loader.resolve(asked, run=True, guard=guard).model
     new, log = getattr(rewriting, action)(original, unsafe=unsafe, **options)
     shape = asked.file_shape
     before, after = analyze(original, input_shape=shape), analyze(new, input_shape=shape)
     target = rewriting.save_model(new, output)
     emit(rewrite_text(log, before, after, str(target), width=console_width(),
                       color=use_color()), None)
+
+
+def check_rewrite_fits(action: str, report: Any) -> None:
+    """Refuse, before any weight is allocated, a rewrite whose model and rewritten copy cannot
+    both be held in memory (``report``: the model counted on a shape-only build)."""
+    from convcost.analysis.memory import dtype_bytes
+    from convcost.measure.machine import check_memory
+
+    params = int(report.keras_count_params)
+    check_memory(2 * params * dtype_bytes("float32"), purpose=action,
+                 parts="the model's float32 weights and the rewritten copy's",
+                 received=f"{report.model!r}, {params:,} params")

@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from convcost import checks
 from convcost.cli.app import load_keras
 from convcost.cli.options import model_request
 from convcost.cli.output import emit, use_color
 from convcost.errors import ConvcostError
+from convcost.measure.machine import check_threads
 
 
 def parse_threads(text: str | None) -> tuple[int | None, ...]:
@@ -22,10 +24,13 @@ def parse_threads(text: str | None) -> tuple[int | None, ...]:
     if text is None:
         return (None,)
     parts = [p.strip() for p in text.split(",")]
-    if not all(p.isdigit() and int(p) > 0 for p in parts):
+    if not all(checks.digits(p) and int(p) > 0 for p in parts):
         raise ConvcostError(f"--threads must be positive integers separated by commas, e.g. 1,2. "
                             f"Received: {text!r}.")
-    return tuple(dict.fromkeys(int(p) for p in parts))
+    counts = tuple(dict.fromkeys(int(p) for p in parts))
+    for count in counts:
+        check_threads("--threads", count, shown=repr(text))
+    return counts
 
 
 def bench_runtimes_command(models: Sequence[str], runtime: Sequence[str], threads: str | None,
@@ -89,4 +94,4 @@ def _mnist(entries: Sequence[Any], runtimes: Sequence[str], path: Path | None) -
     wanted = "litert-int8" in runtimes or any(e.trained for e in fits)
     if not fits or not (wanted or path is not None):
         return None
-    return data.prepare(data.load_mnist(path))
+    return data.prepare(data.load_mnist(path, download=False))  # bench never downloads

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from convcost.errors import ConvcostError
+
 KINDS = ("standard", "depthwise", "pointwise", "fully_connected", "other", "attention",
          "recurrent", "embedding")
 """Piece kinds. ``attention``: products of two activations (attention scores and the weighted
@@ -291,3 +293,12 @@ def _accumulate(bucket: list, params: int, macs: int, flops: int, row: int) -> N
 def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
+
+
+def require_report(value: Any, caller: str) -> Report:
+    """``value`` if it is a :class:`Report` (from :func:`convcost.analyze`), else a one-line
+    error naming the function it was passed to."""
+    if not isinstance(value, Report):
+        raise ConvcostError(f"{caller}() takes the Report of convcost.analyze(model). "
+                            f"Received: {type(value).__name__}.")
+    return value

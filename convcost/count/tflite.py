@@ -41,6 +41,7 @@ from typing import Any
 from convcost.count import formulas as f
 from convcost.count.report import LayerCost, Piece, Report
 from convcost.errors import ConvcostError
+from convcost.files import regular_file
 
 SUFFIX = ".tflite"
 WEIGHTED_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
@@ -206,12 +207,9 @@ def _load_module(path: str) -> Any:
 def read_tflite(path: str | Path) -> TfliteFile:
     """Read the first subgraph of a ``.tflite`` file; a bad file is a one-line error."""
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise ConvcostError(f"TFLite file not found. Received: {str(path)!r}.")
-    data = file.read_bytes()
-    if len(data) < 8 or data[4:8] != b"TFL3":
-        raise ConvcostError(f"Not a TFLite flatbuffer (no 'TFL3' identifier at byte 4). "
-                            f"Received: {str(path)!r}, {len(data):,} bytes.")
+    data = _read_checked(regular_file(file, what="TFLite file"), str(path))
     module, source = schema()
     try:
         return _parse(module, data, str(path), source)
@@ -220,6 +218,25 @@ def read_tflite(path: str | Path) -> TfliteFile:
     except Exception as error:  # flatbuffers raises many types on a corrupt file
         raise ConvcostError(f"Could not read the TFLite file (corrupt or truncated?): "
                             f"{type(error).__name__}: {error}. Received: {str(path)!r}.") from None
+
+
+MAX_FLATBUFFER_BYTES = 2**31 - 1
+"""A flatbuffer addresses itself with 32-bit signed offsets: a bigger .tflite cannot be one."""
+
+
+def _read_checked(file: Path, path: str) -> bytes:
+    """The file's bytes, read only after its 8-byte header says 'TFL3' and its size fits a
+    flatbuffer (a huge sparse file is never read whole)."""
+    size = file.stat().st_size
+    with open(file, "rb") as handle:
+        header = handle.read(8)
+        if len(header) < 8 or header[4:8] != b"TFL3":
+            raise ConvcostError(f"Not a TFLite flatbuffer (no 'TFL3' identifier at byte 4). "
+                                f"Received: {path!r}, {size:,} bytes.")
+        if size > MAX_FLATBUFFER_BYTES:
+            raise ConvcostError(f"A TFLite flatbuffer is at most 2 GiB (32-bit offsets). "
+                                f"Received: {path!r}, {size:,} bytes.")
+        return header + handle.read()
 
 
 def _parse(module: Any, data: bytes, path: str, source: str) -> TfliteFile:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from convcost.errors import ConvcostError, one_line
+from convcost.files import regular_file
 
 ENV_VAR = "CONVCOST_MNIST"
 IMAGE_SHAPE = (28, 28)
@@ -66,19 +67,29 @@ class Prepared:
         return int(self.x_test.shape[0])
 
 
-def load_mnist(path: str | Path | None = None) -> Mnist:
+MAX_DATA_BYTES = 1 << 30
+"""The largest data file read (MNIST is 11 MB as .npz, 55 MB as IDX files)."""
+
+
+def load_mnist(path: str | Path | None = None, *, download: bool = True) -> Mnist:
     """Load and check MNIST from ``path``, else ``$CONVCOST_MNIST``, else Keras' download.
 
     Args:
         path: a Keras-format ``.npz`` file or a folder holding the four IDX files.
+        download: let Keras download it when neither is given (its progress goes to
+            stderr); ``False``: only Keras' cache ``~/.keras/datasets/mnist.npz``, else a
+            one-line error (commands that must work offline).
     """
     chosen = path if path is not None else os.environ.get(ENV_VAR) or None
+    if chosen is None and not download:
+        chosen = _cached_or_refuse()
     if chosen is None:
         return _checked(_download(), "keras.datasets.mnist.load_data()")
     target = Path(chosen).expanduser()
     if target.is_dir():
         return _checked(_read_idx_folder(target), str(target))
-    if target.is_file():
+    if target.exists():
+        regular_file(target, what="MNIST file", max_bytes=MAX_DATA_BYTES)
         return _checked(_read_npz(target), str(target))
     origin = "--data" if path is not None else f"${ENV_VAR}"
     raise ConvcostError(f"MNIST path does not exist (from {origin}); pass an mnist.npz file or a "
@@ -118,7 +129,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     Args:
         path: the file, e.g. ``train-images-idx3-ubyte`` or ``train-images-idx3-ubyte.gz``.
     """
-    path = Path(path)
+    path = regular_file(path, what="IDX file", max_bytes=MAX_DATA_BYTES)
     try:
         opener: Any = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as handle:
@@ -132,11 +143,24 @@ def read_idx(path: str | Path) -> np.ndarray:
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def _cached_or_refuse() -> Path:
+    cache = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets/mnist.npz"
+    if cache.is_file():
+        return cache
+    raise ConvcostError(f"MNIST is needed here (int8 calibration, accuracy) and nothing is "
+                        f"downloaded: pass --data PATH (mnist.npz or an IDX folder) or set "
+                        f"${ENV_VAR}. Received: no --data, ${ENV_VAR} unset, no {str(cache)!r}.")
+
+
 def _download() -> dict[str, np.ndarray]:
+    import contextlib
+    import sys
+
     import keras
 
-    try:
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+    try:  # Keras prints "Downloading data from ..." on stdout: it goes to stderr
+        with contextlib.redirect_stdout(sys.stderr):
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except Exception as error:  # no network, proxy, broken cache: all end here
         reason = one_line(error, 160) or type(error).__name__
         raise ConvcostError(
@@ -175,7 +199,7 @@ def _read_idx_folder(folder: Path) -> dict[str, np.ndarray]:
     arrays = {}
     for key, name in IDX_FILES.items():
         found = [folder / name, folder / f"{name}.gz"]
-        existing = [p for p in found if p.is_file()]
+        existing = [p for p in found if p.exists()]
         if not existing:
             raise ConvcostError(
                 f"MNIST folder lacks {name} (or {name}.gz); it needs "

@@ -93,6 +93,51 @@ def versions(packages: list[str]) -> dict[str, str | None]:
     return {package: installed_version(package) for package in packages}
 
 
+THREADS_PER_CPU = 4
+"""Bound on threads (and logical devices) per usable CPU: beyond it each CPU only time-shares
+more of them, and tens of thousands crash TensorFlow's thread pools."""
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity mask), else ``os.cpu_count()``."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def check_threads(label: str, value: int, shown: str | None = None) -> int:
+    """``value`` threads or devices if at most :data:`THREADS_PER_CPU` per usable CPU."""
+    from convcost import checks
+
+    cpus = usable_cpus()
+    return checks.at_most(label, value, THREADS_PER_CPU * cpus,
+                          f"{THREADS_PER_CPU} per CPU; this machine has {cpus}", shown=shown)
+
+
+def check_memory(need: int, *, purpose: str, parts: str, received: str) -> None:
+    """Refuse, in one line, a run that needs more than the memory available (unknown: allow).
+
+    The bytes-only sibling of :func:`convcost.measure.fits.check_fits`, for runs sized by
+    their arguments rather than by a model's counts (probe's matrices, a rewrite's weights).
+    """
+    from convcost.errors import ConvcostError
+
+    free = available_memory()
+    if free is None or need <= free:
+        return
+    raise ConvcostError(f"{purpose} would need at least {size_text(need)} of memory ({parts}) "
+                        f"and this machine has {size_text(free)} available. Received: "
+                        f"{received}.")
+
+
+def size_text(count: int) -> str:
+    """Bytes in words: 1.2 TB, 3.4 GB, 512 bytes."""
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if count >= scale:
+            return f"{count / scale:,.1f} {unit}"
+    return f"{count:,} bytes"
+
+
 def available_memory() -> int | None:
     """Bytes this process may still allocate: the kernel's ``MemAvailable``, capped by the
     cgroup's limit (a container's ``memory.max`` minus its use); None where neither is known."""

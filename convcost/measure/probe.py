@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from convcost import checks
 from convcost.analysis.roofline import GIGA, DeviceProfile
 from convcost.errors import ConvcostError
-from convcost.measure.machine import machine_name
+from convcost.measure.machine import check_memory, machine_name
 from convcost.measure.timing import Timings, best_time, matmul_work, time_repeats
 
 PROBE_METHODS = ("keras", "numpy")
@@ -46,6 +46,7 @@ def probe(*, matmul_size: int = 2048, copy_mb: int = 256, repeats: int = 5,
         checks.count(label, value)
     if method not in PROBE_METHODS:
         raise ConvcostError(f"Unknown probe method; use keras or numpy. Received: {method!r}.")
+    check_probe_memory(matmul_size, copy_mb)
     a, b = _square_matrices(matmul_size)
     matmul_s = best_time(matmul_work(a, b, method), repeats)
     src = np.ones(copy_mb * 2**20 // 4, dtype=np.float32)
@@ -90,8 +91,19 @@ def peak_matmul(size: int = 2048, repeats: int = 10, warmup: int = 2) -> Peak:
         warmup: untimed runs first (tracing, thread-pool start-up).
     """
     checks.count("size", size, shown=f"size={size}")
+    check_probe_memory(size, 0, purpose="the matmul peak")
     a, b = _square_matrices(size)
     return Peak(size, time_repeats(matmul_work(a, b), repeats, warmup))
+
+
+def check_probe_memory(matmul_size: int, copy_mb: int, *, purpose: str = "probe") -> None:
+    """Refuse sizes whose arrays cannot fit, before allocating any: the matmul's two operands
+    and result (``3 n²`` float32) and the copy's source and destination (``2 x copy_mb`` MiB)
+    are alive together."""
+    need = 3 * matmul_size**2 * 4 + 2 * copy_mb * 2**20
+    check_memory(need, purpose=purpose, parts=f"{matmul_size:,}² float32 matrices x 3, "
+                 f"{copy_mb:,} MiB copied x 2", received=f"matmul_size={matmul_size}, "
+                 f"copy_mb={copy_mb}")
 
 
 def _square_matrices(size: int) -> tuple[object, object]:

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcost.errors import ConvcostError, one_line
+from convcost.files import regular_file
 from convcost.models import zoo
 
 if TYPE_CHECKING:
@@ -120,6 +121,7 @@ def request(source: str, *, input_shape: Sequence[int] | Mapping[str, Sequence[i
     shapes = _shapes(input_shape)
     code = tuple(imports)
     if looks_like_path(source):
+        check_exists(source)  # "not found" before TensorFlow loads
         _check_file_options(source, classes, alpha, include_top)
         return Request(ModelSpec(source, None, None, None, True, unsafe, code), shapes, seq_len)
     entry = zoo.entry(source)  # unknown names fail here, with close-name hints
@@ -296,9 +298,16 @@ def load_model(path: str | Path, *, safe_mode: bool = True) -> Any:
     return model
 
 
+def check_exists(source: str | Path) -> None:
+    """A one-line error when the model file ``source`` names does not exist; cheap and free of
+    TensorFlow, so commands say "not found" before the slow import."""
+    if not Path(source).expanduser().exists():
+        what = "TFLite file" if is_tflite(str(source)) else "Model file"
+        raise ConvcostError(f"{what} not found. Received: {str(source)!r}.")
+
+
 def _checked_file(file: Path) -> Path:
-    if not file.exists():
-        raise ConvcostError(f"Model file not found. Received: {str(file)!r}.")
+    check_exists(file)
     if file.is_dir():
         raise ConvcostError(f"Expected a model file (.keras or .h5), got a directory. "
                             f"Received: {str(file)!r}.")
@@ -308,6 +317,7 @@ def _checked_file(file: Path) -> Path:
     if file.suffix.lower() not in MODEL_SUFFIXES:
         raise ConvcostError(f"Unsupported model file type; use .keras or .h5. "
                             f"Received: {str(file)!r}.")
+    regular_file(file, what="model file")  # a FIFO would hang, /dev/zero never ends
     if file.suffix.lower() == ".keras" and not zipfile.is_zipfile(file):
         raise ConvcostError(f"Not a .keras archive (a .keras file is a zip; this one is "
                             f"corrupt, truncated or something else). Received: {str(file)!r}, "
@@ -332,7 +342,7 @@ def import_code(sources: Sequence[str]) -> None:
                 if "" not in sys.path and os.getcwd() not in sys.path:
                     sys.path.insert(0, os.getcwd())
                 importlib.import_module(source)
-        except ConvcostError:
+        except (ConvcostError, KeyboardInterrupt):  # Ctrl-C is the user's: exit 130
             raise
         except BaseException as error:  # user code: anything can go wrong, SystemExit too
             reason = one_line(error, 200)
@@ -350,9 +360,10 @@ def imported_code() -> tuple[str, ...]:
 
 
 def _import_file(path: Path) -> None:
-    if not path.is_file():
+    if not path.exists():
         raise ConvcostError(f"The file to import does not exist. Received: --import "
                             f"{str(path)!r}.")
+    regular_file(path, what="file to import")
     spec = importlib.util.spec_from_file_location(f"convcost_user_{path.stem}", path)
     if spec is None or spec.loader is None:
         raise ConvcostError(f"Not a Python file that can be imported. Received: --import "

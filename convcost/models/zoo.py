@@ -130,6 +130,9 @@ ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ARTICLE} | {
 
 def entry(name: str) -> ZooEntry:
     """The zoo entry called ``name`` (case-insensitive); a close-name hint when unknown."""
+    if not isinstance(name, str):
+        raise ConvcostError(f"A zoo model name is a string, e.g. 'mobilenet_v2'. Received: "
+                            f"{type(name).__name__}.")
     key = name.strip().lower().replace("-", "_")
     if key in ZOO:
         return ZOO[key]

@@ -4,8 +4,9 @@ One node per layer call (a row of the report), filled in its kind's colour, more
 larger the bigger its share of the model's MACs; its label gives name, Keras class, MACs and
 params, its tooltip the exact numbers. Edges follow :attr:`LayerCost.sources` (which rows a
 call reads) and are labelled with the shape that flows along them. Layers of nested models sit
-in a box per model. The DOT text is written here (graphviz's Debian package ``graphviz``
-draws it; no Python binding needed); node ids are ``n0``, ``n1``, ... never a user's name.
+in a box per model; a legend gives each kind's colour. The DOT text is written here
+(graphviz's Debian package ``graphviz`` draws it; no Python binding needed); node ids are
+``n0``, ``n1``, ... never a user's name.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def graph_dot(report: Report) -> str:
              '  edge [fontname=Helvetica, fontsize=8, color="#666666", arrowsize=0.6];',
              f'  input [shape=ellipse, style=filled, fillcolor="#ffffff", '
              f"label={dot_string('input ' + shape_text(report.input_shape))}];"]
+    lines += _legend(report)
     lines += _clusters(report, _tree(report.layers), "", "  ")
     for index, row in enumerate(report.layers):
         for source in row.sources or (-1,):
@@ -54,6 +56,18 @@ def graph_dot(report: Report) -> str:
             shape = report.input_shape if source < 0 else report.layers[source].output_shape
             lines.append(f"  {origin} -> n{index} [label={dot_string(shape_text(shape))}];")
     return "\n".join([*lines, "}"]) + "\n"
+
+
+def _legend(report: Report) -> list[str]:
+    """A key beside the input: the colour of each kind the graph shows, and what the
+    opacity and border say. Kind names and colours are convcost's own (no user text)."""
+    kinds = [kind for kind in KIND_COLORS if any(row.kind == kind for row in report.layers)]
+    cells = "".join(f'<TR><TD BGCOLOR="{KIND_COLORS[kind]}">{kind}</TD></TR>' for kind in kinds)
+    table = ('<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="2" CELLPADDING="3">'
+             f"<TR><TD><B>kind</B></TD></TR>{cells}"
+             "<TR><TD>opacity, border, size:<BR/>share of the MACs</TD></TR></TABLE>")
+    return [f"  legend [shape=plain, fontsize=9, label=<{table}>];",
+            "  { rank=same; input; legend; }"]
 
 
 def _title(report: Report) -> str:

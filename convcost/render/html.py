@@ -330,8 +330,9 @@ def _treemap_layout(title: str, tree: _Tree) -> dict[str, Any]:
 
     return {"title": {"text": f"MACs {title}"}, "height": 520,
             "margin": {"t": 60, "l": 10, "r": 10, "b": 10},
-            "updatemenus": [{"type": "buttons", "direction": "right", "x": 1, "y": 1.12,
-                             "xanchor": "right", "buttons": [button("MACs", tree.macs),
+            # top left: Plotly's mode bar (camera, zoom) takes the top right on hover
+            "updatemenus": [{"type": "buttons", "direction": "right", "x": 0, "y": 1.12,
+                             "xanchor": "left", "buttons": [button("MACs", tree.macs),
                                                              button("params", tree.params)]}]}
 
 

@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import sympy
 
+from convcost import checks
 from convcost.count.report import Group, Report
 from convcost.errors import ConvcostError
 from convcost.theory.model import SYMBOLS, ModelFormula
@@ -76,7 +77,7 @@ def parse(text: str) -> tuple[str, tuple[int, ...]]:
         raise ConvcostError(f"--sweep takes size=N,N,... (image models) or seq-len=N,N,... "
                             f"(token models). Received: {text!r}.")
     parts = [p.strip() for p in values.split(",")]
-    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+    if not parts or not all(checks.digits(p) and int(p) > 0 for p in parts):
         raise ConvcostError(f"--sweep sizes must be positive whole numbers separated by "
                             f"commas. Received: {text!r}.")
     return axis, tuple(int(p) for p in parts)

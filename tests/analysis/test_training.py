@@ -270,3 +270,89 @@ def test_frozen_branch_beside_a_trainable_one() -> None:
     cost = _cost(keras.Model(x, y))
     assert _grads(cost, "frozen") == (16, 0, 0)     # no gradient passes through it at all
     assert _grads(cost, "head") == (8, 8, 0)        # frozen head above a trainable layer
+
+
+# --- LLMs: a tied LM head, frozen embeddings, frozen blocks ------------------------------------
+# GPT-2 forward MACs by Megatron's count (Narayanan et al. 2021, eq. 3, in MACs = FLOPs / 2):
+# per block 12*s*d^2 (QKV 3sd^2, output sd^2, MLP 8sd^2) + 2*s^2*d (scores, context); the
+# tied head s*d*V. Training = 3 x forward when every matmul is trainable (Megatron's 72 = 3 x 24
+# without recomputation; nanoGPT's 6N per token = 3 x 2N).
+
+TINY = dict(vocabulary_size=50, num_layers=3, num_heads=2, hidden_dim=16, intermediate_dim=64,
+            dropout=0.0, max_sequence_length=32)
+
+
+def _tiny_gpt2(frozen: tuple[str, ...] = ()) -> keras.Model:
+    import keras_hub
+
+    backbone = keras_hub.models.GPT2Backbone(**TINY)
+    for name in frozen:
+        backbone.get_layer(name).trainable = False
+    return keras_hub.models.GPT2CausalLM(backbone=backbone, preprocessor=None)
+
+
+def _gpt2_forward(s: int, d: int, layers: int, vocab: int) -> tuple[int, int, int]:
+    """(forward MACs, one block's MACs, the head's s*d*V) by Megatron's count."""
+    block = 12 * s * d * d + 2 * s * s * d
+    return layers * block + s * d * vocab, block, s * d * vocab
+
+
+def test_gpt2_training_is_three_times_forward_with_the_tied_head() -> None:
+    import keras_hub  # noqa: F401
+
+    with keras.StatelessScope(initialize_variables=False):
+        cost = training_cost(convcost.analyze(zoo.build("gpt2"), seq_len=8))
+    forward, _, head = _gpt2_forward(8, 768, 12, 50257)
+    assert cost.forward_macs == forward == 989_435_904
+    assert cost.macs == 3 * forward
+    head_row = next(r for r in cost.rows if r.row.path == "token_embedding")  # the tied call
+    assert (head_row.trainable, head_row.weight_grad_macs) == (True, head)
+
+
+def test_tiny_gpt2_all_trainable() -> None:
+    cost = training_cost(convcost.analyze(_tiny_gpt2(), seq_len=8))
+    forward, _, _ = _gpt2_forward(8, 16, 3, 50)
+    assert (cost.forward_macs, cost.macs) == (forward, 3 * forward)
+
+
+def test_tiny_gpt2_frozen_token_embedding_drops_the_head_weight_gradient() -> None:
+    cost = training_cost(convcost.analyze(_tiny_gpt2(("token_embedding",)), seq_len=8))
+    forward, _, head = _gpt2_forward(8, 16, 3, 50)
+    assert cost.macs == 3 * forward - head  # the head still passes dx down to the blocks
+    assert cost.weight_grad_macs == forward - head - 3 * 2 * 8 * 8 * 16  # no dW: head, s^2 d
+
+
+def test_tiny_gpt2_frozen_embeddings_and_first_blocks() -> None:
+    frozen = ("token_embedding", "position_embedding", "transformer_layer_0",
+              "transformer_layer_1")
+    cost = training_cost(convcost.analyze(_tiny_gpt2(frozen), seq_len=8))
+    s, d = 8, 16
+    forward, block, head = _gpt2_forward(s, d, 3, 50)
+    # Two frozen blocks: forward only (no dx, no dW: nothing trainable below them). Block 2
+    # opens with a trainable layer norm, so even its Q, K, V projections pass dx down to the
+    # norm's scale and offset: 3 x its forward. The head, tied to a frozen embedding: no dW.
+    assert cost.macs == 3 * forward - 2 * 2 * block - head
+    # dx: block 2 (its scores and context twice: one per operand) and the head's s*d*V.
+    assert cost.input_grad_macs == block + 2 * s * s * d + head
+
+
+@pytest.mark.parametrize("frozen", [
+    (), ("token_embedding",),
+    ("token_embedding", "position_embedding", "transformer_layer_0", "transformer_layer_1")],
+    ids=["all trainable", "frozen embedding", "frozen embeddings and two blocks"])
+def test_tiny_gpt2_against_the_products_tensorflow_runs(frozen: tuple[str, ...]) -> None:
+    """TensorFlow's pruned gradient graph (convcost.analysis.verify_training) runs the same
+    forward and the same training MACs in all: the tied head's dW is one of its products.
+    (How it splits attention's activation x activation gradients into dx and dW is a
+    heuristic of that module: only the totals are compared.)"""
+    from convcost.analysis.verify_training import gradient_count
+
+    lm = _tiny_gpt2(frozen)
+    ids = keras.Input((8,), dtype="int32", name="token_ids")
+    mask = keras.Input((8,), dtype="int32", name="padding_mask")
+    model = keras.Model([ids, mask], lm({"token_ids": ids, "padding_mask": mask}))
+    cost = training_cost(convcost.analyze(model))
+    executed = gradient_count(model)
+    assert executed.hidden == ()
+    assert executed.ops["forward"] == cost.forward_macs
+    assert sum(executed.ops.values()) == cost.macs

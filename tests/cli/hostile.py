@@ -10,6 +10,7 @@ docs/reference/errors.md), so the docs list exactly what the tests hold.
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import zipfile
@@ -89,6 +90,65 @@ CASES: tuple[Case, ...] = (
     Case("train --alpha 1e6", ("train", "naive", "--alpha", "1e6"), 1,
          r"train would need at least [\d.,]+ TB of memory"),
     Case("verify a 70B LLM", ("verify", "llama2_70b"), 1, r"llama2_70b' is a text model"),
+    # special files: refused before they are opened or read whole (issue 23)
+    Case("model file that is a named pipe (FIFO)", ("analyze", "{fifo_keras}"), 1,
+         r"The model file must be a regular file, not a named pipe \(FIFO\)"),
+    Case(".h5 that is a symlink to /dev/zero", ("analyze", "{zero_h5}"), 1,
+         r"The model file must be a regular file, not a character device"),
+    Case("a directory named like a model", ("analyze", "{dir_keras}"), 1,
+         r"got a directory"),
+    Case(".tflite that is a named pipe", ("analyze", "{fifo_tflite}"), 1,
+         r"The TFLite file must be a regular file, not a named pipe"),
+    Case("sparse 3 GiB .tflite with a valid header", ("analyze", "{huge_tflite}"), 1,
+         r"A TFLite flatbuffer is at most 2 GiB .* 3,221,225,472 bytes"),
+    Case("sparse 3 GiB .tflite of zeros", ("analyze", "{huge_zero_tflite}"), 1,
+         r"Not a TFLite flatbuffer .* 3,221,225,472 bytes"),
+    Case("missing .tflite", ("analyze", "{folder}/missing.tflite"), 1,
+         r"TFLite file not found"),
+    Case("--device-profile that is a named pipe",
+         ("analyze", "naive", "--device-profile", "{fifo_profile}"), 1,
+         r"The device profile must be a regular file, not a named pipe"),
+    Case("train --data that is a named pipe",
+         ("train", "naive", "--data", "{fifo_npz}", "--epochs", "1"), 1,
+         r"The MNIST file must be a regular file, not a named pipe"),
+    Case("--import of a named pipe", ("analyze", "naive", "--import", "{fifo_py}"), 1,
+         r"The file to import must be a regular file, not a named pipe"),
+    Case("Ctrl-C during --import", ("analyze", "naive", "--import", "{interrupt_code}"), 130,
+         r"Interrupted. Received: Ctrl-C"),
+    # memory before every allocation, threads and devices within the machine (issue 23)
+    Case("separate of a model with 4.3 trillion weights",
+         ("separate", "v1", "--alpha", "1e4", "-o", "{folder}/out.keras"), 1,
+         r"separate would need at least [\d.,]+ TB of memory .*4,300,853,120,010 params"),
+    Case("merge of Llama-2-70B (69 billion weights)",
+         ("merge", "llama2_70b", "-o", "{folder}/out.keras"), 1,
+         r"merge would need at least [\d.,]+ GB of memory .*68,976,648,192 params"),
+    Case("probe with a 10,000,000² matmul", ("probe", "--matmul-size", "10000000",
+                                             "--method", "numpy", "-o", "{folder}/p.json"), 1,
+         r"probe would need at least 1,200.0 TB of memory"),
+    Case("probe copying 100 TiB", ("probe", "--copy-mb", "100000000", "--method", "numpy",
+                                   "-o", "{folder}/p.json"), 1,
+         r"probe would need at least [\d.,]+ TB of memory"),
+    Case("--measure-memory at batch 100,000,000",
+         ("analyze", "v1", "--measure-memory", "--batch-size", "100000000"), 1,
+         r"--measure-memory would need at least [\d.,]+ TB of memory"),
+    Case("--training of a 43-quadrillion-weight v1 (found by the fuzz test): counted, the "
+         "optimizer's slots read without allocating", ("analyze", "v1", "--alpha", "1e6",
+                                                        "--training"), 0,
+         r"params match model.summary\(\): 43,008,005,312,000,010 ✓"),
+    Case("bench --threads 100000", ("bench", "naive", "--threads", "100000"), 1,
+         r"--threads must be at most [\d,]+ \(4 per CPU; this machine has \d+\)"),
+    Case("train --cpu-devices 100000", ("train", "naive", "--cpu-devices", "100000"), 1,
+         r"cpu_devices must be at most [\d,]+ \(4 per CPU"),
+    # Unicode digits: '²'.isdigit() is True, int('²') fails (issue 23)
+    Case("--threads ²", ("bench", "naive", "--threads", "²"), 1,
+         r"--threads must be positive integers"),
+    Case("--input-shape ²,28,1", ("analyze", "naive", "--input-shape", "²,28,1"), 1,
+         r"--input-shape must be whole numbers"),
+    Case("--subs N=²", ("formulas", "ratio", "--subs", "N=²"), 1,
+         r"substitution value must be a finite number"),
+    Case("--sweep size=²", ("analyze", "naive", "--sweep", "size=²"), 1,
+         r"--sweep sizes must be positive whole numbers"),
+    Case("--seq-len ³", ("analyze", "gpt2", "--seq-len", "³"), 1, r"--seq-len"),
     # options, output
     Case("unknown --format", ("analyze", "v1", "--format", "xml"), 1, r"--format"),
     Case("output into a missing folder",
@@ -118,10 +178,33 @@ def make_files(folder: Path, *, saved: bool = False) -> dict[str, str]:
              "empty_h5": (folder / "empty.h5", b""),
              "noise_tflite": (folder / "noise.tflite", bytes(range(255, -1, -1)) * 4),
              "broken_code": (folder / "broken.py", b"1 / 0\n")}
+    files["interrupt_code"] = (folder / "interrupt.py", b"raise KeyboardInterrupt\n")
     for path, content in files.values():
         path.write_bytes(content)
     return {"folder": str(folder), "small": str(small), "custom": str(custom),
-            **{name: str(path) for name, (path, _) in files.items()}}
+            **{name: str(path) for name, (path, _) in files.items()},
+            **_special_files(folder)}
+
+
+def _special_files(folder: Path) -> dict[str, str]:
+    """Named pipes (never opened by a case that passes), a symlink to /dev/zero, a directory
+    named like a model, and sparse 3 GiB .tflite files (no disk used)."""
+    special = folder / "special"
+    special.mkdir(exist_ok=True)
+    made = {}
+    for name, file in (("fifo_keras", "pipe.keras"), ("fifo_tflite", "pipe.tflite"),
+                       ("fifo_profile", "profile-pipe"), ("fifo_npz", "mnist-pipe.npz"),
+                       ("fifo_py", "pipe.py")):
+        os.mkfifo(special / file)
+        made[name] = str(special / file)
+    (special / "zero.h5").symlink_to("/dev/zero")
+    (special / "dir.keras").mkdir()
+    for name, header in (("huge_tflite", b"\0\0\0\0TFL3"), ("huge_zero_tflite", b"")):
+        with open(special / f"{name}.tflite", "wb") as handle:
+            handle.write(header)
+            handle.truncate(3 * 2**30)
+        made[name] = str(special / f"{name}.tflite")
+    return {**made, "zero_h5": str(special / "zero.h5"), "dir_keras": str(special / "dir.keras")}
 
 
 def write_code(folder: Path) -> Path:

@@ -732,3 +732,16 @@ def test_past_the_learned_positions_strict_exits_2() -> None:
     assert_one_line_error(run_cli("analyze", "gpt2", "--seq-len", "2048", "--strict"), 2,
                           r"--strict: 'gpt2' has 1,024 learned positions\. Received: "
                           r"--seq-len 2048")
+
+
+@pytest.mark.parametrize("name", ["missing.keras", "missing.h5", "missing.tflite"])
+def test_a_missing_model_file_is_not_found_before_tensorflow_loads(name, tmp_path,
+                                                                   monkeypatch) -> None:
+    from convcost.cli.analyze import keras_model as command
+
+    def no_keras() -> None:
+        raise AssertionError("TensorFlow was loaded before the file was checked")
+
+    monkeypatch.setattr(command, "load_keras", no_keras)
+    result = run_cli("analyze", str(tmp_path / name))
+    assert_one_line_error(result, 1, r"(Model|TFLite) file not found. Received: '.*missing")

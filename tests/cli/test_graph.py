@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import keras
+import pytest
 
 from tests.conftest import assert_one_line_error, run_cli, run_ok
 
@@ -34,5 +35,8 @@ def test_without_dot_one_line_error_before_building(tmp_path) -> None:
     assert not (tmp_path / "g.svg").exists()
 
 
-def test_unknown_model_one_line_error() -> None:
-    assert_one_line_error(run_cli("graph", "mobilnet"), 1, r"Unknown model name")
+@pytest.mark.parametrize("path", ["", None], ids=["without dot", "with the PATH as is"])
+def test_unknown_model_one_line_error(path: str | None) -> None:
+    """A typo is reported as such, whether or not graphviz is installed."""
+    env = {"PATH": path} if path is not None else None
+    assert_one_line_error(run_cli("graph", "mobilnet", env=env), 1, r"Unknown model name")

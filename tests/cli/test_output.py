@@ -115,3 +115,11 @@ def test_error_lines_lose_keras_terminal_colours() -> None:
 
     assert _sentence("Exception in \x1b[1mConv2D.call()\x1b[0m:\n negative size") == (
         "Exception in Conv2D.call(): negative size.")
+
+
+@pytest.mark.parametrize("variable", ["COLUMNS", "LINES"])
+def test_unicode_digits_in_the_terminal_size_are_ignored(variable: str) -> None:
+    """'²'.isdigit() is True and int('²') fails: rich would crash; the terminal's size wins."""
+    result = run_cli("analyze", "naive", env={variable: "²"})
+    assert result.exit_code == 0, result.stderr
+    assert "params match model.summary()" in result.stdout

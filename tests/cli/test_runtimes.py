@@ -43,3 +43,18 @@ def test_errors(args: list[str], match: str, tmp_path) -> None:
         (tmp_path / "x.tflite").write_bytes(b"")
         args = [str(tmp_path / "x.tflite"), *args[1:]]
     assert_one_line_error(run_cli("bench", *args, *QUICK), 1, match)
+
+
+def test_int8_never_downloads_mnist(tmp_path, monkeypatch) -> None:
+    """Offline, without --data or $CONVCOST_MNIST and with no Keras cache: one line that says
+    what to pass, nothing on stdout (no "Downloading data from ..."), no download tried."""
+    import keras
+
+    def no_network():
+        raise AssertionError("tried to download MNIST")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
+    result = run_cli("bench", "naive", "--runtime", "litert-int8", "--repeats", "1",
+                     env={"CONVCOST_MNIST": None, "KERAS_HOME": str(tmp_path)})
+    assert_one_line_error(result, 1, r"nothing is downloaded: pass --data PATH .* set "
+                                     r"\$CONVCOST_MNIST")

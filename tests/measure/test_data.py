@@ -179,3 +179,47 @@ def test_describe_source_says_where_and_why(monkeypatch, tmp_path) -> None:
     assert data.describe_source(None, keras_copy) == (
         "MNIST: keras.datasets.mnist.load_data() (no --data and $CONVCOST_MNIST unset: Keras' "
         "cache ~/.keras/datasets/mnist.npz, downloaded if absent)")
+
+
+def test_keras_download_message_goes_to_stderr_not_stdout(monkeypatch, capsys, real) -> None:
+    import keras
+
+    def fake_download():
+        print("Downloading data from https://storage.googleapis.com/.../mnist.npz")
+        return (real["x_train"], real["y_train"]), (real["x_test"], real["y_test"])
+
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", fake_download)
+    data.load_mnist()
+    out, err = capsys.readouterr()
+    assert (out, "Downloading data from" in err) == ("", True)
+
+
+def test_without_download_only_keras_cache_is_read(monkeypatch, tmp_path, mnist_path) -> None:
+    import keras
+
+    def no_network():
+        raise AssertionError("tried to download")
+
+    monkeypatch.delenv(data.ENV_VAR, raising=False)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
+    with pytest.raises(ConvcostError, match=r"nothing is downloaded: pass --data PATH .* "
+                                            r"Received: no --data, \$CONVCOST_MNIST unset, no "
+                                            r"'.*/datasets/mnist.npz'"):
+        data.load_mnist(download=False)
+    (tmp_path / "datasets").mkdir()
+    (tmp_path / "datasets" / "mnist.npz").write_bytes(mnist_path.read_bytes())
+    cached = data.load_mnist(download=False)
+    cache = tmp_path / "datasets" / "mnist.npz"
+    assert (len(cached.x_train), cached.source) == (60_000, str(cache))
+
+
+def test_a_fifo_as_data_is_refused_without_opening_it(tmp_path) -> None:
+    import os
+
+    fifo = tmp_path / "mnist.npz"
+    os.mkfifo(fifo)
+    with pytest.raises(ConvcostError, match=r"MNIST file must be a regular file, not a named "
+                                            r"pipe"):
+        data.load_mnist(fifo)

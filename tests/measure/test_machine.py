@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
+from convcost.errors import ConvcostError
 from convcost.measure import machine
 
 
@@ -24,3 +27,32 @@ def test_no_gpu_is_an_empty_list_not_an_error() -> None:
     import tensorflow as tf
 
     assert len(machine.gpu_names()) == len(tf.config.list_physical_devices("GPU"))
+
+
+# --- the memory guard and the thread bound -------------------------------------------------
+
+
+def test_check_memory_refuses_more_than_available(monkeypatch) -> None:
+    monkeypatch.setattr(machine, "available_memory", lambda: 8 * 10**9)
+    machine.check_memory(8 * 10**9, purpose="probe", parts="arrays", received="x")  # fits
+    with pytest.raises(ConvcostError, match=r"^probe would need at least 8.0 GB of memory "
+                                            r"\(arrays\) and this machine has 8.0 GB available. "
+                                            r"Received: x.$"):
+        machine.check_memory(8 * 10**9 + 1, purpose="probe", parts="arrays", received="x")
+
+
+def test_check_memory_allows_anything_where_memory_is_unknown(monkeypatch) -> None:
+    monkeypatch.setattr(machine, "available_memory", lambda: None)
+    machine.check_memory(10**18, purpose="probe", parts="arrays", received="x")
+
+
+def test_threads_are_bounded_by_the_cpus(monkeypatch) -> None:
+    monkeypatch.setattr(machine, "usable_cpus", lambda: 2)
+    assert machine.check_threads("--threads", 8) == 8
+    with pytest.raises(ConvcostError, match=r"--threads must be at most 8 \(4 per CPU; this "
+                                            r"machine has 2\). Received: 9."):
+        machine.check_threads("--threads", 9)
+
+
+def test_usable_cpus_is_the_affinity_mask() -> None:
+    assert machine.usable_cpus() == len(os.sched_getaffinity(0))

@@ -46,3 +46,12 @@ def test_probe_measures_positive_numbers_and_saves_them(tmp_path, method):
 def test_probe_rejects_bad_arguments(kwargs, message):
     with pytest.raises(ConvcostError, match=message):
         probe(**kwargs)
+
+
+def test_probe_refuses_sizes_that_cannot_fit_before_allocating(monkeypatch) -> None:
+    from convcost.measure import machine
+
+    monkeypatch.setattr(machine, "available_memory", lambda: 10**9)
+    need = 3 * 20_000**2 * 4 + 2 * 10 * 2**20  # three 20,000² float32 matrices, 10 MiB twice
+    with pytest.raises(ConvcostError, match=rf"probe would need at least {need / 1e9:.1f} GB"):
+        probe(matmul_size=20_000, copy_mb=10, method="numpy")

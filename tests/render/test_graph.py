@@ -70,7 +70,19 @@ def test_names_are_shown_literally_by_graphviz(graphviz: str) -> None:
 def test_svg_is_drawn(graphviz: str) -> None:
     svg = graph.graph_svg(REPORT)
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
-    assert svg.count('class="node"') == 6 and svg.count('class="edge"') == 6
+    # 5 layer calls + the input + the legend; 6 edges (the legend has none)
+    assert svg.count('class="node"') == 7 and svg.count('class="edge"') == 6
+    legend = [m for m in re.findall(r'<text[^>]*>([^<]*)</text>', svg)
+              if m in ("kind", "standard", "depthwise", "other")]
+    assert legend == ["kind", "standard", "depthwise", "other"]
+
+
+def test_legend_gives_the_colour_of_each_kind_shown_and_no_other() -> None:
+    dot = graph.graph_dot(REPORT)
+    cells = re.findall(r'<TD BGCOLOR="(#[0-9a-f]{6})">(\w+)</TD>', dot)
+    assert cells == [("#4c78a8", "standard"), ("#f58518", "depthwise"), ("#9d9d9d", "other")]
+    fills = {kind: re.search(rf'fillcolor="{colour}', dot) is not None for colour, kind in cells}
+    assert fills == {"standard": True, "depthwise": True, "other": True}  # nodes use them
 
 
 def test_without_dot_one_line_error(monkeypatch) -> None:

@@ -1,7 +1,8 @@
 """The HTML report in a real browser: headless Chromium (the system's), driven by Playwright.
 
-Pages: ResNet50 with --memory and --roofline (the real thing), and a hand-built report with
-names that are markup, integers above 2**53 and 1,207 rows (more than one page of the table).
+Pages: ResNet50 with --memory and a device (the README's command, :data:`README_COMMAND`), and
+a hand-built report with names that are markup, integers above 2**53 and 1,207 rows (more
+than one page of the table).
 Skipped without Chromium or Playwright, unless CONVCOST_REQUIRE_BROWSER=1 (CI sets it).
 Set CONVCOST_SCREENSHOT=docs/img/html-report.png to refresh the README's screenshot.
 """
@@ -64,17 +65,20 @@ class Page:
             "{ids: t.ids, parents: t.parents, values: t.values, customdata: t.customdata}; })()")
 
 
-@pytest.fixture(scope="module")
-def resnet50_page(browser, resnet50_report, tmp_path_factory):
-    from convcost.analysis.memory import memory
-    from convcost.analysis.roofline import MemoryRooflineFields, from_user
+# The README's command for its screenshot: the page is made by it, so the picture matches it.
+README_COMMAND = ("analyze", "resnet50", "--format", "html", "--memory", "--peak-gflops", "100",
+                  "--bandwidth-gbs", "10", "--batch-size", "8")
 
-    fields = MemoryRooflineFields(memory(resnet50_report), from_user(100, 10), show_memory=True)
+
+@pytest.fixture(scope="module")
+def resnet50_page(browser, tmp_path_factory):
+    from tests.conftest import run_ok
+
     path = tmp_path_factory.mktemp("html") / "resnet50.html"
     start = time.perf_counter()
-    text = render.to_html(resnet50_report, render.RenderOptions(batch_size=8, columns=fields))
-    print(f"\nResNet50 page: {time.perf_counter() - start:.2f} s, {len(text) / 1e6:.1f} MB")
-    path.write_text(text, encoding="utf-8")
+    run_ok(*README_COMMAND, "-o", str(path))
+    print(f"\nResNet50 page: {time.perf_counter() - start:.2f} s, "
+          f"{path.stat().st_size / 1e6:.1f} MB")
     page = Page(browser, path)
     print(f"ResNet50 page loaded in {page.load_s:.1f} s")
     yield page
@@ -154,6 +158,26 @@ def test_params_toggle(resnet50_page, resnet50_report) -> None:
 def test_memory_and_roofline_charts_are_drawn(resnet50_page) -> None:
     for chart in ("memory", "roofline"):
         assert resnet50_page.page.locator(f"#{chart} .scatterlayer .trace").count() >= 2
+
+
+def test_toggle_is_clear_of_the_mode_bar_and_the_title(resnet50_page) -> None:
+    page = resnet50_page.page
+    page.locator("#treemap-kind").hover()  # the mode bar shows on hover
+    toggle = page.locator("#treemap-kind .updatemenu-container").bounding_box()
+    for other in ("#treemap-kind .modebar", "#treemap-kind .gtitle"):
+        box = page.locator(other).bounding_box()
+        assert toggle and box
+        apart = (toggle["x"] + toggle["width"] <= box["x"] or box["x"] + box["width"] <=
+                 toggle["x"] or toggle["y"] + toggle["height"] <= box["y"] or
+                 box["y"] + box["height"] <= toggle["y"])
+        assert apart, (other, toggle, box)
+
+
+def test_readme_screenshot_is_of_its_command() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    command = " ".join(("convcost", *README_COMMAND, "-o", "resnet50.html"))
+    before_image = readme[:readme.index("](docs/img/html-report.png)")]
+    assert command in " ".join(before_image.split()[-120:]), command
 
 
 def test_screenshot(resnet50_page, tmp_path) -> None:

@@ -128,8 +128,10 @@ def training_fields(model: Any, report: Report, args: AnalyzeArgs) -> TrainingFi
                                dtype=args.dtype)
     if not args.measure_memory:
         return TrainingFields(cost, estimate)
+    from convcost.measure.fits import check_fits
     from convcost.measure.memory_peak import measure_training_peak
 
+    check_fits(report, purpose="--measure-memory", batch=batch, training=True)
     peak = measure_training_peak(request_of(args).spec, batch=batch, optimizer=args.optimizer)
     return TrainingFields(cost, estimate, peak.rest_bytes, peak.peak_bytes)
 

@@ -19,6 +19,7 @@ import keras
 from convcost.count import formulas as f
 from convcost.count.report import Piece, Shape
 from convcost.count.shapes import elements
+from convcost.errors import ConvcostError
 
 Dims = tuple[int, ...]
 """A fully known shape without batch (the walker refuses unknown sizes before any rule runs)."""
@@ -94,7 +95,15 @@ def register_rule(*layer_classes: type) -> Callable[[Rule], Rule]:
             return (Piece("other", params=channels, other_flops=elements),)
     """
 
+    bad = [cls for cls in layer_classes if not isinstance(cls, type)]
+    if bad or not layer_classes:
+        raise ConvcostError(f"register_rule() takes layer classes (e.g. keras.layers.Dense). "
+                            f"Received: {repr(bad[0]) if bad else 'no class'}.")
+
     def decorate(rule: Rule) -> Rule:
+        if not callable(rule):
+            raise ConvcostError(f"register_rule(...) decorates a function (layer, call) -> "
+                                f"pieces. Received: {type(rule).__name__}.")
         for cls in layer_classes:
             layer_cost.register(cls)(rule)
         return rule

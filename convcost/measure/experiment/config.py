@@ -7,6 +7,7 @@ from typing import Any
 
 from convcost import checks
 from convcost.errors import ConvcostError
+from convcost.measure.machine import check_threads
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 PIPELINES = ("arrays", "tfdata")
@@ -87,6 +88,8 @@ def _check_config(config: TrainConfig) -> None:
         value = getattr(config, name)
         if value is not None:
             checks.count(name, value, shown=f"{name}={value}")
+    if config.cpu_devices is not None:
+        check_threads("cpu_devices", config.cpu_devices, shown=f"cpu_devices={config.cpu_devices}")
     checks.positive("learning_rate", config.learning_rate,
                     shown=f"learning_rate={config.learning_rate}")
     if config.alpha is not None:
