@@ -318,8 +318,8 @@ def family_of(source: Source) -> Any:
 def symbolic_analysis(source: Source, request: SymbolicRequest) -> None:
     """Derive the formulas (and run the sweep), render, write."""
     from convcost.render import plots
-    from convcost.render.sweep import render_sweep
-    from convcost.render.symbolic import render_symbolic
+    from convcost.render import sweep as sweep_out
+    from convcost.render import symbolic as symbolic_out
     from convcost.theory import model as whole
     from convcost.theory import sweep as sweeps
 
@@ -335,13 +335,13 @@ def symbolic_analysis(source: Source, request: SymbolicRequest) -> None:
                            model=family.report.model, base=family.report,
                            maximum=family.maximum)
     if swept is None:
-        emit(render_symbolic(family.report, formula, request.fmt, request.options),
-             request.output)
+        emit(symbolic_out.render(symbolic_out.Symbolic(family.report, formula), request.fmt,
+                                 request.options), request.output)
         return
     data = sweeps.sweep(formula, swept[0], reports)
     if request.plot is not None:
         plots.sweep_plot(data, request.plot)
-    emit(render_sweep(data, request.fmt, request.options), request.output)
+    emit(sweep_out.render(data, request.fmt, request.options), request.output)
 
 
 def _at(family: Any, sizes: dict[str, int], axis: str) -> Report:
@@ -361,7 +361,7 @@ def analyze_tflite_file(model: str, against: str | None, fmt: str, options: Any,
     or build the Keras model and compare (exit 1 when they disagree, after the output)."""
     from convcost.analysis.tflite import check_against
     from convcost.count.tflite import analyze_tflite
-    from convcost.render.tflite import render_tflite
+    from convcost.render import tflite as show
 
     given = [option for option, value in keras_only.items() if value is not None]
     if given:
@@ -378,7 +378,7 @@ def analyze_tflite_file(model: str, against: str | None, fmt: str, options: Any,
                     for name, count in report.unsupported.items()]
         problems += [] if report.params_match else ["params differ from the stored buffers"]
         raise UnsupportedLayerError(f"--strict: {'; '.join(problems)}. Received: {model!r}.")
-    emit(render_tflite(analysis, fmt, options, check), output)
+    emit(show.render(show.TfliteResult(analysis, check), fmt, options), output)
     if check is not None and not check.ok:
         raise ConvcostError(f"The .tflite file and the Keras model disagree (see above: "
                             f"unexplained params {check.unexplained_params:,}, MACs equal: "

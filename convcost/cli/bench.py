@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from convcost.cli.app import app, domain_errors, load_keras
-from convcost.cli.options import Alpha, Imports, ListFormat, ModelsArg, Repeats, Warmup, Width
+from convcost.cli.options import Alpha, BenchFormat, Imports, ModelsArg, Repeats, Warmup, Width
 from convcost.cli.output import console_width, emit, use_color
 from convcost.cli.train import ARTICLE_NETS
+from convcost.render.options import RenderOptions
 
 
 @app.command("bench")
@@ -25,7 +26,7 @@ def bench_command(
                                            metavar="N")] = 2048,
     peak_repeats: Annotated[int, typer.Option(help="Timed peak matmuls (median kept).",
                                               metavar="N")] = 10,
-    fmt: ListFormat = "table",
+    fmt: BenchFormat = "table",
     width: Width = None,
     as_json: Annotated[bool, typer.Option(
         "--json", hidden=True, help="Same as --format json (kept for old scripts).")] = False,
@@ -74,13 +75,11 @@ def bench_command(
     from convcost.measure.machine import machine_info
     from convcost.measure.probe import peak_matmul
     from convcost.measure.timing import compiled_call
-    from convcost.render.train import bench_document, bench_json, bench_table
+    from convcost.render import bench as show
 
     rows = bench_models(names, batch_size=batch_size, repeats=repeats, warmup=warmup,
                         alpha=alpha)
     peak = peak_matmul(peak_size, peak_repeats)
-    document = bench_document(rows, peak, machine_info(), compiled_call())
-    if as_json or fmt == "json":
-        emit(bench_json(document), None)
-    else:
-        emit(bench_table(document, width=columns, color=use_color()), None)
+    document = show.bench_document(rows, peak, machine_info(), compiled_call())
+    emit(show.render(document, "json" if as_json else fmt,
+                     RenderOptions(width=columns, color=use_color())), None)

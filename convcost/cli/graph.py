@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-import typer
-
 from convcost.cli.analyze import analyze_source
 from convcost.cli.app import app, domain_errors, stderr
 from convcost.cli.options import (
     Alpha,
     Classes,
+    GraphFormat,
     Imports,
     InputShape,
     ModelArg,
@@ -30,9 +27,7 @@ def graph_command(
     alpha: Alpha = None,
     classes: Classes = None,
     no_top: NoTop = False,
-    fmt: Annotated[Literal["svg", "dot"], typer.Option(
-        "--format", "-f", help="svg (drawn by graphviz's dot) or the DOT text itself.")
-    ] = "svg",
+    fmt: GraphFormat = "svg",
     output: Output = None,
     unsafe: Unsafe = False,
     imports: Imports = None,
@@ -51,6 +46,6 @@ def graph_command(
     source = make_source(model, input_shape, classes=classes, alpha=alpha, no_top=no_top,
                          unsafe=unsafe, imports=imports)
     _, report = analyze_source(source)
-    emit(graph.graph_svg(report) if fmt == "svg" else graph.graph_dot(report), output)
+    emit(graph.render(report, fmt), output)
     if output is not None:
         stderr.print(f"wrote {output} ({len(report.layers)} layer calls)", markup=False)

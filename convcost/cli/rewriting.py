@@ -14,6 +14,7 @@ import typer
 from convcost.cli.app import load_keras
 from convcost.cli.options import make_source
 from convcost.cli.output import console_width, emit, use_color
+from convcost.render.options import RenderOptions
 
 OutputOpt = Annotated[str, typer.Option(
     "--output", "-o", help="Where to save the rewritten model (must end in .keras).",
@@ -37,12 +38,12 @@ def rewrite(action: str, options: dict[str, Any], source: str, output: str,
     from convcost.analysis import rewrite as rewriting
     from convcost.count.walker import analyze
     from convcost.models.loader import obtain
-    from convcost.render.rewrite import rewrite_text
+    from convcost.render import rewrite as show
 
     original = obtain(spec.spec)
     new, log = getattr(rewriting, action)(original, unsafe=unsafe, **options)
     shape = spec.analyze_shape
     before, after = analyze(original, input_shape=shape), analyze(new, input_shape=shape)
     target = rewriting.save_model(new, output)
-    emit(rewrite_text(log, before, after, str(target), width=console_width(),
-                      color=use_color()), None)
+    shown = RenderOptions(width=console_width(), color=use_color())
+    emit(show.render(show.Rewritten(log, before, after, str(target)), "table", shown), None)

@@ -15,6 +15,7 @@ from convcost.cli.app import load_keras
 from convcost.cli.options import make_source
 from convcost.cli.output import emit, use_color
 from convcost.errors import ConvcostError
+from convcost.render.options import RenderOptions
 
 
 def parse_threads(text: str | None) -> tuple[int | None, ...]:
@@ -50,10 +51,10 @@ def bench_runtimes_command(models: Sequence[str], runtime: Sequence[str], thread
     if "tf" in runtimes and counts[0] is not None:
         rt.set_tf_threads(counts[0])  # before any model is built
     document = _measure(sources, runtimes, counts, data, batch_size, repeats, warmup, peak)
-    from convcost.render.bench import runtime_json, runtime_tables
+    from convcost.render import runtimes as show
 
-    emit(runtime_json(document) if as_json else
-         runtime_tables(document, width=width, color=use_color()), None)
+    emit(show.render(document, "json" if as_json else "table",
+                     RenderOptions(width=width, color=use_color())), None)
 
 
 def _measure(sources: Sequence[Any], runtimes: list[str], counts: tuple[int | None, ...],
@@ -63,7 +64,7 @@ def _measure(sources: Sequence[Any], runtimes: list[str], counts: tuple[int | No
     from convcost.measure.fits import obtain_fitting
     from convcost.measure.machine import load_average, machine_info, versions
     from convcost.measure.probe import peak_matmul
-    from convcost.render.bench import runtime_document
+    from convcost.render.runtimes import runtime_document
 
     entries = [ModelEntry(Path(s.spec.source).stem if s.spec.is_file else s.spec.source,
                           obtain_fitting(s.spec, purpose="bench", batch=batch_size),

@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 
-from convcost.analysis.rewrite import RewriteLog
-from convcost.count.report import Report
-from convcost.render.tables import print_to_string
+from convcost.render.options import RenderOptions
+from convcost.render.tables import check_choice, print_to_string
+
+if TYPE_CHECKING:
+    from convcost.analysis.rewrite import RewriteLog
+    from convcost.count.report import Report
+
+FORMATS = ("table",)
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """A rewrite: its log, the model's report before and after, and where it was saved."""
+
+    log: RewriteLog
+    before: Report
+    after: Report
+    saved: str
+
+
+def render(data: Rewritten, fmt: str = "table", opts: RenderOptions | None = None) -> str:
+    """The log, the before/after table and where the model was saved (``fmt``: table)."""
+    options = opts or RenderOptions()
+    check_choice("format", fmt, FORMATS)
+    first, *rest = log_lines(data.log)
+    return print_to_string(Text(first, style="bold"), *(Text(line) for line in rest),
+                           comparison_table(data.before, data.after),
+                           Text(f"saved: {data.saved}"), width=options.width,
+                           color=options.color)
 
 
 def log_lines(log: RewriteLog) -> list[str]:
@@ -36,15 +65,6 @@ def comparison_table(before: Report, after: Report) -> Table:
             if old or new:
                 table.add_row(*_row(f"  {group.key}", old, new))
     return table
-
-
-def rewrite_text(log: RewriteLog, before: Report, after: Report, saved: str, *, width: int | None,
-                 color: bool = False) -> str:
-    """The log, the before/after table and where the model was saved."""
-    first, *rest = log_lines(log)
-    return print_to_string(Text(first, style="bold"), *(Text(line) for line in rest),
-                           comparison_table(before, after), Text(f"saved: {saved}"),
-                           width=width, color=color)
 
 
 def _row(label: str, before: int, after: int) -> tuple[str, str, str, str]:

@@ -13,10 +13,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from convcost.cli.train import write_summary
 from convcost.errors import ConvcostError
 from convcost.measure import data, experiment
 from convcost.measure.experiment import EpochRow, FitTiming, ModelRun
-from convcost.render.train import summary_markdown, write_summary
+from convcost.render.experiment import ExperimentSummary, summary_markdown
 
 # Verified independently (preamble / FINDINGS.md: Keras count_params and TF's profiler).
 NAIVE = dict(params=259_082, macs=25_362_816)
@@ -178,7 +179,9 @@ def small_run(mnist_path: Path, tmp_path_factory):
     folder = experiment.ResultsFolder(tmp_path_factory.mktemp("run"),
                                       experiment.run_meta(config, prepared, machine))
     runs = experiment.run_experiment(["naive", "v1", "v2"], prepared, config, folder)
-    written = write_summary(folder, peak_gflops=100.0)
+    summary = ExperimentSummary(experiment.summarize(folder.runs), folder.runs, folder.meta,
+                                peak_gflops=100.0)
+    written = write_summary(folder, summary)
     return SimpleNamespace(folder=folder, runs=runs, written=written)
 
 
