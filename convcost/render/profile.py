@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from convcost.analysis.roofline import GIGA
 from convcost.render.options import RenderOptions
 from convcost.render.tables import Grid, check_choice, fitted_table, pipe_table, print_to_string
 from convcost.render.units import human
 
 if TYPE_CHECKING:
-    from convcost.analysis.roofline import DeviceProfile
     from convcost.measure.profiling import KindTiming, LatencyReport, LayerTiming
 
 FORMATS = ("table", "json", "markdown")
@@ -95,16 +93,6 @@ def _markdown(latency: LatencyReport) -> str:
              for _, head, rows, text in _sections(latency)]
     parts.append("\n".join(f"- {line}" for line in _summary(latency)))
     return "\n\n".join(parts) + "\n"
-
-
-def probe_lines(device: DeviceProfile, method: str, matmul_size: int, copy_mb: int,
-                repeats: int) -> str:
-    """What ``convcost probe`` measured, one figure a line."""
-    return (f"peak      {device.peak_flops / GIGA:10.1f} GFLOP/s  ({method} float32 "
-            f"{matmul_size}x{matmul_size} matmul, best of {repeats})\n"
-            f"bandwidth {device.bandwidth / GIGA:10.1f} GB/s     (copy of {copy_mb} MiB, read + "
-            f"write, best of {repeats})\n"
-            f"ridge     {device.ridge:10.2f} FLOP/byte\n")
 
 
 def _ms(seconds: float | None) -> str:

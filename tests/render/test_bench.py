@@ -31,3 +31,18 @@ def test_bench_table_at_40_columns_keeps_every_number() -> None:
     for number in ("21.00", "9.00", "7111", "8.16", "25.36 M", "3.11 M"):
         assert number in text
     assert "…" not in text and "naive_with" in text
+
+
+def test_speed_dict_is_one_row_shape_for_bench_and_runtimes() -> None:
+    """A runtime row adds accuracy, .tflite size and note after the same keys, in order."""
+    from convcost.measure.bench import RuntimeRow
+
+    bench = BenchRow("v1", 48_330, 3_109_760, 6_400_000, 64, Timings((0.008,)))
+    runtime = RuntimeRow("v1", "litert", "fp32", "1", 64, 48_330, 3_109_760, 6_400_000,
+                         Timings((0.008,)), 0.95, 1000, "")
+    plain, extended = speed_dict(bench, bench, None), speed_dict(runtime, runtime, None)
+    assert list(extended) == [*plain, "accuracy", "tflite_bytes", "note"]
+    assert {k: extended[k] for k in plain} == plain
+    assert plain["share_of_peak"] is None and plain["measured_speedup"] == 1.0
+    empty = BenchRow("empty", 0, 0, 0, 64, Timings((0.008,)))
+    assert speed_dict(empty, bench, None)["predicted_speedup"] is None  # no MACs: no ratio
