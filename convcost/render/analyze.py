@@ -167,7 +167,7 @@ def _add_columns(data: dict[str, Any], report: Report, options: RenderOptions,
         data["per_batch"].update(columns.total_fields(options.batch_size))
     data["dtype"] = columns.memory.dtype
     if columns.device is not None:
-        data["device"] = columns.device.to_json()
+        data["device"] = columns.device.to_dict()
 
 
 def to_json(report: Report, options: RenderOptions | None = None) -> str:

@@ -116,7 +116,7 @@ def latency_dict(latency: LatencyReport) -> dict[str, Any]:
     return {
         "model": latency.report.model, "backend": latency.backend, "batch_size": batch,
         "dtype": dtype, "repeats": latency.repeats, "warmup": latency.warmup,
-        "device": latency.device.to_json(),
+        "device": latency.device.to_dict(),
         "layers": [_layer_dict(layer, batch, dtype) for layer in latency.layers],
         "kinds": [_kind_dict(kind) for kind in latency.kinds()],
         "totals": {

@@ -148,7 +148,7 @@ def sweep_dict(data: Sweep) -> dict[str, Any]:
                     "flops_expr": str(formula.flops),
                     **{f"{f}_along": str(data.along(f)) for f in ("macs", "params", "flops")},
                     "latex_along": sympy.latex(data.along("macs")),
-                    "symbols": list(formula.names), "domain": formula.domain.to_json()},
+                    "symbols": list(formula.names), "domain": formula.domain.to_dict()},
         "rows": [_row_dict(row, formula.names) for row in data.rows],
     }
 

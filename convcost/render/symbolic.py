@@ -144,7 +144,7 @@ def symbolic_dict(report: Report, formula: ModelFormula,
                 entry.update({f"{name}_expr": str(getattr(group, name))
                               for name in ("params", "macs", "flops")})
     data["symbols"] = list(formula.names)
-    data["domain"] = formula.domain.to_json()
+    data["domain"] = formula.domain.to_dict()
     data["symbolic"] = _details(report, formula)
     return data
 
