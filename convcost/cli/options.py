@@ -77,6 +77,8 @@ Width = Annotated[int | None, typer.Option(
     "--width", help="Table width in characters (default: the terminal's; the full width for a "
                     "file or a pipe). Narrow tables wrap names, never numbers.",
     show_default=False, metavar="N")]
+
+
 def format_option(formats: tuple[str, ...], help_text: str = "Output format.") -> Any:
     """``--format``/``-f`` with a renderer's ``FORMATS`` as its choices (typer refuses others)."""
     return Annotated[Literal[formats], typer.Option("--format", "-f", help=help_text)]
