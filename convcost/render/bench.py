@@ -82,7 +82,8 @@ def _table(document: dict[str, Any], *, width: int | None, color: bool = False) 
         [m["model"], human(m["macs"]),
          *(f"{m[key] * 1e3:.2f}" for key in ("median_s", "p10_s", "p90_s", "min_s")),
          f"{m['throughput_samples_per_s']:.0f}", f"{m['achieved_gflops']:.2f}",
-         f"{100 * m['share_of_peak']:.0f}", f"{m['predicted_speedup']:.2f}",
+         f"{100 * m['share_of_peak']:.0f}",
+         "-" if m["predicted_speedup"] is None else f"{m['predicted_speedup']:.2f}",
          f"{m['measured_speedup']:.2f}"] for m in models]
     grid = Grid(headers, [h != "model" for h in headers], body, [], wrap=(0,))
     table = narrow_table(grid, width, f"forward latency, batch {models[0]['batch_size']}, ms "

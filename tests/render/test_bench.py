@@ -46,3 +46,11 @@ def test_speed_dict_is_one_row_shape_for_bench_and_runtimes() -> None:
     assert plain["share_of_peak"] is None and plain["measured_speedup"] == 1.0
     empty = BenchRow("empty", 0, 0, 0, 64, Timings((0.008,)))
     assert speed_dict(empty, bench, None)["predicted_speedup"] is None  # no MACs: no ratio
+
+
+def test_bench_table_shows_a_dash_for_a_model_without_macs() -> None:
+    naive = BenchRow("naive", 259_082, 25_362_816, 51_000_000, 64, Timings((0.020,)))
+    empty = BenchRow("empty", 0, 0, 0, 64, Timings((0.001,)))
+    document = bench_document([naive, empty], Peak(2048, Timings((0.1,))), {}, "compiled")
+    line = next(ln for ln in render(document, "table").splitlines() if ln.startswith(" empty"))
+    assert line.split()[-2:] == ["-", "20.00"]  # pred: no MAC ratio; meas: 20 ms / 1 ms
