@@ -97,15 +97,15 @@ FORMATS = ("table", "json", "csv", "markdown", "html")
 GROUPINGS = ("layer", "kind", "type")
 
 
-def render(report: Report, fmt: str, opts: RenderOptions | None = None) -> str:
-    """Render ``report`` as ``fmt`` (one of :data:`FORMATS`)."""
+def render(data: Report, fmt: str, opts: RenderOptions | None = None) -> str:
+    """Render ``data`` (a report) as ``fmt`` (one of :data:`FORMATS`)."""
     options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
     check_choice("group-by", options.group_by, GROUPINGS)
     renderers: dict[str, Callable[[Report, RenderOptions], str]] = {
         "table": to_table, "json": to_json, "csv": to_csv, "markdown": to_markdown,
         "html": to_html}
-    return renderers[fmt](report, options)
+    return renderers[fmt](data, options)
 
 
 def report_dict(report: Report, options: RenderOptions | None = None) -> dict[str, Any]:

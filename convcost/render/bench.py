@@ -32,13 +32,13 @@ if TYPE_CHECKING:
 FORMATS = ("table", "json")
 
 
-def render(document: dict[str, Any], fmt: str, opts: RenderOptions | None = None) -> str:
-    """The bench document (:func:`bench_document`) as ``fmt`` (one of :data:`FORMATS`)."""
+def render(data: dict[str, Any], fmt: str, opts: RenderOptions | None = None) -> str:
+    """The bench document ``data`` (:func:`bench_document`) as ``fmt`` (one of :data:`FORMATS`)."""
     options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
     if fmt == "json":
-        return json.dumps(document, indent=2) + "\n"
-    return _table(document, width=options.width, color=options.color)
+        return json.dumps(data, indent=2) + "\n"
+    return _table(data, width=options.width, color=options.color)
 
 
 def speed_dict(row: BenchRow | RuntimeRow, base: BenchRow | RuntimeRow,

@@ -24,15 +24,15 @@ from convcost.render.units import exact, percent, share
 FORMATS = ("table", "json", "markdown")
 
 
-def render(comparison: Comparison, fmt: str, opts: RenderOptions | None = None) -> str:
-    """Render a comparison as ``fmt`` (one of :data:`FORMATS`)."""
+def render(data: Comparison, fmt: str, opts: RenderOptions | None = None) -> str:
+    """Render ``data`` (a comparison) as ``fmt`` (one of :data:`FORMATS`)."""
     options = opts or RenderOptions()
     check_choice("format for compare", fmt, FORMATS)
     if fmt == "json":
-        return json.dumps(comparison_dict(comparison), indent=2) + "\n"
+        return json.dumps(comparison_dict(data), indent=2) + "\n"
     if fmt == "markdown":
-        return _markdown(comparison)
-    return _table(comparison, options)
+        return _markdown(data)
+    return _table(data, options)
 
 
 

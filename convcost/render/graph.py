@@ -26,11 +26,12 @@ MAX_NODES = 2000  # dot takes about a second per few hundred nodes
 DOT_TIMEOUT_S = 300
 
 
-def render(report: Report, fmt: str, opts: RenderOptions | None = None) -> str:
-    """The report's graph as ``fmt`` (one of :data:`FORMATS`): SVG drawn by graphviz's
-    ``dot`` (:func:`check_dot`), or the DOT text (:func:`graph_dot`). ``opts`` is unused."""
+def render(data: Report, fmt: str, opts: RenderOptions | None = None) -> str:
+    """The graph of ``data`` (a report) as ``fmt`` (one of :data:`FORMATS`): SVG drawn by
+    graphviz's ``dot`` (:func:`check_dot`), or the DOT text (:func:`graph_dot`). ``opts`` is
+    unused."""
     check_choice("format", fmt, FORMATS)
-    return _svg(report) if fmt == "svg" else graph_dot(report)
+    return _svg(data) if fmt == "svg" else graph_dot(data)
 
 
 def dot_string(text: str, *, tooltip: bool = False) -> str:

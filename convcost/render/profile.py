@@ -60,15 +60,16 @@ def _sections(latency: LatencyReport) -> list[tuple[str, list[str], list[list[st
             ("per kind", _KIND_HEAD, _kind_rows(latency), 1)]
 
 
-def render(latency: LatencyReport, fmt: str, opts: RenderOptions | None = None) -> str:
-    """The per-layer timing as ``fmt`` (one of :data:`FORMATS`); the table ignores colour."""
+def render(data: LatencyReport, fmt: str, opts: RenderOptions | None = None) -> str:
+    """The per-layer timing ``data`` as ``fmt`` (one of :data:`FORMATS`); the table has no
+    colour."""
     options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
     if fmt == "json":
-        return json.dumps(latency_dict(latency), indent=2) + "\n"
+        return json.dumps(latency_dict(data), indent=2) + "\n"
     if fmt == "markdown":
-        return _markdown(latency)
-    return _table(latency, options.width)
+        return _markdown(data)
+    return _table(data, options.width)
 
 
 def _table(latency: LatencyReport, width: int | None = None) -> str:

@@ -43,13 +43,14 @@ RUNTIME_LABELS = {"tf": "tf (tf.function, no XLA)", "litert": "litert (XNNPACK, 
                   "torch": "torch (Keras on torch, eager)"}
 
 
-def render(document: dict[str, Any], fmt: str, opts: RenderOptions | None = None) -> str:
-    """The runtime document (:func:`runtime_document`) as ``fmt`` (one of :data:`FORMATS`)."""
+def render(data: dict[str, Any], fmt: str, opts: RenderOptions | None = None) -> str:
+    """The runtime document ``data`` (:func:`runtime_document`) as ``fmt`` (one of
+    :data:`FORMATS`)."""
     options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
     if fmt == "json":
-        return json.dumps(document, indent=2) + "\n"
-    return _tables(document, width=options.width, color=options.color)
+        return json.dumps(data, indent=2) + "\n"
+    return _tables(data, width=options.width, color=options.color)
 
 
 def group_runs(rows: Sequence[RuntimeRow]) -> list[list[RuntimeRow]]:

@@ -18,13 +18,13 @@ if TYPE_CHECKING:
 FORMATS = ("table", "json")
 
 
-def render(result: VerifyReport, fmt: str, opts: RenderOptions | None = None) -> str:
-    """The cross-check as ``fmt`` (one of :data:`FORMATS`)."""
+def render(data: VerifyReport, fmt: str, opts: RenderOptions | None = None) -> str:
+    """The cross-check ``data`` as ``fmt`` (one of :data:`FORMATS`)."""
     options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
     if fmt == "json":
-        return json.dumps(verify_dict(result), indent=2) + "\n"
-    return _table(result, options.width, options.color)
+        return json.dumps(verify_dict(data), indent=2) + "\n"
+    return _table(data, options.width, options.color)
 
 
 def verify_dict(result: VerifyReport) -> dict[str, Any]:

@@ -17,13 +17,13 @@ if TYPE_CHECKING:
 FORMATS = ("table", "json")
 
 
-def render(check: TrainingCheck, fmt: str, opts: RenderOptions | None = None) -> str:
-    """The training cross-check as ``fmt`` (one of :data:`FORMATS`)."""
+def render(data: TrainingCheck, fmt: str, opts: RenderOptions | None = None) -> str:
+    """The training cross-check ``data`` as ``fmt`` (one of :data:`FORMATS`)."""
     options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
     if fmt == "json":
-        return json.dumps(training_check_dict(check), indent=2) + "\n"
-    return _table(check, options.width, options.color)
+        return json.dumps(training_check_dict(data), indent=2) + "\n"
+    return _table(data, options.width, options.color)
 
 
 def training_check_dict(check: TrainingCheck) -> dict[str, Any]:

@@ -15,13 +15,13 @@ if TYPE_CHECKING:
 FORMATS = ("table", "json")
 
 
-def render(entries: Iterable[ZooEntry], fmt: str, opts: RenderOptions | None = None) -> str:
-    """The zoo ``entries`` as ``fmt`` (one of :data:`FORMATS`)."""
+def render(data: Iterable[ZooEntry], fmt: str, opts: RenderOptions | None = None) -> str:
+    """The zoo entries ``data`` as ``fmt`` (one of :data:`FORMATS`)."""
     options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
     if fmt == "json":
-        return json.dumps([entry_dict(e) for e in entries], indent=2) + "\n"
-    return _table(entries, options.width, options.color)
+        return json.dumps([entry_dict(e) for e in data], indent=2) + "\n"
+    return _table(data, options.width, options.color)
 
 
 def entry_dict(entry: ZooEntry) -> dict[str, Any]:

@@ -37,7 +37,7 @@ def test_renderer_has_formats_and_render(name: str) -> None:
     assert isinstance(module.FORMATS, tuple) and module.FORMATS
     assert all(isinstance(fmt, str) for fmt in module.FORMATS)
     parameters = list(inspect.signature(module.render).parameters.values())
-    assert [p.name for p in parameters[1:]] == ["fmt", "opts"]
+    assert [p.name for p in parameters] == ["data", "fmt", "opts"]
     assert parameters[2].default is None
 
 
