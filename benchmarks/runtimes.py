@@ -185,8 +185,8 @@ def run(args: argparse.Namespace) -> None:
     from convcost.measure import data
     from convcost.measure.machine import load_average, machine_info, versions
     from convcost.measure.probe import peak_matmul
-    from convcost.render import plots
-    from convcost.render.bench import runtime_document, runtime_tables
+    from convcost.render import RenderOptions, plots
+    from convcost.render.runtimes import render, runtime_document
 
     phases: list[dict[str, Any]] = []
     mnist = data.load_mnist(args.data)
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> None:
     packages = ["tensorflow", "keras", "numpy", "ai-edge-litert", "jax", "jaxlib", "torch"]
     document = runtime_document(rows, peak, machine_info(), versions(packages),
                                 {"before": phases[0]["load_before"], "after": load_average()})
-    print(runtime_tables(document, width=110))
+    print(render(document, "table", RenderOptions(width=110)))
     predicted = {n: m["predicted_speedup"] for n, m in
                  ((m["model"], m) for m in document["runs"][0]["models"])}
     table = summary_rows(training, document["runs"], peak.gflops)

@@ -80,8 +80,9 @@ def small_run(mnist_path: Path, tmp_path_factory):
     ``written``, ``prepared`` (the trained models are in ``folder.path / "models"``)."""
     from types import SimpleNamespace
 
+    from convcost.cli.train import write_summary
     from convcost.measure import data, experiment
-    from convcost.render.train import write_summary
+    from convcost.render.experiment import ExperimentSummary
 
     prepared = data.prepare(data.load_mnist(mnist_path), subset=512, test_subset=256)
     config = experiment.make_config(epochs=2, batch_size=64)
@@ -90,7 +91,9 @@ def small_run(mnist_path: Path, tmp_path_factory):
     folder = experiment.ResultsFolder(tmp_path_factory.mktemp("run"),
                                       experiment.run_meta(config, prepared, machine))
     runs = experiment.run_experiment(["naive", "v1", "v2"], prepared, config, folder)
-    written = write_summary(folder, peak_gflops=100.0)
+    summary = ExperimentSummary(experiment.summarize(folder.runs), folder.runs, folder.meta,
+                                peak_gflops=100.0)
+    written = write_summary(folder, summary)
     return SimpleNamespace(folder=folder, runs=runs, written=written, prepared=prepared)
 
 

@@ -23,7 +23,7 @@ def default_profile_path() -> Path:
 def save_profile(profile: DeviceProfile, path: str | Path) -> Path:
     """Write ``profile`` as JSON, atomically (temp file in the same folder, then replace)."""
     target = Path(path).expanduser()
-    text = json.dumps(profile.to_json(), indent=2) + "\n"
+    text = json.dumps(profile.to_dict(), indent=2) + "\n"
     write_text(target, text, make_parents=True)
     return target
 

@@ -50,7 +50,7 @@ class DeviceProfile:
         """The ridge point, FLOPs per byte: above it a layer is compute-bound."""
         return self.peak_flops / self.bandwidth
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON object with the numbers in FLOP/s and bytes/s (and GFLOP/s, GB/s for people)."""
         data = asdict(self)
         data["peak_gflops"] = self.peak_flops / GIGA

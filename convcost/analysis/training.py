@@ -361,7 +361,7 @@ def _backward_other(row: LayerCost, forward_other: int, trainable: bool, flows: 
 @dataclass(frozen=True)
 class TrainingFields:
     """What ``analyze --training`` adds to a report's rows and totals (data only;
-    :mod:`convcost.render.training` turns it into cells and lines).
+    :mod:`convcost.render.training_cost` turns it into cells and lines).
 
     Attributes:
         cost: the training cost per sample.

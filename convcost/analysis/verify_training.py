@@ -43,6 +43,9 @@ UNCOUNTED = frozenset({"DepthwiseConv2dNativeBackpropInput", "DepthwiseConv2dNat
 """Product ops TensorFlow's profiler has no FLOPs statistic for (TF 2.21)."""
 HIDING = frozenset({"While", "StatelessWhile", "PartitionedCall", "StatefulPartitionedCall"})
 ROLES = ("forward", "dx", "dW")
+TRAINING_ROLES = (("forward", "forward_macs"), ("dx", "input_grad_macs"),
+                  ("dW", "weight_grad_macs"))
+"""Each role and the :class:`convcost.analysis.training.TrainingCost` attribute it checks."""
 
 
 @dataclass(frozen=True)
@@ -205,3 +208,38 @@ def _dims(tensor: Any) -> list[int]:
         raise ConvcostError(f"An op of the gradient graph has an unknown shape. Received: "
                             f"{tensor.name} {tensor.shape}.")
     return [int(d) for d in tensor.shape]
+
+
+@dataclass(frozen=True)
+class RoleCheck:
+    """One role's training MACs per sample: convcost's, the executed ops', the profiler's."""
+
+    convcost: int
+    ops: int
+    profiler: float
+    op_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TrainingCheck:
+    """The verdict of ``verify --training``: convcost's training MACs beside the gradient
+    graph's, role by role (see :func:`check_training`)."""
+
+    model: str
+    roles: dict[str, RoleCheck]
+    profiler_uncounted_ops: tuple[str, ...]
+    hidden_ops: tuple[str, ...]
+
+    @property
+    def agree(self) -> bool:
+        """Every role's count equals the executed ops' and no op was hidden in a loop."""
+        return all(r.convcost == r.ops for r in self.roles.values()) and not self.hidden_ops
+
+
+def check_training(model: str, cost: Any, counted: GradientCount) -> TrainingCheck:
+    """convcost's training MACs per sample (``cost``, a
+    :class:`convcost.analysis.training.TrainingCost`) against ``counted``, role by role."""
+    roles = {role: RoleCheck(getattr(cost, attr), counted.ops[role], counted.profiler[role],
+                             tuple(counted.op_types[role]))
+             for role, attr in TRAINING_ROLES}
+    return TrainingCheck(model, roles, tuple(counted.uncounted), tuple(counted.hidden))

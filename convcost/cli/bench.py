@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from convcost.cli.app import app, domain_errors, load_keras
-from convcost.cli.options import Alpha, Imports, ListFormat, ModelsArg, Repeats, Warmup, Width
+from convcost.cli.options import Alpha, BenchFormat, Imports, ModelsArg, Repeats, Warmup, Width
 from convcost.cli.output import console_width, emit, use_color
 from convcost.models.zoo import ARTICLE_NETS
+from convcost.render.options import RenderOptions
 
 
 @app.command("bench")
@@ -25,7 +26,7 @@ def bench_command(
                                            metavar="N")] = 2048,
     peak_repeats: Annotated[int, typer.Option(help="Timed peak matmuls (median kept).",
                                               metavar="N")] = 10,
-    fmt: ListFormat = "table",
+    fmt: BenchFormat = "table",
     width: Width = None,
     as_json: Annotated[bool, typer.Option(
         "--json", hidden=True, help="Same as --format json (kept for old scripts).")] = False,
@@ -64,13 +65,13 @@ def bench_command(
                                imports=code)
         return
     text = _bench_models(names, code, batch_size=batch_size, repeats=repeats, warmup=warmup,
-                         alpha=alpha, peak=(peak_size, peak_repeats), as_json=as_json,
-                         width=columns)
+                         alpha=alpha, peak=(peak_size, peak_repeats),
+                         fmt="json" if as_json else fmt, width=columns)
     emit(text, None)
 
 
 def _bench_models(names: list[str], code: tuple[str, ...], *, batch_size: int, repeats: int,
-                  warmup: int, alpha: float | None, peak: tuple[int, int], as_json: bool,
+                  warmup: int, alpha: float | None, peak: tuple[int, int], fmt: str,
                   width: int | None) -> str:
     """Time each model's compiled forward call on TensorFlow, next to the matmul peak."""
     from convcost.measure.sources import check_names
@@ -84,11 +85,9 @@ def _bench_models(names: list[str], code: tuple[str, ...], *, batch_size: int, r
     from convcost.measure.machine import machine_info
     from convcost.measure.probe import peak_matmul
     from convcost.measure.timing import compiled_call
-    from convcost.render.train import bench_document, bench_json, bench_table
+    from convcost.render import bench as show
 
     rows = bench_models(names, batch_size=batch_size, repeats=repeats, warmup=warmup,
                         alpha=alpha)
-    document = bench_document(rows, peak_matmul(*peak), machine_info(), compiled_call())
-    if as_json:
-        return bench_json(document)
-    return bench_table(document, width=width, color=use_color())
+    document = show.bench_document(rows, peak_matmul(*peak), machine_info(), compiled_call())
+    return show.render(document, fmt, RenderOptions(width=width, color=use_color()))

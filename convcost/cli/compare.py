@@ -9,11 +9,11 @@ import typer
 from convcost.cli.app import app, domain_errors, load_keras
 from convcost.cli.options import (
     Classes,
+    CompareFormat,
     Imports,
     InputShape,
     NoTop,
     Output,
-    ReportFormat,
     Unsafe,
     Width,
     model_request,
@@ -31,15 +31,16 @@ def compare_command(
     input_shape: InputShape = None,
     classes: Classes = None,
     no_top: NoTop = False,
-    fmt: ReportFormat = "table",
+    fmt: CompareFormat = "table",
     output: Output = None,
     width: Width = None,
     unsafe: Unsafe = False,
     imports: Imports = None,
 ) -> None:
     """Compare models side by side, and the part that differs against 1/N + 1/D_K²."""
-    from convcost import render
     from convcost.analysis.compare import compare
+    from convcost.render import compare as show
+    from convcost.render.options import RenderOptions
 
     if len(models) < 2:
         raise ConvcostError(f"compare needs at least two models. Received: {models}.")
@@ -50,5 +51,5 @@ def compare_command(
     from convcost.models import loader
 
     reports = [loader.count(loader.resolve(one)) for one in asked]
-    options = render.RenderOptions(width=console_width(output, width), color=use_color(output))
-    emit(render.render_comparison(compare(reports), fmt, options), output)
+    options = RenderOptions(width=console_width(output, width), color=use_color(output))
+    emit(show.render(compare(reports), fmt, options), output)

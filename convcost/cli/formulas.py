@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
 from convcost.cli.app import app, domain_errors
+from convcost.cli.options import FormulasFormat
 from convcost.cli.output import console_width, emit, use_color
 from convcost.errors import ConvcostError
+from convcost.render.options import RenderOptions
 
 
 def parse_subs(text: str) -> dict[str, str]:
@@ -37,8 +39,7 @@ def formulas_command(
              "width_resolution, v2_block, v2_block_stride2, relu6, intensity_standard, "
              "intensity_depthwise, mobilenet_resolution, decoder_lm); all when left out.",
         show_default=False, metavar="KIND")] = None,
-    fmt: Annotated[Literal["text", "latex", "json"], typer.Option(
-        "--format", "-f", help="Unicode text, LaTeX, or JSON.")] = "text",
+    fmt: FormulasFormat = "text",
     subs: Annotated[str | None, typer.Option(
         "--subs", help="Evaluate at NAME=VALUE pairs, e.g. N=64,D_K=3 (names: D_K M N D_F "
                        "D_W D_H alpha rho h w d_in d_out t k s c_1 c_2 c x H W L d_model d_ff "
@@ -56,10 +57,5 @@ def formulas_command(
     derivations = [symbolic.DERIVATIONS[name] for name in names]
     evaluated = [symbolic.evaluate(name, values) if values is not None else None
                  for name in names]
-    if fmt == "latex":
-        emit(show.formulas_latex(derivations, evaluated, values), None)
-    elif fmt == "json":
-        emit(show.formulas_json(derivations, evaluated, values), None)
-    else:
-        emit(show.formulas_text(derivations, evaluated, values, width=console_width(),
-                                color=use_color()), None)
+    options = RenderOptions(width=console_width(), color=use_color())
+    emit(show.render(show.Formulas(derivations, evaluated, values), fmt, options), None)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
-
-import typer
-
 from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.cli.options import (
     Alpha,
     Classes,
+    GraphFormat,
     Imports,
     InputShape,
     ModelArg,
@@ -29,9 +26,7 @@ def graph_command(
     alpha: Alpha = None,
     classes: Classes = None,
     no_top: NoTop = False,
-    fmt: Annotated[Literal["svg", "dot"], typer.Option(
-        "--format", "-f", help="svg (drawn by graphviz's dot) or the DOT text itself.")
-    ] = "svg",
+    fmt: GraphFormat = "svg",
     output: Output = None,
     unsafe: Unsafe = False,
     imports: Imports = None,
@@ -53,6 +48,6 @@ def graph_command(
     from convcost.models import loader
 
     report = loader.count(loader.resolve(asked))
-    emit(graph.graph_svg(report) if fmt == "svg" else graph.graph_dot(report), output)
+    emit(graph.render(report, fmt), output)
     if output is not None:
         stderr.print(f"wrote {output} ({len(report.layers)} layer calls)", markup=False)

@@ -1,9 +1,10 @@
 """The options vocabulary every command shares: one declaration per option, parsing and checks
 of what typer cannot check itself. Nothing here imports TensorFlow.
 
-Every output format is a choice (``--format``/``-f``): ``table`` (rich text), ``json``,
-``csv``, ``markdown`` and (``analyze``) ``html`` where they make sense; typer refuses anything
-else before a command runs. ``--width`` is how wide a table may be (:mod:`.output`).
+Every output format is a choice (``--format``/``-f``): the ``FORMATS`` of the command's
+renderer in :mod:`convcost.render` (:func:`format_option`); typer refuses anything else before
+a command runs. Renderers import no TensorFlow, so this stays quick. ``--width`` is how wide
+a table may be (:mod:`.output`).
 Counts are checked with :mod:`convcost.checks` so every command words its errors alike.
 """
 
@@ -11,12 +12,20 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias
 
 import typer
 
 from convcost import checks
 from convcost.errors import ConvcostError
+from convcost.render import analyze as analyze_out
+from convcost.render import bench as bench_out
+from convcost.render import compare as compare_out
+from convcost.render import formulas as formulas_out
+from convcost.render import graph as graph_out
+from convcost.render import profile as profile_out
+from convcost.render import verify as verify_out
+from convcost.render import zoo as zoo_out
 
 # --- the model --------------------------------------------------------------------------------
 
@@ -67,13 +76,34 @@ Width = Annotated[int | None, typer.Option(
     "--width", help="Table width in characters (default: the terminal's; the full width for a "
                     "file or a pipe). Narrow tables wrap names, never numbers.",
     show_default=False, metavar="N")]
-AnalyzeFormat = Annotated[Literal["table", "json", "csv", "markdown", "html"], typer.Option(
-    "--format", "-f", help="Output format; html: one self-contained page for a browser "
-                           "(with --output FILE).")]
-ReportFormat = Annotated[Literal["table", "json", "markdown"], typer.Option(
-    "--format", "-f", help="Output format.")]
-ListFormat = Annotated[Literal["table", "json"], typer.Option(
-    "--format", "-f", help="Output format.")]
+
+
+def format_option(formats: tuple[str, ...], help_text: str = "Output format.") -> Any:
+    """``--format``/``-f`` with a renderer's ``FORMATS`` as its choices (typer refuses others)."""
+    return Annotated[Literal[formats], typer.Option("--format", "-f", help=help_text)]
+
+
+if TYPE_CHECKING:  # to a type checker a format is a string; typer sees the choices below
+    AnalyzeFormat: TypeAlias = str
+    CompareFormat: TypeAlias = str
+    ProfileFormat: TypeAlias = str
+    VerifyFormat: TypeAlias = str
+    ZooFormat: TypeAlias = str
+    BenchFormat: TypeAlias = str
+    FormulasFormat: TypeAlias = str
+    GraphFormat: TypeAlias = str
+else:
+    AnalyzeFormat = format_option(analyze_out.FORMATS, "Output format; html: one self-contained "
+                                  "page for a browser (with --output FILE).")
+    CompareFormat = format_option(compare_out.FORMATS)
+    ProfileFormat = format_option(profile_out.FORMATS)
+    VerifyFormat = format_option(verify_out.FORMATS)
+    ZooFormat = format_option(zoo_out.FORMATS)
+    BenchFormat = format_option(bench_out.FORMATS)
+    FormulasFormat = format_option(formulas_out.FORMATS, "Unicode text, LaTeX, or JSON.")
+    GraphFormat = format_option(graph_out.FORMATS,
+                                "svg (drawn by graphviz's dot) or the DOT text itself.")
+
 GroupBy = Annotated[Literal["layer", "kind", "type"], typer.Option(
     "--group-by", help="One row per layer call, per kind (standard, depthwise, pointwise, "
                        "fully_connected, other, attention, recurrent, embedding) or per Keras "

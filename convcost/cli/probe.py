@@ -32,11 +32,11 @@ def probe_command(
     """Measure this machine's peak FLOP/s (matmul) and memory bandwidth (copy); save as JSON."""
     from convcost.analysis import devices
     from convcost.measure.probe import probe
-    from convcost.render.profile import probe_lines
+    from convcost.render import probe as show
 
     if method == "keras":
         load_keras()
     device = probe(matmul_size=matmul_size, copy_mb=copy_mb, repeats=repeats, method=method)
     target = devices.save_profile(device, output or devices.default_profile_path())
-    emit(probe_lines(device, method, matmul_size, copy_mb, repeats) + f"saved to  {target}\n",
-         None)
+    emit(show.render(show.Probed(device, method, matmul_size, copy_mb, repeats, str(target)),
+                     "text"), None)

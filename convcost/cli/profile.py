@@ -19,14 +19,15 @@ from convcost.cli.options import (
     ModelArg,
     Output,
     PeakGflops,
+    ProfileFormat,
     Repeats,
-    ReportFormat,
     Unsafe,
     Warmup,
     Width,
     model_request,
 )
 from convcost.cli.output import console_width, emit
+from convcost.render.options import RenderOptions
 
 if TYPE_CHECKING:
     from convcost.count.report import Report
@@ -47,7 +48,7 @@ def profile_command(
     peak_gflops: PeakGflops = None,
     bandwidth_gbs: BandwidthGbs = None,
     device_profile: DeviceProfileFile = None,
-    fmt: ReportFormat = "table",
+    fmt: ProfileFormat = "table",
     output: Output = None,
     width: Width = None,
     plot: Annotated[Path | None, typer.Option(
@@ -71,10 +72,7 @@ def profile_command(
 
     latency = profile(keras_model, device, report=report, batch=batch_size, repeats=repeats,
                       warmup=warmup)
-    text = {"table": lambda: show.render_table(latency, columns),
-            "json": lambda: show.render_json(latency),
-            "markdown": lambda: show.render_markdown(latency)}[fmt]()
-    emit(text, output, make_parents=True)
+    emit(show.render(latency, fmt, RenderOptions(width=columns)), output, make_parents=True)
     if output is not None:
         stderr.print(f"wrote {output}")
     if plot is not None:

@@ -15,6 +15,7 @@ import typer
 from convcost.cli.app import load_keras
 from convcost.cli.options import model_request
 from convcost.cli.output import console_width, emit, use_color
+from convcost.render.options import RenderOptions
 
 OutputOpt = Annotated[str, typer.Option(
     "--output", "-o", help="Where to save the rewritten model (must end in .keras).",
@@ -38,7 +39,7 @@ def rewrite(action: str, options: dict[str, Any], source: str, output: str,
     from convcost.analysis import rewrite as rewriting
     from convcost.count.walker import analyze
     from convcost.models import loader
-    from convcost.render.rewrite import rewrite_text
+    from convcost.render import rewrite as show
 
     guard = functools.partial(check_rewrite_fits, action)
     original = loader.resolve(asked, run=True, guard=guard).model
@@ -46,8 +47,8 @@ def rewrite(action: str, options: dict[str, Any], source: str, output: str,
     shape = asked.file_shape
     before, after = analyze(original, input_shape=shape), analyze(new, input_shape=shape)
     target = rewriting.save_model(new, output)
-    emit(rewrite_text(log, before, after, str(target), width=console_width(),
-                      color=use_color()), None)
+    shown = RenderOptions(width=console_width(), color=use_color())
+    emit(show.render(show.Rewritten(log, before, after, str(target)), "table", shown), None)
 
 
 def check_rewrite_fits(action: str, report: Any) -> None:

@@ -17,6 +17,7 @@ from convcost.cli.options import model_request
 from convcost.cli.output import emit, use_color
 from convcost.errors import ConvcostError
 from convcost.measure.machine import check_threads
+from convcost.render.options import RenderOptions
 
 
 def parse_threads(text: str | None) -> tuple[int | None, ...]:
@@ -55,10 +56,10 @@ def bench_runtimes_command(models: Sequence[str], runtime: Sequence[str], thread
     if "tf" in runtimes and counts[0] is not None:
         rt.set_tf_threads(counts[0])  # before any model is built
     document = _measure(asked, runtimes, counts, data, batch_size, repeats, warmup, peak)
-    from convcost.render.bench import runtime_json, runtime_tables
+    from convcost.render import runtimes as show
 
-    emit(runtime_json(document) if as_json else
-         runtime_tables(document, width=width, color=use_color()), None)
+    emit(show.render(document, "json" if as_json else "table",
+                     RenderOptions(width=width, color=use_color())), None)
 
 
 def _measure(asked: Sequence[Any], runtimes: list[str], counts: tuple[int | None, ...],
@@ -68,7 +69,7 @@ def _measure(asked: Sequence[Any], runtimes: list[str], counts: tuple[int | None
     from convcost.measure.fits import resolve_fitting
     from convcost.measure.machine import load_average, machine_info, versions
     from convcost.measure.probe import peak_matmul
-    from convcost.render.bench import runtime_document
+    from convcost.render.runtimes import runtime_document
 
     entries = [ModelEntry(Path(a.source).stem if a.is_file else a.source,
                           resolve_fitting(a, purpose="bench", batch=batch_size).model,

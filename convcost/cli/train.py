@@ -18,6 +18,9 @@ from convcost.cli.app import app, domain_errors, fail, load_keras, stderr
 from convcost.cli.options import Alpha, Imports, ModelsArg, Width
 from convcost.cli.output import console_width, emit, use_color
 from convcost.models.zoo import ARTICLE_NETS
+from convcost.render import experiment as show
+from convcost.render.experiment import ExperimentSummary
+from convcost.render.options import RenderOptions
 
 if TYPE_CHECKING:
     from convcost.measure.experiment import TrainConfig
@@ -107,7 +110,6 @@ def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: P
     from convcost.measure.machine import machine_info
     from convcost.measure.probe import peak_matmul
     from convcost.measure.sources import check_files_for_mnist, check_fits_for_training
-    from convcost.render.train import summary_table, write_summary
 
     experiment.resolve_device(config.device)  # a missing GPU fails before anything is written
     check_files_for_mnist(names)
@@ -125,11 +127,25 @@ def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: P
         raise fail(f"Interrupted; the {len(folder.rows)} finished epoch(s) are in "
                    f"{folder.path / 'epochs.csv'}. Received: KeyboardInterrupt.", 130) from None
     peak_gflops = peak_matmul().gflops if peak else None
-    written = write_summary(folder, peak_gflops)
+    summary = ExperimentSummary(experiment.summarize(folder.runs), folder.runs, folder.meta,
+                                peak_gflops)
+    written = write_summary(folder, summary)
     written += sorted((folder.path / "models").glob("*.keras"))  # saved by each run
-    summaries = experiment.summarize(folder.runs)
-    emit(summary_table(summaries, width=width, color=use_color()), None)
+    emit(show.render(summary, "table", RenderOptions(width=width, color=use_color())), None)
     stderr.print("wrote " + ", ".join(str(path) for path in written))
+
+
+def write_summary(folder: Any, summary: ExperimentSummary) -> list[Path]:
+    """summary.json, summary.md, convergence.png and speed.png of ``summary`` in ``folder``
+    (a :class:`convcost.measure.experiment.ResultsFolder`), each written atomically."""
+    from convcost.render import plots
+
+    json_path, markdown_path = folder.path / "summary.json", folder.path / "summary.md"
+    emit(show.render(summary, "json"), json_path, make_parents=True)
+    emit(show.render(summary, "markdown"), markdown_path, make_parents=True)
+    return [json_path, markdown_path,
+            plots.convergence_plot(folder.rows, folder.path / "convergence.png"),
+            plots.speed_plot(summary.summaries, folder.path / "speed.png")]
 
 
 def _progress() -> Any:

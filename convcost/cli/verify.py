@@ -17,18 +17,19 @@ from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.cli.options import (
     Imports,
     InputShape,
-    ListFormat,
     ModelArg,
     Unsafe,
+    VerifyFormat,
     Width,
     model_request,
 )
 from convcost.cli.output import console_width, emit, use_color
+from convcost.render.options import RenderOptions
 
 
 @app.command("verify")
 @domain_errors
-def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFormat = "table",
+def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: VerifyFormat = "table",
                    width: Width = None, unsafe: Unsafe = False,
                    imports: Imports = None,
                    training: Annotated[bool, typer.Option(
@@ -36,7 +37,7 @@ def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFor
                                           "the products of TensorFlow's gradient graph.")
                    ] = False) -> None:
     """Cross-check convcost with TensorFlow's graph profiler on the same model and input."""
-    from convcost.render.verify import verify_json, verify_table
+    from convcost.render import verify as show
 
     columns = console_width(None, width)
     asked = model_request(model, input_shape, unsafe=unsafe, imports=imports)
@@ -50,26 +51,22 @@ def verify_command(model: ModelArg, input_shape: InputShape = None, fmt: ListFor
         return
     resolved = resolve_fitting(asked, purpose="verify")
     result = verify(resolved.model, input_shape=asked.file_shape)
-    emit(verify_json(result) if fmt == "json" else
-         verify_table(result, columns, use_color()), None)
+    emit(show.render(result, fmt, RenderOptions(width=columns, color=use_color())), None)
     if not result.agree:
         stderr.print(f"[bold red]disagree:[/] {escape(result.summary())}", markup=True)
         raise typer.Exit(1)
 
 
 def _verify_training(keras_model: Any, fmt: str, columns: int | None) -> None:
-    import json
-
     from convcost.analysis.training import training_cost
-    from convcost.analysis.verify_training import gradient_count
+    from convcost.analysis.verify_training import check_training, gradient_count
     from convcost.count.walker import analyze
-    from convcost.render.verify import training_check_json, training_check_table
+    from convcost.render import verify_training as show
 
-    data = training_check_json(keras_model.name, training_cost(analyze(keras_model)),
-                               gradient_count(keras_model))
-    emit(json.dumps(data, indent=2) + "\n" if fmt == "json" else
-         training_check_table(data, columns, use_color()), None)
-    if not data["agree"]:
+    check = check_training(keras_model.name, training_cost(analyze(keras_model)),
+                           gradient_count(keras_model))
+    emit(show.render(check, fmt, RenderOptions(width=columns, color=use_color())), None)
+    if not check.agree:
         stderr.print("[bold red]disagree:[/] convcost's training MACs differ from the executed "
                       "gradient ops (or ops were hidden in loops).", markup=True)
         raise typer.Exit(1)

@@ -1,13 +1,37 @@
-"""Rendering: data in, text (or PNG) out. Renderers take report data, never Keras models.
+"""Rendering: data in, text out. Renderers take data (reports, comparisons, measurements),
+never Keras models; they compute no verdicts and write no files (the CLI does).
 
-``render(report, "table" | "json" | "csv" | "markdown" | "html")`` renders an analysis;
-``render_comparison`` a comparison. Each command's other outputs have a module here:
-:mod:`.profile`, :mod:`.verify`, :mod:`.train` (training summary and bench), :mod:`.formulas`,
-:mod:`.rewrite`, :mod:`.zoo`; :mod:`.plots` draws PNGs, :mod:`.html` the interactive page,
-:mod:`.graph` the model's graph (SVG, through graphviz); :mod:`.notebook` makes DataFrames and
-the HTML a notebook shows. The shared machinery is in
-:mod:`.units` (number formats), :mod:`.tables` (rich and Markdown tables) and :mod:`.rows`
-(displayed rows, folded by depth).
+Every module that renders a command's output has the same entry: ``FORMATS`` (the formats it
+knows; the command's ``--format`` choices) and ``render(data, fmt, opts=None) -> str`` with
+``opts`` a :class:`RenderOptions` (:mod:`.options`). ``*_dict`` functions give the JSON object
+as a dict; ``render(data, "json")`` gives it as text.
+
+==========================  ===========================================================
+module                      renders (command)
+==========================  ===========================================================
+:mod:`.analyze`             a Report (``analyze``): table, json, csv, markdown, html
+:mod:`.symbolic`            a Report with its formulas (``analyze --symbolic``)
+:mod:`.sweep`               a Sweep (``analyze --sweep``)
+:mod:`.tflite`              a .tflite file's analysis (``analyze FILE.tflite``)
+:mod:`.compare`             a Comparison (``compare``)
+:mod:`.profile`             a LatencyReport (``profile``)
+:mod:`.verify`              a VerifyReport (``verify``)
+:mod:`.verify_training`     a TrainingCheck (``verify --training``)
+:mod:`.bench`               the bench document (``bench``); :func:`.bench.speed_dict`
+:mod:`.runtimes`            the runtime document (``bench --runtime``)
+:mod:`.experiment`          an ExperimentSummary (``train``: table, summary.md/.json)
+:mod:`.formulas`            derivations (``formulas``)
+:mod:`.graph`               a Report's graph (``graph``: svg through graphviz, dot)
+:mod:`.rewrite`             a rewrite and its before/after (``separate``, ``merge``)
+:mod:`.zoo`                 the zoo entries (``zoo``)
+==========================  ===========================================================
+
+Pieces of the above: :mod:`.training_cost` (``analyze --training`` columns and lines),
+:mod:`.columns` (``--memory``/``--roofline`` columns), :mod:`.html` (the interactive page),
+:mod:`.rows` (displayed rows, folded by depth), :mod:`.tables` (the one width-fitting table
+builder, Markdown tables), :mod:`.units` (number formats). :mod:`.notebook` makes DataFrames and
+the HTML a notebook shows; :mod:`.plots` draws PNGs (matplotlib) into paths it is given, and
+``profile --plot`` / ``train`` call it directly. Nothing here imports TensorFlow at import time.
 """
 
 from __future__ import annotations
@@ -16,7 +40,6 @@ from convcost.render.analyze import (
     FORMATS,
     GROUPINGS,
     SCHEMA_VERSION,
-    RenderOptions,
     render,
     report_dict,
     to_csv,
@@ -25,10 +48,11 @@ from convcost.render.analyze import (
     to_markdown,
     to_table,
 )
-from convcost.render.compare import COMPARE_FORMATS, comparison_dict, render_comparison
+from convcost.render.compare import comparison_dict
+from convcost.render.options import RenderOptions
 from convcost.render.rows import Row, rows
 from convcost.render.units import exact, human
 
-__all__ = ["COMPARE_FORMATS", "FORMATS", "GROUPINGS", "SCHEMA_VERSION", "RenderOptions", "Row",
-           "comparison_dict", "exact", "human", "render", "render_comparison", "report_dict",
-           "rows", "to_csv", "to_html", "to_json", "to_markdown", "to_table"]
+__all__ = ["FORMATS", "GROUPINGS", "SCHEMA_VERSION", "RenderOptions", "Row", "comparison_dict",
+           "exact", "human", "render", "report_dict", "rows", "to_csv", "to_html", "to_json",
+           "to_markdown", "to_table"]

@@ -73,7 +73,6 @@ import csv
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
@@ -83,59 +82,30 @@ from rich.text import Text
 
 from convcost.count.report import Report
 from convcost.render import columns as extra
-from convcost.render import training as train_cells
+from convcost.render import training_cost as train_cells
 from convcost.render.html import html_page
+from convcost.render.options import RenderOptions
 from convcost.render.rows import Row, rows
 from convcost.render.tables import Grid, check_choice, fitted_table, markdown_table, print_to_string
 from convcost.render.units import bar, exact, human, percent, shape_text, share
 
 if TYPE_CHECKING:
     from convcost.analysis.roofline import MemoryRooflineFields
-    from convcost.analysis.training import TrainingFields
 
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "csv", "markdown", "html")
 GROUPINGS = ("layer", "kind", "type")
 
 
-@dataclass(frozen=True)
-class RenderOptions:
-    """How to render a report.
-
-    Args:
-        group_by: ``"layer"`` (one row per layer call), ``"kind"`` or ``"type"``.
-        batch_size: also give totals per batch of this many samples.
-        flops: show a FLOPs column beside MACs (table, Markdown, CSV; JSON always has it).
-        depth: fold rows deeper than this into their parent path's aggregate row.
-        width: characters per line of the rich table; None (the default) is its natural
-            width. A narrower table drops its bars, then wraps type and path; numbers are
-            never cut (see :func:`convcost.render.tables.fitted_table`).
-        color: emit ANSI colors (rich table only).
-        columns: memory/roofline columns
-            (:class:`convcost.analysis.roofline.MemoryRooflineFields`), or None.
-        training: training-cost columns
-            (:class:`convcost.analysis.training.TrainingFields`), or None.
-    """
-
-    group_by: str = "layer"
-    batch_size: int | None = None
-    flops: bool = False
-    depth: int | None = None
-    width: int | None = None
-    color: bool = False
-    columns: MemoryRooflineFields | None = None
-    training: TrainingFields | None = None
-
-
-def render(report: Report, fmt: str, options: RenderOptions | None = None) -> str:
-    """Render ``report`` as ``fmt`` (one of :data:`FORMATS`)."""
-    options = options or RenderOptions()
+def render(data: Report, fmt: str, opts: RenderOptions | None = None) -> str:
+    """Render ``data`` (a report) as ``fmt`` (one of :data:`FORMATS`)."""
+    options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
     check_choice("group-by", options.group_by, GROUPINGS)
     renderers: dict[str, Callable[[Report, RenderOptions], str]] = {
         "table": to_table, "json": to_json, "csv": to_csv, "markdown": to_markdown,
         "html": to_html}
-    return renderers[fmt](report, options)
+    return renderers[fmt](data, options)
 
 
 def report_dict(report: Report, options: RenderOptions | None = None) -> dict[str, Any]:
@@ -197,7 +167,7 @@ def _add_columns(data: dict[str, Any], report: Report, options: RenderOptions,
         data["per_batch"].update(columns.total_fields(options.batch_size))
     data["dtype"] = columns.memory.dtype
     if columns.device is not None:
-        data["device"] = columns.device.to_json()
+        data["device"] = columns.device.to_dict()
 
 
 def to_json(report: Report, options: RenderOptions | None = None) -> str:

@@ -21,19 +21,18 @@ from convcost.render.analyze import SCHEMA_VERSION, RenderOptions, check_dict, g
 from convcost.render.tables import Grid, check_choice, fitted_table, print_to_string
 from convcost.render.units import exact, percent, share
 
-COMPARE_FORMATS = ("table", "json", "markdown")
+FORMATS = ("table", "json", "markdown")
 
 
-def render_comparison(comparison: Comparison, fmt: str,
-                      options: RenderOptions | None = None) -> str:
-    """Render a comparison as ``fmt`` (one of :data:`COMPARE_FORMATS`)."""
-    options = options or RenderOptions()
-    check_choice("format for compare", fmt, COMPARE_FORMATS)
+def render(data: Comparison, fmt: str, opts: RenderOptions | None = None) -> str:
+    """Render ``data`` (a comparison) as ``fmt`` (one of :data:`FORMATS`)."""
+    options = opts or RenderOptions()
+    check_choice("format for compare", fmt, FORMATS)
     if fmt == "json":
-        return compare_to_json(comparison)
+        return json.dumps(comparison_dict(data), indent=2) + "\n"
     if fmt == "markdown":
-        return compare_to_markdown(comparison)
-    return compare_to_table(comparison, options)
+        return _markdown(data)
+    return _table(data, options)
 
 
 
@@ -82,10 +81,6 @@ def pair_dict(pair: PairComparison) -> dict[str, Any]:
             "covered_params": pair.covered_params, "covered_macs": pair.covered_macs},
         "note": BIAS_NOTE,
     }
-
-
-def compare_to_json(comparison: Comparison) -> str:
-    return json.dumps(comparison_dict(comparison), indent=2) + "\n"
 
 
 def _inverse(ratio: float | None) -> float | None:
@@ -166,9 +161,8 @@ def _ratio_text(ratio: float | None) -> str:
     return f"{ratio:.4f} ({1 / ratio:.2f}× fewer)" if ratio else "0"
 
 
-def compare_to_table(comparison: Comparison, options: RenderOptions | None = None) -> str:
+def _table(comparison: Comparison, options: RenderOptions) -> str:
     """Side-by-side totals and kinds, then each pair's differing part, as rich text."""
-    options = options or RenderOptions()
     title = "compare: " + " vs ".join(r.model for r in comparison.reports)
     table = fitted_table([totals_grid(comparison)], options.width)
     parts: list[RenderableType] = [Text(title, style="bold"), table]
@@ -177,7 +171,7 @@ def compare_to_table(comparison: Comparison, options: RenderOptions | None = Non
     return print_to_string(Group(*parts), width=options.width, color=options.color)
 
 
-def compare_to_markdown(comparison: Comparison) -> str:
+def _markdown(comparison: Comparison) -> str:
     """The comparison as Markdown: a side-by-side table, then one section per pair."""
     lines = ["### compare: " + " vs ".join(r.model for r in comparison.reports), ""]
     grid = totals_grid(comparison)

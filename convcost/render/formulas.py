@@ -1,20 +1,45 @@
-"""Derivations of :mod:`convcost.theory.symbolic` as unicode text, LaTeX or JSON."""
+"""Render ``convcost formulas``: derivations of :mod:`convcost.theory.symbolic` as unicode
+text, LaTeX or JSON."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from rich.rule import Rule
 from rich.text import Text
 
-from convcost.render.tables import print_to_string
+from convcost.render.options import RenderOptions
+from convcost.render.tables import check_choice, print_to_string
 
 if TYPE_CHECKING:
     from convcost.theory.symbolic import Derivation, Value
 
 Evaluated = Sequence["tuple[Value, ...] | None"]
+FORMATS = ("text", "latex", "json")
+
+
+@dataclass(frozen=True)
+class Formulas:
+    """What ``formulas`` prints: derivations, each one's values at ``values`` (or None)."""
+
+    derivations: Sequence[Derivation]
+    evaluated: Evaluated
+    values: dict[str, str] | None = None
+
+
+def render(data: Formulas, fmt: str, opts: RenderOptions | None = None) -> str:
+    """The derivations as ``fmt`` (one of :data:`FORMATS`)."""
+    options = opts or RenderOptions()
+    check_choice("format", fmt, FORMATS)
+    if fmt == "latex":
+        return _latex(data.derivations, data.evaluated, data.values)
+    if fmt == "json":
+        return json.dumps(formulas_dict(data), indent=2, ensure_ascii=False) + "\n"
+    return _text(data.derivations, data.evaluated, data.values, width=options.width,
+                 color=options.color)
 
 
 def value_text(value: Value) -> str:
@@ -28,8 +53,8 @@ def _at(values: dict[str, str] | None) -> str:
     return ", ".join(f"{name}={value}" for name, value in (values or {}).items())
 
 
-def formulas_text(derivations: Sequence[Derivation], evaluated: Evaluated,
-                  values: dict[str, str] | None, *, width: int | None, color: bool = False) -> str:
+def _text(derivations: Sequence[Derivation], evaluated: Evaluated,
+          values: dict[str, str] | None, *, width: int | None, color: bool = False) -> str:
     """Each derivation: a rule with its title, its note, every equation in unicode."""
     parts: list[Any] = []
     for derivation, results in zip(derivations, evaluated, strict=True):
@@ -46,8 +71,8 @@ def formulas_text(derivations: Sequence[Derivation], evaluated: Evaluated,
     return print_to_string(*parts, width=width, color=color, crop=False)
 
 
-def formulas_latex(derivations: Sequence[Derivation], evaluated: Evaluated,
-                   values: dict[str, str] | None) -> str:
+def _latex(derivations: Sequence[Derivation], evaluated: Evaluated,
+           values: dict[str, str] | None) -> str:
     """One aligned LaTeX block per derivation, values as comments."""
     lines = []
     for derivation, results in zip(derivations, evaluated, strict=True):
@@ -58,11 +83,10 @@ def formulas_latex(derivations: Sequence[Derivation], evaluated: Evaluated,
     return "\n".join(lines) + "\n"
 
 
-def formulas_json(derivations: Sequence[Derivation], evaluated: Evaluated,
-                  values: dict[str, str] | None) -> str:
+def formulas_dict(data: Formulas) -> dict[str, Any]:
     """``{"substitutions", "derivations": [{name, title, note, equations}]}``."""
     items = []
-    for derivation, results in zip(derivations, evaluated, strict=True):
+    for derivation, results in zip(data.derivations, data.evaluated, strict=True):
         equations = []
         for index, equation in enumerate(derivation.equations):
             row: dict[str, Any] = {"label": equation.label, "expression": str(equation.expr),
@@ -73,8 +97,7 @@ def formulas_json(derivations: Sequence[Derivation], evaluated: Evaluated,
             equations.append(row)
         items.append({"name": derivation.name, "title": derivation.title,
                       "note": derivation.note, "equations": equations})
-    document = {"substitutions": values or {}, "derivations": items}
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return {"substitutions": data.values or {}, "derivations": items}
 
 
 def _indent(block: str, prefix: str = "    ") -> str:

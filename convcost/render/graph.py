@@ -18,10 +18,21 @@ from collections.abc import Sequence
 
 from convcost.count.report import LayerCost, Report
 from convcost.errors import ConvcostError, one_line
+from convcost.render.options import RenderOptions
+from convcost.render.tables import check_choice
 from convcost.render.units import KIND_COLORS, exact, human, shape_text, share
 
+FORMATS = ("svg", "dot")
 MAX_NODES = 2000  # dot takes about a second per few hundred nodes
 DOT_TIMEOUT_S = 300
+
+
+def render(data: Report, fmt: str, opts: RenderOptions | None = None) -> str:
+    """The graph of ``data`` (a report) as ``fmt`` (one of :data:`FORMATS`): SVG drawn by
+    graphviz's ``dot`` (:func:`check_dot`), or the DOT text (:func:`graph_dot`). ``opts`` is
+    unused."""
+    check_choice("format", fmt, FORMATS)
+    return _svg(data) if fmt == "svg" else graph_dot(data)
 
 
 def dot_string(text: str, *, tooltip: bool = False) -> str:
@@ -129,7 +140,7 @@ def check_dot() -> str:
     return dot
 
 
-def graph_svg(report: Report) -> str:
+def _svg(report: Report) -> str:
     """The report's graph as SVG, drawn by ``dot`` (:func:`check_dot`)."""
     dot = check_dot()
     try:

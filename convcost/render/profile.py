@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from convcost.analysis.roofline import GIGA, DeviceProfile
-from convcost.measure.profiling import KindTiming, LatencyReport, LayerTiming
-from convcost.render.tables import Grid, fitted_table, pipe_table, print_to_string
+from convcost.render.options import RenderOptions
+from convcost.render.tables import Grid, check_choice, fitted_table, pipe_table, print_to_string
 from convcost.render.units import human
+
+if TYPE_CHECKING:
+    from convcost.measure.profiling import KindTiming, LatencyReport, LayerTiming
+
+FORMATS = ("table", "json", "markdown")
 
 _LAYER_HEAD = ["layer", "type", "kind", "MACs/sample", "FLOP/B", "bound", "bound ms",
                "measured ms", "GFLOP/s", "bound/measured"]
@@ -56,7 +60,19 @@ def _sections(latency: LatencyReport) -> list[tuple[str, list[str], list[list[st
             ("per kind", _KIND_HEAD, _kind_rows(latency), 1)]
 
 
-def render_table(latency: LatencyReport, width: int | None = None) -> str:
+def render(data: LatencyReport, fmt: str, opts: RenderOptions | None = None) -> str:
+    """The per-layer timing ``data`` as ``fmt`` (one of :data:`FORMATS`); the table has no
+    colour."""
+    options = opts or RenderOptions()
+    check_choice("format", fmt, FORMATS)
+    if fmt == "json":
+        return json.dumps(latency_dict(data), indent=2) + "\n"
+    if fmt == "markdown":
+        return _markdown(data)
+    return _table(data, options.width)
+
+
+def _table(latency: LatencyReport, width: int | None = None) -> str:
     """Two rich tables (layers, kinds) and a summary, as plain text.
 
     ``width=None`` is the natural width; a narrower one drops the layer table's kind column,
@@ -72,26 +88,12 @@ def render_table(latency: LatencyReport, width: int | None = None) -> str:
     return print_to_string(*parts, *_summary(latency), width=width)
 
 
-def render_markdown(latency: LatencyReport) -> str:
+def _markdown(latency: LatencyReport) -> str:
     """Two Markdown tables (layers, kinds) and the summary as a list."""
     parts = ["\n".join(pipe_table(head, rows, [i >= text for i in range(len(head))]))
              for _, head, rows, text in _sections(latency)]
     parts.append("\n".join(f"- {line}" for line in _summary(latency)))
     return "\n\n".join(parts) + "\n"
-
-
-def render_json(latency: LatencyReport) -> str:
-    return json.dumps(to_dict(latency), indent=2) + "\n"
-
-
-def probe_lines(device: DeviceProfile, method: str, matmul_size: int, copy_mb: int,
-                repeats: int) -> str:
-    """What ``convcost probe`` measured, one figure a line."""
-    return (f"peak      {device.peak_flops / GIGA:10.1f} GFLOP/s  ({method} float32 "
-            f"{matmul_size}x{matmul_size} matmul, best of {repeats})\n"
-            f"bandwidth {device.bandwidth / GIGA:10.1f} GB/s     (copy of {copy_mb} MiB, read + "
-            f"write, best of {repeats})\n"
-            f"ridge     {device.ridge:10.2f} FLOP/byte\n")
 
 
 def _ms(seconds: float | None) -> str:
@@ -109,13 +111,13 @@ def _pct(value: float | None) -> str:
 
 
 
-def to_dict(latency: LatencyReport) -> dict[str, Any]:
+def latency_dict(latency: LatencyReport) -> dict[str, Any]:
     """A JSON-ready dict: exact integer counts per batch, times in seconds, shares in [0, 1]."""
     batch, dtype = latency.batch, latency.memory.dtype
     return {
         "model": latency.report.model, "backend": latency.backend, "batch_size": batch,
         "dtype": dtype, "repeats": latency.repeats, "warmup": latency.warmup,
-        "device": latency.device.to_json(),
+        "device": latency.device.to_dict(),
         "layers": [_layer_dict(layer, batch, dtype) for layer in latency.layers],
         "kinds": [_kind_dict(kind) for kind in latency.kinds()],
         "totals": {

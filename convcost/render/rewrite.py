@@ -2,12 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 from rich.text import Text
 
-from convcost.analysis.rewrite import RewriteLog
-from convcost.count.report import Report
-from convcost.render.tables import print_to_string
+from convcost.render.options import RenderOptions
+from convcost.render.tables import Cell, Grid, check_choice, fitted_table, print_to_string
+
+if TYPE_CHECKING:
+    from convcost.analysis.rewrite import RewriteLog
+    from convcost.count.report import Report
+
+FORMATS = ("table",)
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """A rewrite: its log, the model's report before and after, and where it was saved."""
+
+    log: RewriteLog
+    before: Report
+    after: Report
+    saved: str
+
+
+def render(data: Rewritten, fmt: str = "table", opts: RenderOptions | None = None) -> str:
+    """The log, the before/after table and where the model was saved (``fmt``: table)."""
+    options = opts or RenderOptions()
+    check_choice("format", fmt, FORMATS)
+    first, *rest = log_lines(data.log)
+    return print_to_string(Text(first, style="bold"), *(Text(line) for line in rest),
+                           comparison_table(data.before, data.after, options.width),
+                           Text(f"saved: {data.saved}"), width=options.width,
+                           color=options.color)
 
 
 def log_lines(log: RewriteLog) -> list[str]:
@@ -21,30 +50,22 @@ def log_lines(log: RewriteLog) -> list[str]:
     return lines
 
 
-def comparison_table(before: Report, after: Report) -> Table:
+def comparison_table(before: Report, after: Report, width: int | None = None) -> Table:
     """Params and MACs in total and per kind (kinds that are zero on both sides left out),
     before and after, with the ratio after/before."""
-    table = Table(title="cost per sample", title_justify="left")
-    for column in ("", "before", "after", "after/before"):
-        table.add_column(column, justify="left" if not column else "right")
     after_groups = {group.key: group for group in after.groups("kind")}
+    body: list[list[Cell]] = []
     for measure in ("params", "macs"):
-        table.add_row(*_row(measure.replace("macs", "MACs"), getattr(before, measure),
-                            getattr(after, measure)), style="bold")
+        label = measure.replace("macs", "MACs")
+        body.append([Text(c, style="bold") for c in _row(label, getattr(before, measure),
+                                                         getattr(after, measure))])
         for group in before.groups("kind"):
             old, new = getattr(group, measure), getattr(after_groups[group.key], measure)
             if old or new:
-                table.add_row(*_row(f"  {group.key}", old, new))
-    return table
-
-
-def rewrite_text(log: RewriteLog, before: Report, after: Report, saved: str, *, width: int | None,
-                 color: bool = False) -> str:
-    """The log, the before/after table and where the model was saved."""
-    first, *rest = log_lines(log)
-    return print_to_string(Text(first, style="bold"), *(Text(line) for line in rest),
-                           comparison_table(before, after), Text(f"saved: {saved}"),
-                           width=width, color=color)
+                body.append(list(_row(f"  {group.key}", old, new)))
+    grid = Grid(["", "before", "after", "after/before"], [False, True, True, True], body, [],
+                wrap=(0,))
+    return fitted_table([grid], width, title="cost per sample", title_justify="left")
 
 
 def _row(label: str, before: int, after: int) -> tuple[str, str, str, str]:

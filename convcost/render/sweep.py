@@ -35,9 +35,9 @@ from convcost.render.units import exact
 from convcost.theory.sweep import Sweep, SweepRow
 
 
-def render_sweep(data: Sweep, fmt: str, options: RenderOptions | None = None) -> str:
+def render(data: Sweep, fmt: str, opts: RenderOptions | None = None) -> str:
     """Render a sweep as ``fmt`` (table, json, csv or markdown)."""
-    options = options or RenderOptions()
+    options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
     if fmt == "json":
         return json.dumps(sweep_dict(data), indent=2) + "\n"
@@ -148,7 +148,7 @@ def sweep_dict(data: Sweep) -> dict[str, Any]:
                     "flops_expr": str(formula.flops),
                     **{f"{f}_along": str(data.along(f)) for f in ("macs", "params", "flops")},
                     "latex_along": sympy.latex(data.along("macs")),
-                    "symbols": list(formula.names), "domain": formula.domain.to_json()},
+                    "symbols": list(formula.names), "domain": formula.domain.to_dict()},
         "rows": [_row_dict(row, formula.names) for row in data.rows],
     }
 

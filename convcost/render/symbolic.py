@@ -32,6 +32,7 @@ import csv
 import io
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sympy
@@ -55,11 +56,19 @@ from convcost.theory.model import SYMBOLS, LayerFormula, ModelFormula, Polynomia
 FIELDS = ("params", "macs", "other_flops", "flops")
 
 
-def render_symbolic(report: Report, formula: ModelFormula, fmt: str,
-                    options: RenderOptions | None = None) -> str:
-    """Render ``report`` with its formulas as ``fmt`` (table, json, csv or markdown)."""
-    options = options or RenderOptions()
+@dataclass(frozen=True)
+class Symbolic:
+    """A report (the model at the sampled size) and the formulas derived for it."""
+
+    report: Report
+    formula: ModelFormula
+
+
+def render(data: Symbolic, fmt: str, opts: RenderOptions | None = None) -> str:
+    """Render the report with its formulas as ``fmt`` (table, json, csv or markdown)."""
+    options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
+    report, formula = data.report, data.formula
     if fmt == "json":
         return json.dumps(symbolic_dict(report, formula, options), indent=2) + "\n"
     if fmt == "csv":
@@ -135,7 +144,7 @@ def symbolic_dict(report: Report, formula: ModelFormula,
                 entry.update({f"{name}_expr": str(getattr(group, name))
                               for name in ("params", "macs", "flops")})
     data["symbols"] = list(formula.names)
-    data["domain"] = formula.domain.to_json()
+    data["domain"] = formula.domain.to_dict()
     data["symbolic"] = _details(report, formula)
     return data
 

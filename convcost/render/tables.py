@@ -75,6 +75,16 @@ def compact_style() -> dict[str, Any]:
     return {"box": box.SIMPLE_HEAD, "pad_edge": False, "show_edge": False}
 
 
+def narrow_style() -> dict[str, Any]:
+    """The look of the measurement tables (bench, train): one space between columns."""
+    return {"box": box.SIMPLE_HEAD, "padding": (0, 0, 0, 1), "pad_edge": False}
+
+
+def narrow_table(grid: Grid, width: int | None, title: str) -> Table:
+    """:func:`fitted_table` of one grid in :func:`narrow_style`, titled on the left."""
+    return fitted_table([grid], width, title=title, title_justify="left", **narrow_style())
+
+
 def fitted_table(variants: Sequence[Grid], width: int | None, **style: Any) -> Table:
     """The first of ``variants`` (richest first) that fits ``width``, as a rich Table.
 

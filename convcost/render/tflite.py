@@ -20,6 +20,7 @@ holds the params the file's buffers store, bytes / element size) plus two keys::
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -49,10 +50,19 @@ from convcost.render.units import exact, shape_text
 FORMATS = ("table", "json", "csv", "markdown")
 
 
-def render_tflite(analysis: TfliteAnalysis, fmt: str, options: RenderOptions,
-                  check: TfliteCheck | None = None) -> str:
-    """``analysis`` (and the cross-check, if any) as ``fmt`` (one of :data:`FORMATS`)."""
+@dataclass(frozen=True)
+class TfliteResult:
+    """A .tflite file's analysis and, with ``--against``, its check against a Keras model."""
+
+    analysis: TfliteAnalysis
+    check: TfliteCheck | None = None
+
+
+def render(data: TfliteResult, fmt: str, opts: RenderOptions | None = None) -> str:
+    """The analysis (and the cross-check, if any) as ``fmt`` (one of :data:`FORMATS`)."""
+    options = opts or RenderOptions()
     check_choice("format", fmt, FORMATS)
+    analysis, check = data.analysis, data.check
     if fmt == "json":
         return json.dumps(tflite_dict(analysis, options, check), indent=2) + "\n"
     if fmt == "csv":

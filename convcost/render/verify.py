@@ -1,22 +1,33 @@
-"""Render a :class:`~convcost.analysis.verify.VerifyReport`: a table, or JSON."""
+"""Render ``convcost verify``: a :class:`~convcost.analysis.verify.VerifyReport` as a table,
+or JSON (``verify --training``: :mod:`convcost.render.verify_training`)."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 
-from convcost.analysis.verify import CONVENTIONS, LayerCheck, VerifyReport
-from convcost.render.tables import Cell, Grid, fitted_table, print_to_string
+from convcost.analysis.verify import CONVENTIONS
+from convcost.render.options import RenderOptions
+from convcost.render.tables import Cell, Grid, check_choice, fitted_table, print_to_string
+
+if TYPE_CHECKING:
+    from convcost.analysis.verify import LayerCheck, VerifyReport
+
+FORMATS = ("table", "json")
 
 
-def verify_json(result: VerifyReport) -> str:
-    """:func:`to_json` as indented JSON text."""
-    return json.dumps(to_json(result), indent=2) + "\n"
+def render(data: VerifyReport, fmt: str, opts: RenderOptions | None = None) -> str:
+    """The cross-check ``data`` as ``fmt`` (one of :data:`FORMATS`)."""
+    options = opts or RenderOptions()
+    check_choice("format", fmt, FORMATS)
+    if fmt == "json":
+        return json.dumps(verify_dict(data), indent=2) + "\n"
+    return _table(data, options.width, options.color)
 
 
-def to_json(result: VerifyReport) -> dict[str, Any]:
+def verify_dict(result: VerifyReport) -> dict[str, Any]:
     """The comparison as plain data: exact integers, statuses and explanations."""
     report = result.report
     return {
@@ -27,14 +38,14 @@ def to_json(result: VerifyReport) -> dict[str, Any]:
         "convcost": {"params": report.params, "macs": report.macs, "flops": report.flops},
         "profiler_total_flops": result.profiler_total_flops,
         "seconds": round(result.seconds, 3),
-        "layers": [_row_json(row) for row in result.layers],
+        "layers": [_row_dict(row) for row in result.layers],
         "tf_op_types_outside_macs": op_types_by_layer_type(result),
         "notes": list(result.notes),
         "conventions": list(CONVENTIONS),
     }
 
 
-def _row_json(row: LayerCheck) -> dict[str, Any]:
+def _row_dict(row: LayerCheck) -> dict[str, Any]:
     return {
         "path": row.path, "type": row.type, "calls": row.calls, "checked": row.checked,
         "macs": row.macs, "convcost_mac_flops": 2 * row.macs,
@@ -47,7 +58,7 @@ def _row_json(row: LayerCheck) -> dict[str, Any]:
 _STYLE = {"agree": "green", "differs": "red", "not seen": "yellow", "no MACs": "dim"}
 
 
-def verify_table(result: VerifyReport, width: int | None, color: bool = False) -> str:
+def _table(result: VerifyReport, width: int | None, color: bool) -> str:
     """The layer table, the summary, totals, differences and conventions, as text.
 
     ``width=None`` is the natural width; a narrower one wraps types, then layer paths.
@@ -89,47 +100,3 @@ def op_types_by_layer_type(result: VerifyReport) -> dict[str, list[str]]:
         if kinds:
             found.setdefault(row.type, set()).update(kinds)
     return {kind: sorted(types) for kind, types in sorted(found.items())}
-
-
-# --- verify --training -------------------------------------------------------------------------
-
-TRAINING_ROLES = (("forward", "forward_macs"), ("dx", "input_grad_macs"),
-                  ("dW", "weight_grad_macs"))
-
-
-def training_check_json(model: str, cost: Any, counted: Any) -> dict[str, Any]:
-    """convcost's training MACs per sample beside the executed ops' and the profiler's count.
-
-    ``cost`` is a :class:`convcost.analysis.training.TrainingCost`, ``counted`` a
-    :class:`convcost.analysis.verify_training.GradientCount`.
-    """
-    roles = {role: {"convcost": getattr(cost, attr), "ops": counted.ops[role],
-                    "profiler": counted.profiler[role],
-                    "op_types": list(counted.op_types[role])}
-             for role, attr in TRAINING_ROLES}
-    return {"model": model, "agree": all(r["convcost"] == r["ops"] for r in roles.values())
-            and not counted.hidden, "roles": roles,
-            "profiler_uncounted_ops": list(counted.uncounted),
-            "hidden_ops": list(counted.hidden)}
-
-
-def training_check_table(data: dict[str, Any], width: int | None, color: bool = False) -> str:
-    """The training cross-check as a table, with what the profiler cannot count.
-
-    ``width=None`` is the natural width; a narrower one wraps the op types, never numbers.
-    """
-    headers = ["role", "convcost", "executed ops", "TF profiler", "op types"]
-    body: list[list[Cell]] = [[role, f"{r['convcost']:,}", f"{r['ops']:,}",
-                               f"{r['profiler']:,.0f}", ", ".join(r["op_types"])]
-                              for role, r in data["roles"].items()]
-    grid = Grid(headers, [h not in ("role", "op types") for h in headers], body, [], wrap=(4,))
-    table = fitted_table([grid], width, title=f"{data['model']}: training MACs per sample "
-                         "(batch 2 / 2)", title_justify="left")
-    notes = ["executed ops: the products TensorFlow's pruned gradient graph runs, counted from "
-             "their shapes. TF profiler: its FLOPs statistic / 2."]
-    if data["profiler_uncounted_ops"]:
-        notes.append("The profiler has no statistic for: "
-                     + ", ".join(data["profiler_uncounted_ops"]) + " (counted 0).")
-    if data["hidden_ops"]:
-        notes.append("Not entered (loops, compiled calls): " + ", ".join(data["hidden_ops"]))
-    return print_to_string(table, *(Text(line) for line in notes), width=width, color=color)

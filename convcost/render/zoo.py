@@ -1,22 +1,37 @@
-"""The zoo listing as a table or JSON."""
+"""The zoo listing (``convcost zoo``) as a table or JSON."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from convcost.models.zoo import ZooEntry
-from convcost.render.tables import Cell, Grid, fitted_table, print_to_string
+from convcost.render.options import RenderOptions
+from convcost.render.tables import Cell, Grid, check_choice, fitted_table, print_to_string
+
+if TYPE_CHECKING:
+    from convcost.models.zoo import ZooEntry
+
+FORMATS = ("table", "json")
 
 
-def zoo_json(entries: Iterable[ZooEntry]) -> str:
-    """One object per model: name, source, summary, input_shape, classes, takes_alpha."""
-    return json.dumps([{"name": e.name, "source": e.source, "summary": e.summary,
-                        "input_shape": list(e.input_shape), "classes": e.classes,
-                        "takes_alpha": e.takes_alpha} for e in entries], indent=2) + "\n"
+def render(data: Iterable[ZooEntry], fmt: str, opts: RenderOptions | None = None) -> str:
+    """The zoo entries ``data`` as ``fmt`` (one of :data:`FORMATS`)."""
+    options = opts or RenderOptions()
+    check_choice("format", fmt, FORMATS)
+    if fmt == "json":
+        return json.dumps([entry_dict(e) for e in data], indent=2) + "\n"
+    return _table(data, options.width, options.color)
 
 
-def zoo_table(entries: Iterable[ZooEntry], width: int | None, color: bool = False) -> str:
+def entry_dict(entry: ZooEntry) -> dict[str, Any]:
+    """One model: name, source, summary, input_shape, classes, takes_alpha."""
+    return {"name": entry.name, "source": entry.source, "summary": entry.summary,
+            "input_shape": list(entry.input_shape), "classes": entry.classes,
+            "takes_alpha": entry.takes_alpha}
+
+
+def _table(entries: Iterable[ZooEntry], width: int | None, color: bool) -> str:
     """Name, source, input shape, classes, and whether it takes a width multiplier.
 
     ``width=None`` is the natural width; a narrower one wraps the source, then the name.

@@ -88,7 +88,8 @@ class Domain:
             where += f", at most {_same(self.maximum)}"
         return f"exact for {where}"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """The domain as a JSON object: symbols, step, minimum, maximum and its text."""
         return {"symbols": list(self.names), "step": dict(zip(self.names, self.steps)),
                 "minimum": dict(zip(self.names, self.minimum)),
                 "maximum": dict(zip(self.names, self.maximum)), "text": self.text}

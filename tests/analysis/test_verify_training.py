@@ -3,12 +3,21 @@ executes, counted from their shapes, and TensorFlow's profiler where it counts t
 
 from __future__ import annotations
 
+import dataclasses
+from types import SimpleNamespace
+
 import keras
 import pytest
 
 import convcost
 from convcost.analysis.training import training_cost
-from convcost.analysis.verify_training import UNCOUNTED, gradient_count
+from convcost.analysis.verify_training import (
+    UNCOUNTED,
+    GradientCount,
+    RoleCheck,
+    check_training,
+    gradient_count,
+)
 from convcost.models import zoo
 
 L = keras.layers
@@ -83,3 +92,20 @@ def test_profiler_misses_depthwise_backprop_and_miscounts_valid_conv() -> None:
     valid = gradient_count(CASES["conv valid s2"]())
     # TF's statistic counts input positions / stride^2 (81 / 4) instead of 16 output positions
     assert valid.profiler["dx"] == 81 / 4 * 9 * 4 * 8 != valid.ops["dx"] == 16 * 9 * 4 * 8
+
+
+def test_check_training_verdict_by_hand() -> None:
+    """agree: every role's count equals the executed ops' and no op is hidden in a loop."""
+    counted = GradientCount({"forward": 100, "dx": 40, "dW": 60},
+                            {"forward": 100.0, "dx": 0.0, "dW": 60.0},
+                            {"forward": ("Conv2D",), "dx": ("Conv2DBackpropInput",),
+                             "dW": ("Conv2DBackpropFilter",)})
+    cost = SimpleNamespace(forward_macs=100, input_grad_macs=40, weight_grad_macs=60)
+    check = check_training("m", cost, counted)
+    assert check.agree
+    assert check.roles["dx"] == RoleCheck(40, 40, 0.0, ("Conv2DBackpropInput",))
+    off = SimpleNamespace(forward_macs=100, input_grad_macs=41, weight_grad_macs=60)
+    assert not check_training("m", off, counted).agree
+    looped = dataclasses.replace(counted, hidden=("While",))
+    assert not check_training("m", cost, looped).agree
+    assert check_training("m", cost, looped).hidden_ops == ("While",)

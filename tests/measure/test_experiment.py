@@ -16,7 +16,7 @@ import pytest
 from convcost.errors import ConvcostError
 from convcost.measure import data, experiment
 from convcost.measure.experiment import EpochRow, FitTiming, ModelRun
-from convcost.render.train import summary_markdown
+from convcost.render.experiment import summary_markdown
 
 # Verified independently (preamble / FINDINGS.md: Keras count_params and TF's profiler).
 NAIVE = dict(params=259_082, macs=25_362_816)

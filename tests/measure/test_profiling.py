@@ -97,10 +97,10 @@ def test_kind_aggregation_sums_and_shares(latency):
     assert kinds["other"].seconds == pytest.approx(by_path["add"].seconds)  # views add 0
 
 
-def test_to_dict_totals_are_sums_of_rows(latency):
-    from convcost.render.profile import to_dict
+def test_latency_dict_totals_are_sums_of_rows(latency):
+    from convcost.render.profile import latency_dict
 
-    data = to_dict(latency)
+    data = latency_dict(latency)
     assert data["batch_size"] == BATCH and data["model"] == "tiny"
     rows = data["layers"]
     assert sum(r["batch_macs"] for r in rows) == data["totals"]["batch_macs"] == 2 * 24576

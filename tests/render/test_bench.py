@@ -1,45 +1,56 @@
-"""The runtime tables and JSON from hand-made rows: speed-ups per run, accuracy side by side."""
+"""The bench document's derived numbers (hand numbers): speedups and share of the peak."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from convcost.measure.bench import RuntimeRow
+from convcost.measure.bench import BenchRow
+from convcost.measure.probe import Peak
 from convcost.measure.timing import Timings
-from convcost.render import bench
+from convcost.render import RenderOptions
+from convcost.render.bench import bench_document, render, speed_dict
 
 
-def _row(model: str, runtime: str, macs: int, seconds: float, accuracy: float | None,
-         threads: str = "1") -> RuntimeRow:
-    precision = "int8" if runtime == "litert-int8" else "fp32"
-    return RuntimeRow(model, runtime, precision, threads, 1, 0, macs, 2 * macs,
-                      Timings((seconds,)), accuracy, 1000 if "litert" in runtime else None)
+def test_bench_row_speedups_by_hand() -> None:
+    naive = BenchRow("naive", 259_082, 25_362_816, 51_000_000, 64, Timings((0.020,)))
+    v1 = BenchRow("v1", 48_330, 3_109_760, 6_400_000, 64, Timings((0.008,)))
+    row = speed_dict(v1, naive, Peak(2048, Timings((0.1,))))
+    assert row["predicted_speedup"] == pytest.approx(25_362_816 / 3_109_760)
+    assert row["measured_speedup"] == pytest.approx(2.5)  # 20 ms / 8 ms
+    assert row["achieved_gflops"] == pytest.approx(51.2)  # 6.4e6 * 64 / 0.008 / 1e9
+    assert row["share_of_peak"] == pytest.approx(51.2 / 171.79869184)
 
 
-ROWS = [_row("naive", "litert", 25_362_816, 0.0008, 0.98),
-        _row("v1", "litert", 3_109_760, 0.0002, 0.95),
-        _row("naive", "litert-int8", 25_362_816, 0.0008, 0.97),
-        _row("v1", "litert-int8", 3_109_760, 0.0004, 0.94)]
+def test_bench_table_at_40_columns_keeps_every_number() -> None:
+    naive = BenchRow("naive_with_a_long_name", 259_082, 25_362_816, 51_000_000, 64,
+                     Timings((0.020, 0.022, 0.021)))
+    v1 = BenchRow("v1", 48_330, 3_109_760, 6_400_000, 64, Timings((0.008, 0.009, 0.010)))
+    document = bench_document([naive, v1], Peak(2048, Timings((0.1,))), {}, "compiled")
+    text = render(document, "table", RenderOptions(width=40))
+    # medians 21 ms and 9 ms; 64 samples / 9 ms = 7,111 img/s; 25,362,816 / 3,109,760 = 8.16
+    for number in ("21.00", "9.00", "7111", "8.16", "25.36 M", "3.11 M"):
+        assert number in text
+    assert "…" not in text and "naive_with" in text
 
 
-def test_runs_and_speedups_by_hand() -> None:
-    document = bench.runtime_document(ROWS, None, {}, {}, {"before": "1", "after": "1"})
-    assert [(r["runtime"], r["baseline"]) for r in document["runs"]] == [
-        ("litert", "naive"), ("litert-int8", "naive")]
-    v1 = document["runs"][0]["models"][1]
-    assert v1["predicted_speedup"] == pytest.approx(25_362_816 / 3_109_760)  # 8.156
-    assert v1["measured_speedup"] == pytest.approx(4.0)  # 0.8 ms / 0.2 ms
-    assert v1["achieved_gflops"] == pytest.approx(2 * 3_109_760 / 0.0002 / 1e9)  # 31.1
-    assert json.loads(bench.runtime_json(document))["runs"][1]["models"][1]["accuracy"] == 0.94
+def test_speed_dict_is_one_row_shape_for_bench_and_runtimes() -> None:
+    """A runtime row adds accuracy, .tflite size and note after the same keys, in order."""
+    from convcost.measure.bench import RuntimeRow
+
+    bench = BenchRow("v1", 48_330, 3_109_760, 6_400_000, 64, Timings((0.008,)))
+    runtime = RuntimeRow("v1", "litert", "fp32", "1", 64, 48_330, 3_109_760, 6_400_000,
+                         Timings((0.008,)), 0.95, 1000, "")
+    plain, extended = speed_dict(bench, bench, None), speed_dict(runtime, runtime, None)
+    assert list(extended) == [*plain, "accuracy", "tflite_bytes", "note"]
+    assert {k: extended[k] for k in plain} == plain
+    assert plain["share_of_peak"] is None and plain["measured_speedup"] == 1.0
+    empty = BenchRow("empty", 0, 0, 0, 64, Timings((0.008,)))
+    assert speed_dict(empty, bench, None)["predicted_speedup"] is None  # no MACs: no ratio
 
 
-def test_tables_show_accuracy_side_by_side() -> None:
-    document = bench.runtime_document(ROWS, None, {}, {}, {"before": "1", "after": "1"})
-    text = bench.runtime_tables(document, width=120)
-    assert "litert (XNNPACK, fp32) · threads 1 · batch 1" in text
-    assert "GOP/s" in text  # int8 runs count integer operations
-    line = next(ln for ln in text.splitlines() if ln.strip().startswith("v1 ") and "0.95" in ln
-                and "0.94" in ln)
-    assert line.split() == ["v1", "0.9500", "0.9400"]
+def test_bench_table_shows_a_dash_for_a_model_without_macs() -> None:
+    naive = BenchRow("naive", 259_082, 25_362_816, 51_000_000, 64, Timings((0.020,)))
+    empty = BenchRow("empty", 0, 0, 0, 64, Timings((0.001,)))
+    document = bench_document([naive, empty], Peak(2048, Timings((0.1,))), {}, "compiled")
+    line = next(ln for ln in render(document, "table").splitlines() if ln.startswith(" empty"))
+    assert line.split()[-2:] == ["-", "20.00"]  # pred: no MAC ratio; meas: 20 ms / 1 ms

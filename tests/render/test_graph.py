@@ -68,7 +68,7 @@ def test_names_are_shown_literally_by_graphviz(graphviz: str) -> None:
 
 
 def test_svg_is_drawn(graphviz: str) -> None:
-    svg = graph.graph_svg(REPORT)
+    svg = graph.render(REPORT, "svg")
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg
     # 5 layer calls + the input + the legend; 6 edges (the legend has none)
     assert svg.count('class="node"') == 7 and svg.count('class="edge"') == 6
@@ -89,7 +89,7 @@ def test_without_dot_one_line_error(monkeypatch) -> None:
     monkeypatch.setenv("PATH", "")
     with pytest.raises(ConvcostError, match=r"needs graphviz's 'dot'.*apt-get install "
                                             r"graphviz.*Received: no 'dot' on PATH\."):
-        graph.graph_svg(REPORT)
+        graph.render(REPORT, "svg")
 
 
 def test_too_big_a_graph_is_refused(monkeypatch) -> None:

@@ -11,8 +11,9 @@ import sympy
 
 from convcost.errors import ConvcostError
 from convcost.render import RenderOptions, report_dict
-from convcost.render.sweep import render_sweep
-from convcost.render.symbolic import render_symbolic, symbolic_dict
+from convcost.render import sweep as sweep_out
+from convcost.render.symbolic import Symbolic, symbolic_dict
+from convcost.render.symbolic import render as render_symbolic
 from convcost.theory.model import derive
 from convcost.theory.sweep import parse, sizes_of, sweep
 from tests.conftest import tiny_cnn, tokens
@@ -46,7 +47,7 @@ def test_json_only_adds_keys(cnn, group_by) -> None:
 
 def test_json_expressions_parse_and_equal_the_counts(cnn) -> None:
     base, formula = cnn
-    data = json.loads(render_symbolic(base, formula, "json"))
+    data = json.loads(render_symbolic(Symbolic(base, formula), "json"))
     assert data["symbols"] == ["H", "W"]
     assert data["domain"]["step"] == {"H": 4, "W": 4}
     assert data["domain"]["text"] == "exact for H, W multiples of 4, at least 4"
@@ -71,7 +72,7 @@ def test_group_expressions_in_json(cnn) -> None:
 
 def test_table_has_formulas_pretty_latex_domain_and_proof(cnn) -> None:
     base, formula = cnn
-    text = render_symbolic(base, formula, "table", RenderOptions(width=120))
+    text = render_symbolic(Symbolic(base, formula), "table", RenderOptions(width=120))
     assert "H/4×W/4×16" in text and "9·H·W/2" in text
     assert "\\mathrm{MACs}(H, W) = \\frac{133 H W}{2} + 160" in text
     assert "domain: exact for H, W multiples of 4, at least 4; off it strided layers" in text
@@ -86,17 +87,17 @@ def test_folded_rows_sum_their_formulas(cnn) -> None:
 
 def test_csv_and_markdown(cnn) -> None:
     base, formula = cnn
-    lines = list(csv.reader(io.StringIO(render_symbolic(base, formula, "csv"))))
+    lines = list(csv.reader(io.StringIO(render_symbolic(Symbolic(base, formula), "csv"))))
     assert lines[0][:4] == ["path", "name", "type", "output_shape_expr"]
     assert lines[1][3:5] == ["H/2;W/2;8", "216"]
-    markdown = render_symbolic(base, formula, "markdown")
+    markdown = render_symbolic(Symbolic(base, formula), "markdown")
     assert "$$\n\\mathrm{MACs}(H, W) = \\frac{133 H W}{2} + 160\n$$" in markdown
 
 
 def test_off_domain_analysed_size_is_shown_with_the_difference() -> None:
     base = tiny_cnn({"H": 30, "W": 30})
     formula = derive(tiny_cnn, ("H", "W"), base=base)
-    text = render_symbolic(base, formula, "table", RenderOptions(width=120))
+    text = render_symbolic(Symbolic(base, formula), "table", RenderOptions(width=120))
     # 61,560 counted vs 60,010 from the formula: +2.58 %
     assert "at 30×30 (off the domain): analyze 61,560 MACs, the formula 60,010 (+2.58 %)" in text
 
@@ -104,14 +105,14 @@ def test_off_domain_analysed_size_is_shown_with_the_difference() -> None:
 def test_sweep_table_json_csv() -> None:
     formula = derive(tokens, ("L",), model="toy")
     data = sweep(formula, "seq-len", {n: tokens({"L": n}) for n in (128, 256, 512)})
-    table = render_sweep(data, "table", RenderOptions(width=120))
+    table = sweep_out.render(data, "table", RenderOptions(width=120))
     assert "MACs(L) = 8·L² + 64·L; params(L) = 64; exact for every L ≥ 1" in table
-    document = json.loads(render_sweep(data, "json"))
+    document = json.loads(sweep_out.render(data, "json"))
     assert document["formula"]["macs_along"] == "8*L**2 + 64*L"
     assert [row["macs"] for row in document["rows"]] == [8 * n * n + 64 * n
                                                          for n in (128, 256, 512)]
     assert all(row["exact"] and row["on_domain"] for row in document["rows"])
-    lines = list(csv.reader(io.StringIO(render_sweep(data, "csv"))))
+    lines = list(csv.reader(io.StringIO(sweep_out.render(data, "csv"))))
     assert lines[0][:3] == ["seq-len", "params", "macs"] and len(lines) == 4
 
 
@@ -120,7 +121,7 @@ def test_sweep_along_sizes_substitutes_h_equals_w() -> None:
     data = sweep(formula, "size", {s: tiny_cnn({"H": s, "W": s}) for s in (28, 30, 32)})
     assert str(data.along("macs")) == "133*s**2/2 + 160"
     assert [row.on_domain for row in data.rows] == [True, False, True]
-    assert "(off domain)" in render_sweep(data, "table", RenderOptions(width=140))
+    assert "(off domain)" in sweep_out.render(data, "table", RenderOptions(width=140))
 
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -79,14 +79,15 @@ def _family(args: AnalyzeArgs) -> Any:
 
 
 def _emit_formulas(family: Any, args: AnalyzeArgs, options: Any) -> None:
-    from convcost.render.symbolic import render_symbolic
+    from convcost.render import symbolic
 
-    emit(render_symbolic(family.report, _derive(family), args.fmt, options), args.output)
+    text = symbolic.render(symbolic.Symbolic(family.report, _derive(family)), args.fmt, options)
+    emit(text, args.output)
 
 
 def _emit_sweep(family: Any, args: AnalyzeArgs, options: Any) -> None:
     from convcost.render import plots
-    from convcost.render.sweep import render_sweep
+    from convcost.render import sweep as show
     from convcost.theory import sweep as sweeps
 
     axis, values = sweeps.parse(args.sweep or "")
@@ -95,7 +96,7 @@ def _emit_sweep(family: Any, args: AnalyzeArgs, options: Any) -> None:
     data = sweeps.sweep(_derive(family), axis, reports)
     if args.plot is not None:
         plots.sweep_plot(data, Path(args.plot))
-    emit(render_sweep(data, args.fmt, options), args.output)
+    emit(show.render(data, args.fmt, options), args.output)
 
 
 def _derive(family: Any) -> Any:

@@ -25,7 +25,7 @@ def run(args: AnalyzeArgs) -> None:
     from convcost.analysis import strict
     from convcost.analysis.tflite import check_against
     from convcost.count.tflite import analyze_tflite
-    from convcost.render.tflite import render_tflite
+    from convcost.render import tflite as show
 
     options = render_options(args)
     analysis = analyze_tflite(args.model)
@@ -35,7 +35,7 @@ def run(args: AnalyzeArgs) -> None:
         check = check_against(analysis, keras_report)
     if args.strict:
         strict.check_tflite(analysis.report, args.model)
-    emit(render_tflite(analysis, args.fmt, options, check), args.output)
+    emit(show.render(show.TfliteResult(analysis, check), args.fmt, options), args.output)
     if check is not None and not check.ok:
         raise ConvcostError(f"The .tflite file and the Keras model disagree (see above: "
                             f"unexplained params {check.unexplained_params:,}, MACs equal: "

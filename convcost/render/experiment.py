@@ -1,60 +1,67 @@
-"""Render training and benchmark results: the run summary (Markdown, table, files) and the
-forward-latency table and JSON of ``bench``."""
+"""Render ``convcost train``'s results: the summary of a run of experiments as a compact table,
+Markdown (``summary.md``) or JSON (``summary.json``). The CLI writes the files."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.text import Text
 
 from convcost.analysis.roofline import GIGA
-from convcost.files import write_text
-from convcost.measure.bench import BenchRow
-from convcost.measure.experiment import (
-    STALL_AFTER_S,
-    ModelRun,
-    ModelSummary,
-    ResultsFolder,
-    distribution_dict,
-    fit_dict,
-    summarize,
-    summary_dict,
-)
-from convcost.measure.probe import Peak
-from convcost.render.tables import Cell, Grid, fitted_table, print_to_string
+from convcost.render.options import RenderOptions
+from convcost.render.tables import Cell, Grid, check_choice, narrow_table, print_to_string
 from convcost.render.units import human
 
+if TYPE_CHECKING:
+    from convcost.measure.experiment import ModelRun, ModelSummary
 
-def write_summary(folder: ResultsFolder, peak_gflops: float | None = None) -> list[Path]:
-    """summary.json, summary.md, convergence.png and speed.png for the runs in ``folder``.
+FORMATS = ("table", "markdown", "json")
 
-    Args:
-        folder: a results folder holding finished runs.
-        peak_gflops: this machine's attainable GFLOP/s (a matmul), or ``None``.
-    """
-    from convcost.render import plots
 
-    summaries = summarize(folder.runs)
-    payload = {"summary": [summary_dict(s, peak_gflops) for s in summaries],
-               "fits": [fit_dict(run) for run in folder.runs], "peak_gflops": peak_gflops}
-    distributed = [d for run, s in zip(folder.runs, summaries)
-                   if (d := distribution_dict(run, s, peak_gflops)) is not None]
+@dataclass(frozen=True)
+class ExperimentSummary:
+    """What a run of ``convcost train`` summarizes: one summary and one run per model, the
+    run's meta data (machine, config, data) and this machine's peak GFLOP/s (or None)."""
+
+    summaries: Sequence[ModelSummary]
+    runs: Sequence[ModelRun]
+    meta: dict[str, Any]
+    peak_gflops: float | None = None
+
+
+def render(data: ExperimentSummary, fmt: str, opts: RenderOptions | None = None) -> str:
+    """The summary as ``fmt`` (one of :data:`FORMATS`); json is ``summary.json``."""
+    options = opts or RenderOptions()
+    check_choice("format", fmt, FORMATS)
+    if fmt == "json":
+        return json.dumps(data.meta | experiment_dict(data), indent=2) + "\n"
+    if fmt == "markdown":
+        return summary_markdown(data.summaries, data.runs, data.meta, data.peak_gflops)
+    return summary_table(data.summaries, width=options.width, color=options.color)
+
+
+def experiment_dict(data: ExperimentSummary) -> dict[str, Any]:
+    """``summary.json`` less the meta data: summaries, fits, the peak, any distribution."""
+    from convcost.measure.experiment import distribution_dict, fit_dict, summary_dict
+
+    payload: dict[str, Any] = {
+        "summary": [summary_dict(s, data.peak_gflops) for s in data.summaries],
+        "fits": [fit_dict(run) for run in data.runs], "peak_gflops": data.peak_gflops}
+    distributed = [d for run, s in zip(data.runs, data.summaries)
+                   if (d := distribution_dict(run, s, data.peak_gflops)) is not None]
     if distributed:
         payload["distribution"] = distributed
-    markdown = summary_markdown(summaries, folder.runs, folder.meta, peak_gflops)
-    write_text(folder.path / "summary.md", markdown, make_parents=True)
-    return [folder.write_json("summary.json", payload), folder.path / "summary.md",
-            plots.convergence_plot(folder.rows, folder.path / "convergence.png"),
-            plots.speed_plot(summaries, folder.path / "speed.png")]
+    return payload
 
 
 def summary_markdown(summaries: Sequence[ModelSummary], runs: Sequence[ModelRun],
                      meta: dict[str, Any], peak_gflops: float | None) -> str:
     """The summary as Markdown: settings, machine, the table, the fit timing, what is measured."""
+    from convcost.measure.experiment import distribution_dict
+
     lines = ["# convcost train: summary", "", *_setting_lines(meta), "",
              "| model | params | MACs/sample | train GFLOP/epoch | first epoch s | steady epoch s "
              "| samples/s | GFLOP/s | share of peak | predicted speedup | measured speedup "
@@ -157,6 +164,8 @@ def _notes(summaries: Sequence[ModelSummary], peak_gflops: float | None) -> list
 
 
 def _fit_lines(runs: Sequence[ModelRun]) -> list[str]:
+    from convcost.measure.experiment import STALL_AFTER_S
+
     lines = ["Wall time around model.fit (seconds):", "",
              "| model | fit | setup | epochs | evaluation | bookkeeping | after on_train_end "
              "| CPU s in it | gap (fit - epochs - evaluation) |", "| --- |" + " ---: |" * 8]
@@ -170,14 +179,6 @@ def _fit_lines(runs: Sequence[ModelRun]) -> list[str]:
         lines += ["", f"Where the main thread sat after on_train_end (over {STALL_AFTER_S} s):"]
         lines += [f"- {run.model}: `{run.timing.return_stack}`" for run in stalls]
     return lines
-
-
-_NARROW = {"box": box.SIMPLE_HEAD, "padding": (0, 0, 0, 1), "pad_edge": False}
-
-
-def _narrow_table(grid: Grid, width: int | None, title: str) -> Any:
-    """A table with one space between columns; the model column wraps when too narrow."""
-    return fitted_table([grid], width, title=title, title_justify="left", **_NARROW)
 
 
 def summary_table(summaries: Sequence[ModelSummary], *, width: int | None,
@@ -196,63 +197,10 @@ def summary_table(summaries: Sequence[ModelSummary], *, width: int | None,
                      f"{s.predicted_speedup:.2f}", f"{s.measured_speedup:.2f}",
                      f"{s.final_test_accuracy:.3f}"])
     grid = Grid(headers, [h != "model" for h in headers], body, [], wrap=(0,))
-    table = _narrow_table(grid, width, "convcost train (exact numbers: summary.json, "
-                                       "summary.md)")
+    table = narrow_table(grid, width, "convcost train (exact numbers: summary.json, "
+                                      "summary.md)")
     note = ("epoch 1 / steady: seconds per epoch (first; median of the later ones). pred. = "
             "training-FLOPs ratio, meas. = steady-epoch-time ratio (speedups), against "
             f"{summaries[0].model if summaries else '-'}. acc: test accuracy. * one epoch only "
             "(includes warm-up).")
-    return print_to_string(table, Text(note), width=width, color=color)
-
-
-def bench_dict(row: BenchRow, base: BenchRow, peak: Peak | None) -> dict[str, Any]:
-    """A bench row with derived numbers; speedups are against ``base`` (the first model)."""
-    return {"model": row.model, "params": row.params, "macs": row.macs,
-            "forward_flops": row.forward_flops, "batch_size": row.batch_size,
-            **row.timings.as_dict(), "throughput_samples_per_s": row.throughput,
-            "achieved_gflops": row.achieved_gflops,
-            "share_of_peak": row.achieved_gflops / peak.gflops if peak else None,
-            "predicted_speedup": base.macs / row.macs,
-            "measured_speedup": base.timings.median / row.timings.median}
-
-
-def peak_dict(peak: Peak) -> dict[str, Any]:
-    """The peak measurement with its derived rate."""
-    return {"size": peak.size, "flops": peak.flops, "gflops": peak.gflops,
-            "best_gflops": peak.best_gflops, **peak.timings.as_dict()}
-
-
-def bench_document(rows: Sequence[BenchRow], peak: Peak, machine: dict[str, Any],
-                   method: str) -> dict[str, Any]:
-    """The JSON document of ``convcost bench``: machine, method, peak, one entry per model."""
-    return {"machine": machine, "method": f"{method}; each call waits for its result",
-            "peak": peak_dict(peak), "models": [bench_dict(row, rows[0], peak) for row in rows]}
-
-
-def bench_json(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2) + "\n"
-
-
-def bench_table(document: dict[str, Any], *, width: int | None, color: bool = False) -> str:
-    """Latency percentiles, throughput, GFLOP/s and speedups, one line per model.
-
-    ``width=None`` is the natural width; a narrower one wraps model names, never numbers.
-    """
-    peak, models = document["peak"], document["models"]
-    headers = ["model", "MACs", "med", "p10", "p90", "min", "img/s", "GFLOP/s", "%pk", "pred",
-               "meas"]
-    body = [
-        [m["model"], human(m["macs"]),
-         *(f"{m[key] * 1e3:.2f}" for key in ("median_s", "p10_s", "p90_s", "min_s")),
-         f"{m['throughput_samples_per_s']:.0f}", f"{m['achieved_gflops']:.2f}",
-         f"{100 * m['share_of_peak']:.0f}", f"{m['predicted_speedup']:.2f}",
-         f"{m['measured_speedup']:.2f}"] for m in models]
-    grid = Grid(headers, [h != "model" for h in headers], body, [], wrap=(0,))
-    table = _narrow_table(grid, width, f"forward latency, batch {models[0]['batch_size']}, ms "
-                                       "per batch (exact numbers: --format json)")
-    note = (f"{document['method']}. med/p10/p90/min: latency percentiles. %pk: share of the "
-            f"peak, {peak['gflops']:.1f} GFLOP/s (float32 {peak['size']}x{peak['size']} "
-            f"matmul, median of {len(peak['seconds'])}; best run {peak['best_gflops']:.1f}). "
-            f"pred = MAC ratio, meas = median-latency ratio (speedups), against "
-            f"{models[0]['model']}.")
     return print_to_string(table, Text(note), width=width, color=color)
