@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from convcost.cli import analyze_llm as llm
 from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.cli.device import device_or_probe
 from convcost.cli.options import (
@@ -147,6 +148,13 @@ def analyze_command(
              "name), compared kind by kind.", show_default=False, metavar="MODEL")] = None,
     causal: Causal = False,
     moe: Moe = "routed",
+    decode: llm.Decode = False,
+    context: llm.Context = None,
+    generate: llm.Generate = None,
+    weight_bits: llm.WeightBits = None,
+    kv_bits: llm.KvBits = None,
+    device_id: llm.Device = None,
+    efficiency: llm.Efficiency = None,
 ) -> None:
     """Params, MACs and FLOPs of every layer of MODEL, checked against Keras' own count.
 
@@ -165,6 +173,18 @@ def analyze_command(
     options = render.RenderOptions(group_by, batch_size, flops, depth,
                                    console_width(output, width), use_color(output))
     check_output_dir(output)
+    llm_options = llm.LlmOptions(decode, context, generate, weight_bits, kv_bits, device_id,
+                                 efficiency)
+    if llm_options.requested:  # LLM inference: convcost.cli.analyze_llm
+        others = {"--memory": memory, "--roofline": roofline, "--symbolic": symbolic,
+                  "--sweep": sweep, "--training": training, "--against": against,
+                  "--peak-gflops": peak_gflops, "--bandwidth-gbs": bandwidth_gbs,
+                  "--device-profile": device_profile, "--moe": moe != "routed" or None}
+        llm.analyze_llm(llm_options, make_source(model, input_shape, no_top=no_top,
+                                                 unsafe=unsafe, imports=imports),
+                        fmt=fmt, batch_size=batch_size, dtype=dtype, causal=causal,
+                        render_options=options, output=output, others=others)
+        return
     if is_tflite(model):
         keras_only = {"--input-shape": input_shape, "--alpha": alpha, "--classes": classes,
                       "--no-top": no_top or None, "--unsafe": unsafe or None,

@@ -193,3 +193,15 @@ def bind_arguments(fn: Callable[..., Any], args: Sequence[Any],
 def uses_gate(layer: Any) -> bool:
     """Whether a ``MultiHeadAttention`` has the optional sigmoid gate (a private flag)."""
     return bool(getattr(layer, "_use_gate", False))
+
+
+def hub_cache_shape(causal_lm: Any, length: int) -> tuple[int, ...] | None:
+    """The shape of the key/value cache keras-hub's ``CausalLM`` builds for one sequence of
+    ``length`` tokens (its private ``_build_cache``, traced on symbolic token ids: nothing is
+    allocated), or None for a model without one."""
+    build_cache = getattr(causal_lm, "_build_cache", None)
+    if build_cache is None or not hasattr(causal_lm, "call_with_cache"):
+        return None
+    tokens = keras.KerasTensor((1, length), dtype="int32")
+    spec = compute_output_spec(lambda ids: build_cache(ids)[1], tokens)
+    return tuple(int(d) for d in spec.shape)

@@ -1,0 +1,28 @@
+"""``convcost devices``: named devices with their datasheet numbers and the source of each,
+and this machine as ``convcost probe`` measured it (no TensorFlow import)."""
+
+from __future__ import annotations
+
+import contextlib
+
+from convcost.cli.app import app, domain_errors
+from convcost.cli.options import ListFormat, Width
+from convcost.cli.output import console_width, emit, use_color
+from convcost.errors import ConvcostError
+
+
+@app.command("devices")
+@domain_errors
+def devices_command(fmt: ListFormat = "table", width: Width = None) -> None:
+    """List the devices --device takes: dense peak per dtype, memory bandwidth and size, and
+    the datasheet behind each number; 'this_machine' once 'convcost probe' has run."""
+    from convcost import render
+    from convcost.analysis.inference import this_machine
+    from convcost.models.devices import PRESETS
+    from convcost.render import devices as view
+
+    specs = list(PRESETS.values())
+    with contextlib.suppress(ConvcostError):  # not probed yet: the presets alone
+        specs.append(this_machine())
+    options = render.RenderOptions(width=console_width(None, width), color=use_color())
+    emit(view.render(specs, fmt, options), None)
