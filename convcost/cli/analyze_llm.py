@@ -35,7 +35,8 @@ KvBits = Annotated[int | None, typer.Option(
     show_default=False, metavar="BITS")]
 Device = Annotated[str | None, typer.Option(
     "--device", help="LLM: a named device ('convcost devices': h100_sxm, a100_80gb, l4, "
-                     "this_machine, ...) or a JSON file: time to first token, time per output token, tokens/s, fit.",
+                     "this_machine, ...) or a JSON file: time to first token, time per "
+                     "output token, tokens/s, fit.",
     show_default=False, metavar="ID|FILE")]
 Efficiency = Annotated[float | None, typer.Option(
     help="LLM, with --device: fraction of peak and bandwidth reached (default 1: the bound).",
