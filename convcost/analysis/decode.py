@@ -58,11 +58,18 @@ class Precision:
 
 @dataclass(frozen=True)
 class CacheLayout:
-    """The key/value cache of one sequence: elements per token and the sliding window."""
+    """The key/value cache of one sequence: elements per token and the sliding window;
+    ``shape`` is keras-hub's cache tensor at 2 tokens, ``axis`` its token axis."""
 
     elements_per_token: int
     layers: int
     window: int | None
+    shape: tuple[int, ...] = ()
+    axis: int = -1
+
+    def cache_shape(self, tokens: int) -> tuple[int, ...]:
+        """keras-hub's cache tensor for one sequence of ``tokens`` tokens."""
+        return tuple(tokens if i == self.axis else d for i, d in enumerate(self.shape))
 
     def tokens_kept(self, tokens: int) -> int:
         """Tokens the cache holds after ``tokens`` were written (a window keeps the last)."""
@@ -124,8 +131,12 @@ def cache_layout(causal_lm: Any) -> CacheLayout:
         raise ConvcostError(f"The model builds no key/value cache. Received: "
                             f"{type(causal_lm).__name__}.")
     per_token = math.prod(three) - math.prod(two)
+    axes = [i for i, (a, b) in enumerate(zip(two, three, strict=True)) if a != b]
+    if len(axes) != 1 or two[axes[0]] != 2:
+        raise ConvcostError(f"The model's key/value cache has no single token axis. "
+                            f"Received: shapes {two} and {three} at 2 and 3 tokens.")
     return CacheLayout(per_token, int(getattr(causal_lm.backbone, "num_layers", 0) or 0),
-                       sliding_window(causal_lm))
+                       sliding_window(causal_lm), two, axes[0])
 
 
 def sliding_window(causal_lm: Any) -> int | None:
@@ -154,11 +165,9 @@ def trace_phase(causal_lm: Any, layout: CacheLayout, *, new_tokens: int, keys: i
     """Trace ``call_with_cache`` for ``new_tokens`` tokens against a cache of ``keys``."""
     import keras
 
-    from convcost.count.keras_internals import hub_cache_shape
     from convcost.count.walker import analyze_call
 
-    shape = hub_cache_shape(causal_lm, keys)
-    assert shape is not None  # cache_layout has checked the model builds one
+    shape = layout.cache_shape(keys)
     step = _cached_step(causal_lm, keys - new_tokens)
     tokens = keras.KerasTensor((1, new_tokens), dtype="int32")
     cache = keras.KerasTensor(shape, dtype=causal_lm.compute_dtype)

@@ -33,6 +33,19 @@ def causal_lm():
 
 
 @pytest.fixture(scope="module")
+def layout_of(causal_lm):
+    """Each model's cache layout, once per module: layout_of('gpt2')."""
+    found: dict[str, dec.CacheLayout] = {}
+
+    def get(name: str) -> dec.CacheLayout:
+        if name not in found:
+            found[name] = dec.cache_layout(causal_lm(name))
+        return found[name]
+
+    return get
+
+
+@pytest.fixture(scope="module")
 def tiny_mistral():
     """A 2-block Mistral with a sliding window of 4 (d 32, 4 query heads, 2 K/V heads)."""
     import keras_hub
@@ -46,21 +59,23 @@ def tiny_mistral():
 # --- KV cache -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a 7B trace (about 10 s on a quiet machine)
 @pytest.mark.parametrize("tokens", [1, 512, 4096, 32768])
 @pytest.mark.parametrize("bits", [16, 8, 4])
-def test_kv_cache_llama2_7b_mha(causal_lm, tokens, bits):
+def test_kv_cache_llama2_7b_mha(layout_of, tokens, bits):
     """MHA: K and V, 32 layers, 32 heads of 128: 2*32*32*128 elements per token."""
-    layout = dec.cache_layout(causal_lm("llama2_7b"))
+    layout = layout_of("llama2_7b")
     assert layout.elements_per_token == 2 * 32 * 32 * 128
     expected = 2 * 32 * 32 * 128 * tokens * bits / 8
     assert layout.bytes(tokens, dec.Precision(kv_bits=bits)) == expected
 
 
+@pytest.mark.slow  # a 70B trace: about 10 s on a quiet machine
 @pytest.mark.parametrize("tokens,bits,batch", [(4096, 16, 1), (4096, 8, 8), (1024, 4, 3)])
-def test_kv_cache_llama2_70b_gqa(causal_lm, tokens, bits, batch):
+def test_kv_cache_llama2_70b_gqa(layout_of, tokens, bits, batch):
     """GQA: 80 layers, 8 K/V heads (not the 64 query heads) of 128. At 4096 tokens, 16 bits:
     1.34 GB per sequence (the often-quoted 10.7 GB is the 64-head MHA mistake)."""
-    layout = dec.cache_layout(causal_lm("llama2_70b"))
+    layout = layout_of("llama2_70b")
     assert layout.elements_per_token == 2 * 80 * 8 * 128
     assert layout.bytes(tokens, dec.Precision(kv_bits=bits), batch) == (
         batch * 2 * 80 * 8 * 128 * tokens * bits / 8)
@@ -76,11 +91,11 @@ def test_kv_cache_sliding_window_keeps_the_window(tiny_mistral):
 # --- decode ---------------------------------------------------------------------------------
 
 
-def test_gpt2_decode_macs_at_1023(causal_lm):
+def test_gpt2_decode_macs_at_1023(causal_lm, layout_of):
     """One token against 1024 keys: per block 12*d^2 (QKV, output, MLP 4d) + 2*1024*d
     (scores and context), and the tied LM head d*V."""
     d = GPT2_D
-    phase = dec.decode(causal_lm("gpt2"), dec.cache_layout(causal_lm("gpt2")), 1023)
+    phase = dec.decode(causal_lm("gpt2"), layout_of("gpt2"), 1023)
     assert phase.keys == 1024
     assert phase.total("macs") == GPT2_LAYERS * (12 * d * d + 2 * 1024 * d) + d * GPT2_V
     block = sum(r.macs for r in phase.rows if r.path.startswith("transformer_layer_3/")
@@ -88,23 +103,23 @@ def test_gpt2_decode_macs_at_1023(causal_lm):
     assert block == 12 * d * d + 2 * 1024 * d
 
 
-def test_gpt2_decode_kv_traffic(causal_lm):
+def test_gpt2_decode_kv_traffic(causal_lm, layout_of):
     """Reads K and V of 1024 tokens in every layer, writes those of the new one."""
-    phase = dec.decode(causal_lm("gpt2"), dec.cache_layout(causal_lm("gpt2")), 1023)
+    phase = dec.decode(causal_lm("gpt2"), layout_of("gpt2"), 1023)
     assert phase.total("kv_read") == 2 * GPT2_LAYERS * GPT2_D * 1024
     assert phase.total("kv_written") == 2 * GPT2_LAYERS * GPT2_D
 
 
-def test_llama2_7b_weights_read_per_token(causal_lm):
+@pytest.mark.slow  # a 7B trace
+def test_llama2_7b_weights_read_per_token(causal_lm, layout_of):
     """Every weight but the input embedding table, of which one row: 6,738,415,616 published
     params - 32000*4096 + 4096."""
-    lm = causal_lm("llama2_7b")
-    phase = dec.decode(lm, dec.cache_layout(lm), 100)
+    phase = dec.decode(causal_lm("llama2_7b"), layout_of("llama2_7b"), 100)
     assert phase.total("weights_read") == 6_738_415_616 - 32000 * 4096 + 4096
 
 
-@pytest.mark.parametrize("bits", [16, 4])
-def test_mixtral_active_weight_bytes_per_token(causal_lm, bits):
+@pytest.mark.slow  # a 47B MoE trace
+def test_mixtral_active_weight_bytes_per_token(causal_lm):
     """Mixtral 8x7B: 12,879,925,248 active params (published: 2 of 8 experts), less the
     embedding table but one row; resident: all 46,702,792,704."""
     from convcost.analysis import inference
@@ -112,12 +127,13 @@ def test_mixtral_active_weight_bytes_per_token(causal_lm, bits):
     lm = causal_lm("mixtral_8x7b")
     layout = dec.cache_layout(lm)
     phase = dec.decode(lm, layout, 10)
-    precision = dec.Precision(weight_bits=bits)
     active = 12_879_925_248 - 32000 * 4096 + 4096
-    assert precision.weight_bytes(phase.total("weights_read")) == active * bits / 8
-    need = inference.memory(int(lm.count_params()), layout, phase, tokens=11, batch=1,
-                            precision=precision)
-    assert need.weight_bytes == 46_702_792_704 * bits / 8
+    for bits in (16, 8, 4):
+        precision = dec.Precision(weight_bits=bits)
+        assert precision.weight_bytes(phase.total("weights_read")) == active * bits / 8
+        need = inference.memory(int(lm.count_params()), layout, phase, tokens=11, batch=1,
+                                precision=precision)
+        assert need.weight_bytes == 46_702_792_704 * bits / 8
 
 
 def test_window_caps_the_keys(tiny_mistral):
@@ -144,12 +160,12 @@ def test_decode_steps_equal_the_sum_of_single_steps(causal_lm, tiny_mistral, mod
     assert summed.steps == steps
 
 
-def test_prefill_is_the_forward_pass(causal_lm):
+def test_prefill_is_the_forward_pass(causal_lm, layout_of):
     """Prefill of P tokens costs what the forward count of the model at L = P costs."""
     from convcost.count.walker import analyze
 
     lm = causal_lm("gpt2")
-    phase = dec.prefill(lm, dec.cache_layout(lm), 64, "executed")
+    phase = dec.prefill(lm, layout_of("gpt2"), 64, "executed")
     assert phase.total("macs") == analyze(lm, seq_len=64).macs
 
 

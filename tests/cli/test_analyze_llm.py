@@ -36,6 +36,7 @@ def test_generate_totals_are_the_sum_of_the_phases():
     assert data["tokens_per_s"] == pytest.approx(1 / data["time_per_output_token_s"])
 
 
+@pytest.mark.slow  # builds and traces a 7B model three times
 def test_llama2_7b_tpot_bound_on_h100_by_hand():
     """Decode at 4095 cached, bf16: memory-bound. Bytes = 2 * (6,738,415,616 - 32000*4096 +
     4096) weights + 2 * 2*32*32*128 * (4096 read + 1 written) KV, over 3.35 TB/s."""
