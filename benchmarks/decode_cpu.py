@@ -82,13 +82,19 @@ def this_machine(profile: str | None) -> Any:
                       found.bandwidth, float(memory), {"peak": "probe"})
 
 
+def load() -> str:
+    """The load average line (the machine is shared: timings come with it)."""
+    with open("/proc/loadavg") as file:
+        return file.read().strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--context", type=int, default=256)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--profile", default=None)
     args = parser.parse_args()
-    print(f"load before: {open('/proc/loadavg').read().strip()}")
+    print(f"load before: {load()}")
     device = this_machine(args.profile)
     for name in ("gpt2", "llama_small"):
         model = build(name)
@@ -104,7 +110,7 @@ def main() -> None:
               f"{data['totals']['kv_bytes_read'] / 1e6:.1f} MB KV read, "
               f"{data['totals']['flops'] / 1e6:.1f} MFLOP); measured / bound "
               f"{median / bound:.2f}")
-    print(f"load after: {open('/proc/loadavg').read().strip()}")
+    print(f"load after: {load()}")
 
 
 if __name__ == "__main__":
