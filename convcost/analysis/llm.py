@@ -29,6 +29,7 @@ class LlmRequest:
     device: DeviceSpec | None = None
     efficiency: float = 1.0
     attention: str = "executed"
+    symbolic: bool = False
 
     def __post_init__(self) -> None:
         if (self.context is None) == (self.generate is None):
@@ -50,6 +51,7 @@ class LlmReport:
     times: tuple[inf.PhaseTime, ...] = ()
     max_batch: int | None = None
     notes: tuple[str, ...] = ()
+    formulas: dict[str, dict[str, str]] | None = None  # --symbolic: phase -> field -> text
 
     def phase(self, name: str) -> dec.Phase | None:
         return next((p for p in self.phases if p.name == name), None)
@@ -83,8 +85,19 @@ def analyze_llm(model: Any, request: LlmRequest) -> LlmReport:
     need = inf.memory(params, layout, biggest, tokens=tokens, batch=request.batch,
                       precision=request.precision)
     report = LlmReport(model.name, params, layout, request, phases, tokens, need,
-                       notes=_notes(layout, request))
+                       notes=_notes(layout, request), formulas=_formulas(causal_lm, layout,
+                                                                         request))
     return _on_device(report, biggest) if request.device is not None else report
+
+
+def _formulas(causal_lm: Any, layout: dec.CacheLayout,
+              request: LlmRequest) -> dict[str, dict[str, str]] | None:
+    if not request.symbolic:
+        return None
+    from convcost.analysis import decode_symbolic
+
+    return decode_symbolic.as_text(decode_symbolic.formulas(causal_lm, layout,
+                                                            request.attention))
 
 
 def _on_device(report: LlmReport, biggest: dec.Phase) -> LlmReport:
@@ -138,6 +151,11 @@ def _report_json(report: LlmReport) -> dict[str, Any]:
         "notes": list(report.notes),
     }
     data["totals"] = {k: sum(p[k] for p in data["phases"]) for k in _TOTALS}
+    if report.formulas is not None:
+        data["formulas"] = {"variables": {"C": "tokens cached before a decode step",
+                                          "P": "prompt tokens", "N": "tokens generated"},
+                            "unit": "per sequence; weights_read in weights, kv_* in elements",
+                            **report.formulas}
     if request.device is not None:
         data.update(_device_json(report))
     return data

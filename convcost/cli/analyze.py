@@ -176,14 +176,16 @@ def analyze_command(
     llm_options = llm.LlmOptions(decode, context, generate, weight_bits, kv_bits, device_id,
                                  efficiency)
     if llm_options.requested:  # LLM inference: convcost.cli.analyze_llm
-        others = {"--memory": memory, "--roofline": roofline, "--symbolic": symbolic,
-                  "--sweep": sweep, "--training": training, "--against": against,
-                  "--peak-gflops": peak_gflops, "--bandwidth-gbs": bandwidth_gbs,
-                  "--device-profile": device_profile, "--moe": moe != "routed" or None}
+        others = {"--memory": memory, "--roofline": roofline, "--sweep": sweep, "--plot": plot,
+                  "--training": training, "--measure-memory": measure_memory,
+                  "--against": against, "--peak-gflops": peak_gflops,
+                  "--bandwidth-gbs": bandwidth_gbs, "--device-profile": device_profile,
+                  "--moe": moe != "routed" or None}
         llm.analyze_llm(llm_options, make_source(model, input_shape, no_top=no_top,
                                                  unsafe=unsafe, imports=imports),
                         fmt=fmt, batch_size=batch_size, dtype=dtype, causal=causal,
-                        render_options=options, output=output, others=others)
+                        symbolic=symbolic, render_options=options, output=output,
+                        others=others)
         return
     if is_tflite(model):
         keras_only = {"--input-shape": input_shape, "--alpha": alpha, "--classes": classes,

@@ -9,6 +9,7 @@ model shape-only, analyses (:mod:`convcost.analysis.llm`), renders
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -64,13 +65,14 @@ class LlmOptions:
 
 
 def analyze_llm(options: LlmOptions, source: Any, *, fmt: str, batch_size: int | None,
-                dtype: str, causal: bool, render_options: Any, output: Path | None,
-                others: dict[str, Any]) -> None:
+                dtype: str, causal: bool, symbolic: bool, render_options: Any,
+                output: Path | None, others: dict[str, Any]) -> None:
     """Check, build shape-only, analyse, render and write. ``others``: analyze's options
     that do not combine with these (name -> value, None when not given)."""
     from convcost.render import decode as view
 
     request = _request(options, batch_size, dtype, causal, fmt, others)
+    request = dataclasses.replace(request, symbolic=symbolic)
     load_keras()
     from convcost.analysis.llm import analyze_llm as analyse
     from convcost.count.scope import shape_only

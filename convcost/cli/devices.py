@@ -3,9 +3,7 @@ and this machine as ``convcost probe`` measured it (no TensorFlow import)."""
 
 from __future__ import annotations
 
-import contextlib
-
-from convcost.cli.app import app, domain_errors
+from convcost.cli.app import app, domain_errors, stderr
 from convcost.cli.options import ListFormat, Width
 from convcost.cli.output import console_width, emit, use_color
 from convcost.errors import ConvcostError
@@ -22,7 +20,10 @@ def devices_command(fmt: ListFormat = "table", width: Width = None) -> None:
     from convcost.render import devices as view
 
     specs = list(PRESETS.values())
-    with contextlib.suppress(ConvcostError):  # not probed yet: the presets alone
+    try:
         specs.append(this_machine())
+    except ConvcostError:  # not probed yet: the presets alone
+        stderr.print("note: this_machine is listed once 'convcost probe' has measured it",
+                     markup=False)
     options = render.RenderOptions(width=console_width(None, width), color=use_color())
     emit(view.render(specs, fmt, options), None)

@@ -45,7 +45,18 @@ def header_lines(d: dict[str, Any]) -> list[str]:
              f"{human(d['activation_bytes'], 'B')}; total {human(d['memory_bytes'], 'B')}"]
     if "device" in d:
         lines += _device_lines(d)
+    if "formulas" in d:
+        lines += _formula_lines(d["formulas"])
     return lines + [f"note: {note}" for note in d["notes"]]
+
+
+def _formula_lines(formulas: dict[str, Any]) -> list[str]:
+    """``--symbolic``: each field of each phase as a polynomial of C, P, N."""
+    lines = [f"formulas ({formulas['unit']}; " + ", ".join(
+        f"{k} = {v}" for k, v in formulas["variables"].items()) + "):"]
+    for phase, of in (("decode", "C"), ("prefill", "P"), ("generate", "P, N")):
+        lines += [f"  {phase}({of}) {name} = {expr}" for name, expr in formulas[phase].items()]
+    return lines
 
 
 def _device_lines(d: dict[str, Any]) -> list[str]:

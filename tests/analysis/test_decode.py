@@ -178,3 +178,30 @@ def test_not_a_causal_lm(causal_lm):
 def test_bits_are_checked(weight_bits, kv_bits):
     with pytest.raises(ConvcostError, match="must be one of"):
         dec.Precision(weight_bits, kv_bits)
+
+
+# --- formulas -------------------------------------------------------------------------------
+
+
+def test_gpt2_formulas_by_hand(causal_lm, layout_of):
+    """Decode: per block 12 d^2 + 2 d (C + 1), head d V. Prefill executed: per block
+    12 d^2 P + 2 d P^2, head d V P. Generate: prefill + the decode line summed over N steps."""
+    from convcost.analysis import decode_symbolic as sym
+
+    d, v, layers = GPT2_D, GPT2_V, GPT2_LAYERS
+    c, p, n = sym.C, sym.P, sym.N
+    found = sym.formulas(causal_lm("gpt2"), layout_of("gpt2"), "executed")
+    decode = layers * (12 * d * d + 2 * d * (c + 1)) + d * v
+    prefill = layers * (12 * d * d * p + 2 * d * p * p) + d * v * p
+    steps = n * (layers * 12 * d * d + d * v) + layers * 2 * d * (n * (p + 1) + n * (n - 1) / 2)
+    assert (found["decode"]["macs"] - decode).expand() == 0
+    assert (found["prefill"]["macs"] - prefill).expand() == 0
+    assert (found["generate"]["macs"] - prefill - steps).expand() == 0
+    assert (found["decode"]["kv_read"] - 2 * layers * d * (c + 1)).expand() == 0
+
+
+def test_formulas_refuse_a_window(tiny_mistral):
+    from convcost.analysis import decode_symbolic as sym
+
+    with pytest.raises(ConvcostError, match="sliding window"):
+        sym.formulas(tiny_mistral, dec.cache_layout(tiny_mistral), "executed")

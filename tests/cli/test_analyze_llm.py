@@ -75,3 +75,13 @@ def test_bad_llm_options_are_one_line_errors(args, pattern):
 def test_not_an_llm_is_one_line_error():
     assert_one_line_error(run_cli("analyze", "v1", "--decode", "--context", "3"), 1,
                           "keras-hub causal LM")
+
+
+def test_symbolic_generate_matches_the_numbers():
+    """The generate formula at P = 16, N = 4 equals the traced totals of --generate 16,4."""
+    import sympy
+
+    data = cli_json("analyze", "gpt2", "--generate", "16,4", "--symbolic")
+    p, n = sympy.symbols("P N")
+    formula = sympy.sympify(data["formulas"]["generate"]["macs"], locals={"P": p, "N": n})
+    assert formula.subs({p: 16, n: 4}) == data["totals"]["macs"]
