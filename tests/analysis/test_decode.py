@@ -81,6 +81,12 @@ def test_kv_cache_llama2_70b_gqa(layout_of, tokens, bits, batch):
         batch * 2 * 80 * 8 * 128 * tokens * bits / 8)
 
 
+@pytest.mark.slow  # a 2.5B trace
+def test_kv_cache_gemma_2b_mqa(layout_of):
+    """MQA: 18 layers, one K/V head of 256 (8 query heads)."""
+    assert layout_of("gemma_2b").elements_per_token == 2 * 18 * 1 * 256
+
+
 def test_kv_cache_sliding_window_keeps_the_window(tiny_mistral):
     layout = dec.cache_layout(tiny_mistral)
     assert layout.window == 4
