@@ -20,6 +20,7 @@ from convcost.cli import formulas  # noqa: F401  isort: skip
 from convcost.cli import zoo  # noqa: F401  isort: skip
 from convcost.cli import verify  # noqa: F401  isort: skip
 from convcost.cli import probe  # noqa: F401  isort: skip
+from convcost.cli import devices  # noqa: F401  isort: skip
 from convcost.cli import profile  # noqa: F401  isort: skip
 from convcost.cli import train  # noqa: F401  isort: skip
 from convcost.cli import bench  # noqa: F401  isort: skip

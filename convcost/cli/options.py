@@ -21,6 +21,7 @@ from convcost.errors import ConvcostError
 from convcost.render import analyze as analyze_out
 from convcost.render import bench as bench_out
 from convcost.render import compare as compare_out
+from convcost.render import devices as devices_out
 from convcost.render import formulas as formulas_out
 from convcost.render import graph as graph_out
 from convcost.render import profile as profile_out
@@ -92,6 +93,7 @@ if TYPE_CHECKING:  # to a type checker a format is a string; typer sees the choi
     BenchFormat: TypeAlias = str
     FormulasFormat: TypeAlias = str
     GraphFormat: TypeAlias = str
+    DevicesFormat: TypeAlias = str
 else:
     AnalyzeFormat = format_option(analyze_out.FORMATS, "Output format; html: one self-contained "
                                   "page for a browser (with --output FILE).")
@@ -103,6 +105,7 @@ else:
     FormulasFormat = format_option(formulas_out.FORMATS, "Unicode text, LaTeX, or JSON.")
     GraphFormat = format_option(graph_out.FORMATS,
                                 "svg (drawn by graphviz's dot) or the DOT text itself.")
+    DevicesFormat = format_option(devices_out.FORMATS)
 
 GroupBy = Annotated[Literal["layer", "kind", "type"], typer.Option(
     "--group-by", help="One row per layer call, per kind (standard, depthwise, pointwise, "
@@ -196,3 +199,29 @@ def model_request(model: str, shape_text: str | list[str] | None, *,
     return loader.request(model, input_shape=parse_input_shapes(shape_text), seq_len=seq_len,
                           classes=classes, alpha=alpha, include_top=not no_top, unsafe=unsafe,
                           imports=tuple(imports or ()))
+
+
+# --- LLM inference (analyze --decode/--generate/--device) ------------------------------------
+
+Decode = Annotated[bool, typer.Option(
+    "--decode", help="LLM: the cost of generating one token with --context C tokens cached: "
+                     "per layer MACs, weights read, KV cache read and written.")]
+Context = Annotated[int | None, typer.Option(
+    help="With --decode: tokens already in the KV cache.", show_default=False, metavar="C")]
+Generate = Annotated[str | None, typer.Option(
+    help="LLM: prefill P prompt tokens, then decode N tokens: totals per phase.",
+    show_default=False, metavar="P,N")]
+WeightBits = Annotated[int | None, typer.Option(
+    help="LLM: bits per weight, 32, 16, 8 or 4 (default: --dtype's).", show_default=False,
+    metavar="BITS")]
+KvBits = Annotated[int | None, typer.Option(
+    help="LLM: bits per KV-cache element, 32, 16, 8 or 4 (default: --dtype's).",
+    show_default=False, metavar="BITS")]
+Device = Annotated[str | None, typer.Option(
+    "--device", help="LLM: a named device ('convcost devices': h100_sxm, a100_80gb, l4, "
+                     "this_machine, ...) or a JSON file: time to first token, time per "
+                     "output token, tokens/s, fit.",
+    show_default=False, metavar="ID|FILE")]
+Efficiency = Annotated[float | None, typer.Option(
+    help="LLM, with --device: fraction of peak and bandwidth reached (default 1: the bound).",
+    show_default=False, metavar="E")]

@@ -157,7 +157,9 @@ def _own(record: CallRecord, tallies: dict[int, Tally] | None, attention: str, m
     causal, window = causal_context(parent.layer if parent else None,
                                     parent.options if parent else {}, layer, record.options)
     if record.leaf and has_rule(layer):
-        call = Call(inputs, tuple(sample(s, layer) for s in record.outputs), causal, window)
+        cache = sample(record.cache, layer) if record.cache is not None else None
+        call = Call(inputs, tuple(sample(s, layer) for s in record.outputs), causal, window,
+                    cache)
         pieces = apply_conventions(rule_pieces(layer, call), attention, moe)
         return [Entry(record.chain, layer, inputs, output, pieces, True)]
     tally = tallies.get(id(record)) if tallies is not None else None

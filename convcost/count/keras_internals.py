@@ -301,3 +301,13 @@ def jax_equation_inputs(equation: Any) -> list[Any]:
 def jax_tracer_variable(tracer: Any) -> Any:
     """The variable a JAX tracer of the running trace stands for (None for a non-tracer)."""
     return getattr(tracer, "val", None)
+def hub_cache_shape(causal_lm: Any, length: int) -> tuple[int, ...] | None:
+    """The shape of the key/value cache keras-hub's ``CausalLM`` builds for one sequence of
+    ``length`` tokens (its private ``_build_cache``, traced on symbolic token ids: nothing is
+    allocated), or None for a model without one."""
+    build_cache = getattr(causal_lm, "_build_cache", None)
+    if build_cache is None or not hasattr(causal_lm, "call_with_cache"):
+        return None
+    tokens = keras.KerasTensor((1, length), dtype="int32")
+    spec = compute_output_spec(lambda ids: build_cache(ids)[1], tokens)
+    return tuple(int(d) for d in spec.shape)

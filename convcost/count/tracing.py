@@ -58,6 +58,7 @@ class CallRecord:
     depth: int = 0
     ops: tuple[int, int] = (-1, -1)  # [first, last) graph-op indices created during the call
     options: dict[str, Any] = field(default_factory=dict)
+    cache: Shape | None = None  # the shape of a ``cache`` argument (a key/value cache), if any
     parent: CallRecord | None = None
     copy_of: CallRecord | None = None
     chain: tuple[Any, ...] = ()
@@ -195,7 +196,17 @@ def _start(obj: Any, original: Callable, leaf: bool, state: _State, root: Any,
                         options=options, parent=state.stack[-1] if state.stack else None,
                         chain=chain)
     record.ops = (state.counter() if state.counter else -1, -1)
+    record.cache = cache_shape(original, args, kwargs)
     return record
+
+
+def cache_shape(fn: Callable, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Shape | None:
+    """The shape of the tensor passed as ``cache`` to ``fn`` (keras-hub's cached attention and
+    decoder blocks), or None."""
+    bound = bind_arguments(fn, tuple(args), kwargs) or {}
+    cache = bound.get("cache")
+    shape = getattr(cache, "shape", None)
+    return tuple(shape) if shape is not None else None
 
 
 def _finish(record: CallRecord, state: _State, outputs: Any) -> None:

@@ -109,6 +109,27 @@ def analyze(model: keras.Model, *, input_shape: InputShape | None = None,
     return dataclasses.replace(report, notes=report.notes + convention_notes(report))
 
 
+def analyze_call(root: keras.layers.Layer, args: Sequence[Any], *, name: str,
+                 attention: str = "executed", moe: str = "routed") -> Report:
+    """Count one call ``root(*args)`` on symbolic ``args`` (shapes with their batch), as
+    :func:`analyze` counts a subclassed model's forward pass: every sub-layer by its rule, the
+    rest from its ops. For calls a model's ``__call__`` does not make, such as keras-hub's
+    ``call_with_cache`` (one decode step), wrapped in a layer by the caller.
+    """
+    check_conventions(attention, moe)
+    hub_rules.register()
+    walk = _Walk(attention, moe)
+    with _no_initialisation():
+        walk.trace(root, list(args), {}, prefix="")
+    walk.chain(0, ())
+    report = Report(model=name, input_shape=tuple(args[0].shape[1:]), layers=tuple(walk.rows),
+                    keras_count_params=int(root.count_params()),
+                    backend=keras.backend.backend(), notes=tuple(walk.notes),
+                    inputs=tuple((f"input_{i}", tuple(x.shape[1:])) for i, x in enumerate(args)),
+                    conventions=(("attention", attention), ("moe", moe)))
+    return dataclasses.replace(report, notes=report.notes + convention_notes(report))
+
+
 @contextlib.contextmanager
 def _no_initialisation() -> Iterator[None]:
     """The scope the walk runs in. Keras' ``compute_output_spec`` opens a ``StatelessScope``

@@ -1,8 +1,9 @@
-"""``convcost analyze``: one command, three modes behind one dispatch.
+"""``convcost analyze``: one command, four modes behind one dispatch.
 
 A Keras model (a zoo name or a ``.keras``/``.h5`` file: :mod:`.keras_model`), a ``.tflite``
-file (:mod:`.tflite_file`), or the model's cost as formulas of its input size (``--symbolic``,
-``--sweep``: :mod:`.formulas`). Each mode lists the options it takes; any other option given
+file (:mod:`.tflite_file`), the model's cost as formulas of its input size (``--symbolic``,
+``--sweep``: :mod:`.formulas`), or an LLM's inference (``--decode``, ``--generate``,
+``--device``: :mod:`.llm`). Each mode lists the options it takes; any other option given
 is refused in one line (:mod:`.args`), so no option is ever dropped silently.
 """
 
@@ -13,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from convcost.cli.analyze import formulas, keras_model, tflite_file
+from convcost.cli.analyze import formulas, keras_model, llm, tflite_file
 from convcost.cli.analyze.args import AnalyzeArgs, refuse_others
 from convcost.cli.app import app, domain_errors
 from convcost.cli.options import (
@@ -22,11 +23,17 @@ from convcost.cli.options import (
     BandwidthGbs,
     Causal,
     Classes,
+    Context,
+    Decode,
+    Device,
     DeviceProfileFile,
     Dtype,
+    Efficiency,
+    Generate,
     GroupBy,
     Imports,
     InputShapes,
+    KvBits,
     ModelArg,
     Moe,
     NoTop,
@@ -34,10 +41,11 @@ from convcost.cli.options import (
     PeakGflops,
     SeqLen,
     Unsafe,
+    WeightBits,
     Width,
 )
 
-MODES = (tflite_file, formulas, keras_model)  # the first whose ``applies`` says yes runs
+MODES = (tflite_file, llm, formulas, keras_model)  # the first whose ``applies`` says yes runs
 
 
 @app.command("analyze")
@@ -100,6 +108,13 @@ def analyze_command(
              "name), compared kind by kind.", show_default=False, metavar="MODEL")] = None,
     causal: Causal = False,
     moe: Moe = "routed",
+    decode: Decode = False,
+    context: Context = None,
+    generate: Generate = None,
+    weight_bits: WeightBits = None,
+    kv_bits: KvBits = None,
+    device_id: Device = None,
+    efficiency: Efficiency = None,
 ) -> None:
     """Params, MACs and FLOPs of every layer of MODEL, checked against Keras' own count.
 

@@ -45,6 +45,13 @@ class AnalyzeArgs:
     against: str | None = None
     causal: bool = False
     moe: str = "routed"
+    decode: bool = False
+    context: int | None = None
+    generate: str | None = None
+    weight_bits: int | None = None
+    kv_bits: int | None = None
+    device_id: str | None = None
+    efficiency: float | None = None
 
     @property
     def wants_device(self) -> bool:
@@ -57,8 +64,8 @@ class AnalyzeArgs:
         return "causal" if self.causal else "executed"
 
 
-#: Options every mode takes: the model, where and how the output goes, --strict, --import.
-COMMON = frozenset({"model", "fmt", "output", "width", "strict", "imports"})
+#: Options every mode takes: the model, where and how the output goes, --import.
+COMMON = frozenset({"model", "fmt", "output", "width", "imports"})
 
 
 def given(args: AnalyzeArgs) -> list[str]:
@@ -79,7 +86,8 @@ def refuse_others(args: AnalyzeArgs, accepts: frozenset[str], refusal: str) -> N
 
 def flag(name: str) -> str:
     """The command-line spelling of an option's field name."""
-    return {"fmt": "--format", "imports": "--import"}.get(name, "--" + name.replace("_", "-"))
+    return {"fmt": "--format", "imports": "--import", "device_id": "--device"}.get(
+        name, "--" + name.replace("_", "-"))
 
 
 def _shown(value: Any) -> str:

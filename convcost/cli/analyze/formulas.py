@@ -18,7 +18,7 @@ from convcost.cli.output import check_output_dir, emit
 from convcost.count.report import Report
 from convcost.errors import ConvcostError
 
-ACCEPTS = frozenset({"input_shape", "seq_len", "alpha", "classes", "no_top", "group_by",
+ACCEPTS = frozenset({"strict", "input_shape", "seq_len", "alpha", "classes", "no_top", "group_by",
                      "batch_size", "flops", "depth", "unsafe", "symbolic", "sweep", "plot",
                      "causal", "moe"})
 REFUSAL = "{flag} does not combine with --symbolic or --sweep"

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from convcost.count.report import Report
     from convcost.render import RenderOptions
 
-ACCEPTS = frozenset({
+ACCEPTS = frozenset({"strict",
     "input_shape", "seq_len", "alpha", "classes", "no_top", "group_by", "batch_size", "flops",
     "depth", "unsafe", "memory", "roofline", "dtype", "peak_gflops", "bandwidth_gbs",
     "device_profile", "training", "optimizer", "measure_memory", "causal", "moe"})

@@ -10,7 +10,7 @@ from convcost.cli.options import model_request
 from convcost.cli.output import emit
 from convcost.errors import ConvcostError
 
-ACCEPTS = frozenset({"group_by", "batch_size", "flops", "depth", "against"})
+ACCEPTS = frozenset({"strict", "group_by", "batch_size", "flops", "depth", "against"})
 REFUSAL = "{flag} applies to Keras models, not to a .tflite file"
 
 

@@ -52,17 +52,20 @@ def multi_head_attention(layer: Any, call: Call) -> tuple[Piece, ...]:
     ``num_heads x key_dim`` (V: ``value_dim``), dot-product attention per head, output
     projection back to ``output_shape`` (default: query's last size), optional sigmoid gate
     (``use_gate``: one more projection of the query and a product). T = query positions,
-    S = value positions (attention over all non-batch axes but the last)."""
+    S = value positions (attention over all non-batch axes but the last). With a key/value
+    cache (keras-hub's ``CachedMultiHeadAttention``), K and V are projected for the T new
+    positions only and the T queries attend to the cache's S keys."""
     query, value = call.inputs[0], call.inputs[1]
     key = call.inputs[2] if len(call.inputs) > 2 else value
     heads, kd = int(layer.num_heads), int(layer.key_dim)
     vd = int(layer.value_dim or kd)
     t, s, bias = elements(query[:-1]), elements(value[:-1]), layer.use_bias
+    keys = s if call.cache is None else int(call.cache[1])
     d_out = int(call.output[-1])
     pieces = [_projection(int(query[-1]), heads, kd, t, bias),
               _projection(int(key[-1]), heads, kd, s, bias),
               _projection(int(value[-1]), heads, vd, s, bias),
-              _attention_core(heads, t, s, kd, vd, call),
+              _attention_core(heads, t, keys, kd, vd, call),
               piece("fully_connected", f.dense(heads * vd, d_out, positions=t, bias=bias))]
     if uses_gate(layer):
         gate = _projection(int(query[-1]), heads, vd, t, bias)

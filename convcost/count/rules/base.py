@@ -33,13 +33,15 @@ class Call:
     caches and indices left out), so ``mha(query=q, value=v)`` arrives as ``(q, v)``.
     ``causal``: the call is the self-attention of a causal decoder (or was given
     ``use_causal_mask=True``), with a sliding ``window`` if it has one; attention rules use it
-    for their ``"causal"`` variant.
+    for their ``"causal"`` variant. ``cache``: the shape of the key/value cache the call reads
+    (keras-hub's cached attention, ``(2, keys, heads, head_dim)``), or None without one.
     """
 
     inputs: tuple[Dims, ...]
     outputs: tuple[Dims, ...]
     causal: bool = False
     window: int | None = None
+    cache: Dims | None = None
 
     @property
     def input(self) -> Dims:

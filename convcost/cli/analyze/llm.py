@@ -1,0 +1,119 @@
+"""``analyze MODEL --decode --context C`` / ``--generate P,N`` / ``--device ID``: LLM
+inference as it runs (prefill, decode, KV cache, bit-widths, a named device's bounds).
+
+The mode checks the LLM options (before TensorFlow is imported), resolves the model shape-only
+through the loader, analyses (:mod:`convcost.analysis.llm`), renders
+(:mod:`convcost.render.decode`) and writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from convcost.cli.analyze.args import AnalyzeArgs
+from convcost.cli.analyze.keras_model import render_options, request_of
+from convcost.cli.app import load_keras
+from convcost.cli.output import emit
+from convcost.errors import ConvcostError
+
+
+@dataclass(frozen=True)
+class LlmOptions:
+    """The parsed values of the LLM options of ``analyze``."""
+
+    decode: bool = False
+    context: int | None = None
+    generate: str | None = None
+    weight_bits: int | None = None
+    kv_bits: int | None = None
+    device: str | None = None
+    efficiency: float | None = None
+
+    @property
+    def requested(self) -> bool:
+        """Whether any LLM option was given (then ``analyze`` hands over)."""
+        return self.decode or any(v is not None for v in (
+            self.context, self.generate, self.weight_bits, self.kv_bits, self.device,
+            self.efficiency))
+
+
+ACCEPTS = frozenset({"input_shape", "no_top", "unsafe", "group_by", "batch_size",
+                     "flops", "depth", "dtype", "causal", "symbolic", "decode", "context",
+                     "generate", "weight_bits", "kv_bits", "device_id", "efficiency"})
+REFUSAL = "{flag} does not combine with --decode/--generate/--device"
+
+
+def applies(args: AnalyzeArgs) -> bool:
+    return _options(args).requested
+
+
+def run(args: AnalyzeArgs) -> None:
+    """Check, build shape-only, analyse, render and write."""
+    from convcost.render import decode as view
+
+    options = _options(args)
+    shown = render_options(args)
+    request = _request(options, args.batch_size, args.dtype, args.causal, args.fmt)
+    request = dataclasses.replace(request, symbolic=args.symbolic)
+    asked = request_of(args)
+    load_keras()
+    from convcost.analysis.llm import analyze_llm as analyse
+    from convcost.models import loader
+
+    model = loader.resolve(asked).model
+    emit(view.render(analyse(model, request), args.fmt, shown), args.output)
+
+
+def _options(args: AnalyzeArgs) -> LlmOptions:
+    return LlmOptions(args.decode, args.context, args.generate, args.weight_bits, args.kv_bits,
+                      args.device_id, args.efficiency)
+
+
+def _request(options: LlmOptions, batch_size: int | None, dtype: str, causal: bool,
+             fmt: str) -> Any:
+    """The analysis request, every option checked (one-line errors, nothing imported)."""
+    from convcost.analysis import inference
+    from convcost.analysis.decode import Precision
+    from convcost.analysis.llm import LlmRequest
+    from convcost.render.decode import FORMATS
+
+    _check_alone(options, fmt, FORMATS)
+    bits = inference.default_bits(dtype)
+    precision = Precision(options.weight_bits or bits, options.kv_bits or bits,
+                          bits // 8)
+    device = inference.resolve_device(options.device) if options.device else None
+    efficiency = inference.check_efficiency(1.0 if options.efficiency is None
+                                            else options.efficiency)
+    if device is not None:
+        inference.peak_for(device, dtype)
+    return LlmRequest(context=options.context, generate=_generate(options.generate),
+                      batch=batch_size or 1, precision=precision, dtype=dtype, device=device,
+                      efficiency=efficiency, attention="causal" if causal else "executed")
+
+
+def _check_alone(options: LlmOptions, fmt: str, formats: tuple[str, ...]) -> None:
+    if fmt not in formats:
+        raise ConvcostError(f"--decode/--generate print {', '.join(formats)}. "
+                            f"Received: --format {fmt}.")
+    if options.decode != (options.context is not None):
+        raise ConvcostError(f"--decode and --context C go together. Received: --decode "
+                            f"{options.decode}, --context {options.context}.")
+    if options.decode == (options.generate is not None):
+        raise ConvcostError("Give --decode --context C, or --generate P,N (one of them). "
+                            f"Received: --decode {options.decode}, --generate "
+                            f"{options.generate}.")
+    if options.context is not None and options.context < 0:
+        raise ConvcostError(f"--context must be 0 or more. Received: {options.context}.")
+
+
+def _generate(text: str | None) -> tuple[int, int] | None:
+    """``"P,N"`` as two positive integers."""
+    if text is None:
+        return None
+    parts = text.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise ConvcostError(f"--generate takes P,N: prompt tokens and new tokens, both "
+                            f"positive integers. Received: {text!r}.")
+    return int(parts[0]), int(parts[1])
