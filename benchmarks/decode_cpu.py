@@ -67,7 +67,7 @@ def predict(model: Any, context: int, device: Any) -> Any:
 
     request = LlmRequest(context=context, precision=Precision(32, 32, 4), dtype="float32",
                          device=device)
-    return analyze_llm(model, request).to_json()
+    return analyze_llm(model, request).to_dict()
 
 
 def this_machine(profile: str | None) -> Any:

@@ -170,12 +170,14 @@ def analyze_symbolic(model: Any, *, input_shape: Sequence[int] | None = None,
 
 def _symbolic_request(source: str, input_shape: Sequence[int] | None) -> Any:
     """A zoo text model's one size is its sequence length; any other size is a shape."""
+    from convcost import checks
     from convcost.models import loader, zoo
 
-    if (input_shape is not None and len(input_shape) == 1 and not loader.looks_like_path(source)
+    shape = tuple(input_shape) if input_shape is not None else None
+    if (shape is not None and len(shape) == 1 and not loader.looks_like_path(source)
             and zoo.entry(source).seq_len):
-        return loader.request(source, seq_len=int(input_shape[0]))
-    return loader.request(source, input_shape=input_shape)
+        return loader.request(source, seq_len=checks.count("seq_len", shape[0]))
+    return loader.request(source, input_shape=shape)
 
 
 def register_rule(*layer_classes: type) -> Callable[[Callable[[Any, Call], tuple[Piece, ...]]],

@@ -2,7 +2,7 @@
 
 Puts together the traced phases (:mod:`convcost.analysis.decode`), the memory and the
 roofline bounds on a device (:mod:`convcost.analysis.inference`) into an :class:`LlmReport`,
-which renderers print and ``to_json`` serialises.
+which renderers print and ``to_dict`` serialises.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class LlmReport:
         """A field summed over every phase, per sequence."""
         return sum(p.total(field_name) for p in self.phases)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """Every number, bytes at the request's bits; times when a device was given."""
         return _report_json(self)
 
@@ -188,7 +188,7 @@ def _device_json(report: LlmReport) -> dict[str, Any]:
     decode_steps = report.phases[-1].steps
     per_token = times["decode"].seconds / decode_steps
     return {
-        "device": request.device.to_json(), "efficiency": request.efficiency,
+        "device": request.device.to_dict(), "efficiency": request.efficiency,
         "bound": request.efficiency == 1,
         "phase_times": {name: {"seconds": t.seconds, "compute_s": t.compute_s,
                                "memory_s": t.memory_s, "limit": t.limit}

@@ -44,7 +44,7 @@ class DeviceSpec:
     sources: dict[str, str] = field(default_factory=dict)
     note: str = ""
 
-    def to_json(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         """Every number with its unit in the key, and its source."""
         return {"id": self.id, "name": self.name,
                 "peak_flops": dict(self.peak),

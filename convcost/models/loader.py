@@ -211,11 +211,10 @@ def max_positions(model: Any) -> int | None:
 
 
 def _shapes(given: Sequence[int] | Mapping[str, Sequence[int]] | None) -> Shapes | None:
-    if given is None:
-        return None
-    if isinstance(given, Mapping):
-        return {str(name): tuple(int(d) for d in shape) for name, shape in given.items()}
-    return tuple(int(d) for d in given)
+    """The requested shape(s), checked as :func:`convcost.analyze` checks them."""
+    from convcost.count.inputs import requested_shapes
+
+    return requested_shapes(given)
 
 
 def _check_file_options(source: str, classes: int | None, alpha: float | None,

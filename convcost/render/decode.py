@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from convcost.analysis.llm import LlmReport
-from convcost.render.tables import Grid, fitted_table, pipe_table, print_to_string
+from convcost.render.tables import Grid, check_choice, fitted_table, pipe_table, print_to_string
 from convcost.render.units import human
 
 FORMATS = ("table", "markdown", "json")
@@ -17,7 +17,8 @@ LAYER_HEADERS = ["layer", "type", "MACs", "weights read", "KV read", "KV written
 def render(data: LlmReport, fmt: str, opts: Any = None) -> str:
     """``data`` as ``fmt`` (one of :data:`FORMATS`); ``opts`` may carry ``width`` and
     ``color`` (a :class:`convcost.render.RenderOptions`)."""
-    payload = data.to_json()
+    check_choice("format", fmt, FORMATS)
+    payload = data.to_dict()
     if fmt == "json":
         return json.dumps(payload, indent=2) + "\n"
     lines = header_lines(payload)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from convcost.models.devices import DeviceSpec
-from convcost.render.tables import Grid, fitted_table, print_to_string
+from convcost.render.tables import Grid, check_choice, fitted_table, print_to_string
 
 FORMATS = ("table", "json")
 
@@ -15,8 +15,9 @@ FORMATS = ("table", "json")
 def render(data: Sequence[DeviceSpec], fmt: str, opts: Any = None) -> str:
     """The devices as a table (numbers, then each number's source) or JSON (every number
     with its source). ``opts`` may carry ``width`` and ``color``."""
+    check_choice("format", fmt, FORMATS)
     if fmt == "json":
-        return json.dumps([spec.to_json() for spec in data], indent=2) + "\n"
+        return json.dumps([spec.to_dict() for spec in data], indent=2) + "\n"
     width = getattr(opts, "width", None)
     color = bool(getattr(opts, "color", False))
     body = [[s.id, s.name, _peaks(s), f"{s.bandwidth / 1e9:,.1f}", f"{s.memory / 1e9:,.1f}"]

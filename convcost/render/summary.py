@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import rich.markup
 from rich.console import Console
 from rich.table import Column, Table
 
-from convcost.analysis.summary import SummaryData, SummaryRow, WeightTotal
 from convcost.errors import ConvcostError
+from convcost.render.tables import check_choice
 from convcost.render.units import human
+
+if TYPE_CHECKING:  # analysis.summary reads Keras; rendering needs only its data types
+    from convcost.analysis.summary import SummaryData, SummaryRow, WeightTotal
 
 FORMATS = ("table", "ansi")
 ADDED = ("MACs", "FLOPs")
@@ -34,11 +38,10 @@ class SummaryOptions:
     terminal_columns: int = 80
 
 
-def render(data: SummaryData, fmt: str, opts: SummaryOptions) -> str:
+def render(data: SummaryData, fmt: str, opts: SummaryOptions | None = None) -> str:
     """The summary as text: ``table`` (no colour, as Keras gives ``print_fn``) or ``ansi``."""
-    if fmt not in FORMATS:
-        raise ConvcostError(f"Unknown summary format. Received: {fmt!r}; choose from "
-                            f"{', '.join(FORMATS)}.")
+    check_choice("format", fmt, FORMATS)
+    opts = opts or SummaryOptions()
     headers, justify, widths = keras_columns(data, opts)
     table = _table(data, headers, justify, _rendered_widths(headers, justify, widths))
     width = max(opts.terminal_columns, _width_of(table))
@@ -122,6 +125,8 @@ def _width_of(table: Table) -> int:
 
 def totals_lines(data: SummaryData) -> list[str]:
     """Keras' totals block (params and their size), then the MACs, FLOPs and params check."""
+    from convcost.analysis.summary import WeightTotal  # Keras is loaded once there is data
+
     total = WeightTotal(
         data.trainable.count + data.non_trainable.count
         + (data.optimizer.count if data.optimizer else 0),

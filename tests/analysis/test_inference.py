@@ -90,7 +90,7 @@ def test_unknown_device():
 def test_device_file_round_trip(tmp_path):
     """The JSON that 'devices --format json' prints for one device reads back the same."""
     path = tmp_path / "mine.json"
-    path.write_text(json.dumps(PRESETS["l4"].to_json()))
+    path.write_text(json.dumps(PRESETS["l4"].to_dict()))
     back = inf.resolve_device(str(path))
     assert back.peak == pytest.approx(PRESETS["l4"].peak)
     assert (back.bandwidth, back.memory) == (PRESETS["l4"].bandwidth, PRESETS["l4"].memory)
