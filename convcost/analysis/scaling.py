@@ -229,7 +229,7 @@ def _check_model(model: Any) -> None:
 
 def _one_shape(shape: Any) -> tuple[int, ...] | None:
     """``shape`` checked as one input's sizes (or None), as :func:`convcost.analyze` checks."""
-    from convcost.count.inputs import requested_shapes
+    from convcost.count.shapes import requested_shapes
 
     checked = requested_shapes(shape)
     if isinstance(checked, dict):

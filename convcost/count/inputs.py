@@ -15,37 +15,10 @@ from typing import Any
 import keras
 
 from convcost.count.report import Shape
+from convcost.count.shapes import Request
 from convcost.errors import ConvcostError, one_line
 
 InputShape = Sequence[int] | Mapping[str, Sequence[int]]
-Request = tuple[int, ...] | dict[str, tuple[int, ...]] | None
-
-
-def requested_shapes(input_shape: Any, seq_len: int | None = None) -> Request:
-    """``input_shape`` checked: a tuple of positive sizes, a dict of them by input name, or
-    None. Raises a one-line error for anything else."""
-    if seq_len is not None and (isinstance(seq_len, bool) or not isinstance(seq_len, int)
-                                or seq_len <= 0):
-        raise ConvcostError(f"seq_len must be a positive whole number. Received: {seq_len!r}.")
-    if input_shape is None:
-        return None
-    if isinstance(input_shape, Mapping):
-        if not input_shape:
-            raise ConvcostError("input_shape maps no input. Received: {}.")
-        return {str(name): _sizes(shape, str(name)) for name, shape in input_shape.items()}
-    return _sizes(input_shape, None)
-
-
-def _sizes(value: Any, name: str | None) -> tuple[int, ...]:
-    where = f" for input {name!r}" if name else ""
-    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
-        raise ConvcostError(f"input_shape{where} must be a sequence of sizes without the batch, "
-                            f"e.g. (224, 224, 3), or a mapping {{input name: shape}}. "
-                            f"Received: {value!r}.")
-    if any(isinstance(d, bool) or not isinstance(d, int) or d <= 0 for d in value):
-        raise ConvcostError(f"input_shape sizes{where} must be positive whole numbers. "
-                            f"Received: {tuple(value)!r}.")
-    return tuple(int(d) for d in value)
 
 
 def input_shapes(graph: keras.Model, request: Request,

@@ -48,14 +48,13 @@ from convcost.count.inputs import (
     InputShape,
     fmt,
     input_shapes,
-    requested_shapes,
     subclassed_shape,
 )
 from convcost.count.keras_internals import GraphNode, inner_graph, is_static, nodes_in_order
 from convcost.count.report import LayerCost, Report, Shape
 from convcost.count.rules import Call, Dims, causal_context, has_rule
 from convcost.count.rules import hub as hub_rules
-from convcost.count.shapes import elements
+from convcost.count.shapes import elements, requested_shapes
 from convcost.errors import ConvcostError, one_line
 
 

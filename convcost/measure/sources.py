@@ -57,15 +57,18 @@ def build(name: str, *, alpha: float | None = None,
 
 
 def check_fits_for_training(names: Sequence[str], *, alpha: float | None, batch: int) -> None:
-    """Check, before anything trains, that each zoo model's training step fits in memory at
-    ``batch`` (built shape-only at MNIST's shape; files are checked by :func:`build`)."""
+    """Check, before anything trains, that each model's training step fits in memory at
+    ``batch`` (a zoo model built shape-only at MNIST's shape; a ``.keras`` file from its
+    architecture, before its weights are read)."""
     from convcost.measure.fits import check_request
 
     for name in names:
-        if not looks_like_path(name):
+        if looks_like_path(name):
+            asked = loader.request(name)
+        else:
             asked = loader.request(name, input_shape=MNIST_INPUT, classes=MNIST_CLASSES,
                                    alpha=alpha)
-            check_request(asked, purpose="train", batch=batch, training=True)
+        check_request(asked, purpose="train", batch=batch, training=True)
 
 
 def check_mnist(model: Any, name: str) -> None:
@@ -84,7 +87,7 @@ def check_files_for_mnist(names: Sequence[str]) -> None:
     """Load every model file among ``names`` and check it fits MNIST (before training)."""
     for name in names:
         if looks_like_path(name):
-            check_mnist(build(name), name)
+            check_mnist(loader.resolve(name).model, name)  # shapes only: nothing allocated
 
 
 def _shapes(shapes: list[tuple]) -> str:

@@ -212,7 +212,7 @@ def max_positions(model: Any) -> int | None:
 
 def _shapes(given: Sequence[int] | Mapping[str, Sequence[int]] | None) -> Shapes | None:
     """The requested shape(s), checked as :func:`convcost.analyze` checks them."""
-    from convcost.count.inputs import requested_shapes
+    from convcost.count.shapes import requested_shapes
 
     return requested_shapes(given)
 
