@@ -177,3 +177,17 @@ def test_the_guard_refuses_a_huge_file_before_reading_its_weights(tmp_path):
     with pytest.raises(ConvcostError, match="refused"):
         loader.resolve(str(big), run=True, guard=guard)
     assert seen == [100_000 * 1_000_000 + 1_000_000]
+
+
+def test_a_request_imports_no_tensorflow():
+    """Options are checked before the slow import (the CLI's one-line errors come at once,
+    and TensorFlow's start-up lines are silenced only where it is imported on purpose)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom convcost.models import loader\n"
+            "loader.request('v1', input_shape=(32, 32, 1)); loader.request('gpt2', seq_len=8)\n"
+            "print(sorted({'keras', 'tensorflow'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
