@@ -188,10 +188,16 @@ HOSTILE_EXTRAS = st.sampled_from([
 
 
 @pytest.fixture(scope="module")
-def case_files(tmp_path_factory) -> dict[str, str]:
+def case_files(tmp_path_factory, saved_elsewhere) -> dict[str, str]:
+    """The hostile list's files, in a folder of the fuzz test's own: the custom-class models
+    copied from the session's fresh-process save (no second process)."""
+    import shutil
+
     from tests.cli.hostile import make_files
 
-    return make_files(tmp_path_factory.mktemp("hostile-fuzz"))
+    folder = tmp_path_factory.mktemp("hostile-fuzz") / "files"
+    shutil.copytree(saved_elsewhere["hostile"], folder)
+    return make_files(folder, saved=True)
 
 
 def _check_hostile(files: dict[str, str], case, extra: list[str]) -> None:
