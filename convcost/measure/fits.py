@@ -71,7 +71,7 @@ def check_fits(report: Report, *, purpose: str, batch: int = 1, training: bool =
         training: a training step (weights, gradients, optimizer slots, kept activations).
         available: bytes free; default :func:`convcost.measure.machine.available_memory`.
     """
-    from convcost.measure.machine import available_memory
+    from convcost.measure.machine import available_memory, size_text
 
     free = available_memory() if available is None else available
     need = run_memory(report, batch=batch, training=training)
@@ -79,10 +79,11 @@ def check_fits(report: Report, *, purpose: str, batch: int = 1, training: bool =
         return
     weights = "weights, gradients and optimizer state" if training else "weights"
     raise ConvcostError(
-        f"{purpose} would need at least {_size(need.total_bytes)} of memory ({weights} "
-        f"{_size(need.weight_bytes)}, activations {_size(need.activation_bytes)} at batch "
-        f"{batch}) and this machine has {_size(free)} available; try a smaller input, width or "
-        f"batch ('convcost analyze' counts any size without allocating). Received: "
+        f"{purpose} would need at least {size_text(need.total_bytes)} of memory ({weights} "
+        f"{size_text(need.weight_bytes)}, activations {size_text(need.activation_bytes)} at "
+        f"batch {batch}) and this machine has {size_text(free)} available; try a smaller "
+        f"input, width or batch ('convcost analyze' counts any size without allocating). "
+        f"Received: "
         f"{report.model!r} with input {_shape(report)}.")
 
 
@@ -117,13 +118,6 @@ def _check_not_text(asked: Request, purpose: str) -> None:
             f"{purpose} runs models on images; {spec.source!r} is a text model (token inputs): "
             f"count it with 'convcost analyze {spec.source} --seq-len L'. Received: "
             f"{spec.source!r}.")
-
-
-def _size(count: int) -> str:
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
-        if count >= scale:
-            return f"{count / scale:,.1f} {unit}"
-    return f"{count:,} bytes"
 
 
 def _shape(report: Report) -> str:

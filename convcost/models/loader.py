@@ -273,10 +273,7 @@ def load_architecture(path: str | Path, *, safe_mode: bool = True) -> Any:
         model = keras.saving.deserialize_keras_object(config, safe_mode=safe_mode)
     except Exception as error:  # Keras raises many types for bad configs
         raise _load_error(file, error) from None
-    if not isinstance(model, keras.Model):
-        raise ConvcostError(f"The file holds no Keras model. Received: {type(model).__name__} "
-                            f"from {str(file)!r}.")
-    return model
+    return _keras_model(model, file)
 
 
 def load_model(path: str | Path, *, safe_mode: bool = True) -> Any:
@@ -291,6 +288,12 @@ def load_model(path: str | Path, *, safe_mode: bool = True) -> Any:
         model = keras.saving.load_model(file, compile=False, safe_mode=safe_mode)
     except Exception as error:  # Keras raises many types for bad files
         raise _load_error(file, error) from None
+    return _keras_model(model, file)
+
+
+def _keras_model(model: Any, file: Path) -> Any:
+    import keras
+
     if not isinstance(model, keras.Model):
         raise ConvcostError(f"The file holds no Keras model. Received: {type(model).__name__} "
                             f"from {str(file)!r}.")
