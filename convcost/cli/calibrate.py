@@ -1,0 +1,99 @@
+"""``convcost calibrate``: time single kernels on this machine and fit the latency predictor
+that ``convcost predict`` uses (see :mod:`convcost.measure.calibrate`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from convcost.cli.app import app, domain_errors, load_keras, stderr
+from convcost.cli.device import device_or_probe
+from convcost.cli.options import check_count
+from convcost.cli.output import emit
+
+PredictRuntime = Annotated[Literal["litert", "tf"], typer.Option(
+    help="litert: LiteRT/XNNPACK fp32 (the model converted as 'bench' converts it); tf: "
+         "tf.function(model(x, training=False)).")]
+Threads = Annotated[int, typer.Option(help="Threads of the runtime (LiteRT num_threads; "
+                                           "TensorFlow intra-op threads).", metavar="N")]
+Batch = Annotated[int, typer.Option("--batch-size", help="Samples per call.", metavar="N")]
+
+
+@app.command("calibrate")
+@domain_errors
+def calibrate_command(
+    runtime: PredictRuntime = "litert",
+    threads: Threads = 1,
+    batch_size: Batch = 1,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to save the latency profile (default: beside the device "
+                               "profile, ~/.config/convcost/latency-RUNTIME-tN-bB.json).",
+        show_default=False, metavar="FILE")] = None,
+    budget: Annotated[float, typer.Option(
+        help="Seconds to spend measuring (about; fitting comes on top).",
+        metavar="SECONDS")] = 600.0,
+) -> None:
+    """Measure single kernels (convs, depthwise, pointwise, dense, pooling, add, concat,
+    activations, pad, reshape) on this machine and fit one predictor per kernel kind."""
+    from convcost.analysis import latency
+
+    check_count("--threads", threads)
+    check_count("--batch-size", batch_size)
+    if not budget > 0:
+        raise typer.BadParameter(f"must be positive. Received: {budget}.", param_hint="--budget")
+    _start_runtime(runtime, threads)
+    from convcost.measure.calibrate import Setting, calibrate
+
+    device = device_or_probe()
+    with _progress() as bar:
+        task = bar.add_task("calibrating", total=1000)
+        profile = calibrate(Setting(runtime, threads, batch_size), device, budget_s=budget,
+                            progress=lambda what, share: bar.update(
+                                task, completed=int(share * 1000), description=what))
+    profile.meta.update(_provenance(runtime))
+    target = latency.save(profile, output or latency.default_path(runtime, threads, batch_size))
+    from convcost.render.calibrate import summary
+
+    emit(summary(latency.to_json(profile, "", "", "")) + f"saved to  {target}\n", None)
+
+
+def _start_runtime(runtime: str, threads: int) -> None:
+    load_keras()
+    from convcost.measure.runtimes import require, set_tf_threads
+
+    require(runtime)
+    if runtime == "tf":
+        set_tf_threads(threads)
+
+
+def _progress() -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description:<32}"), BarColumn(), TimeElapsedColumn(),
+                    console=stderr, transient=True)
+
+
+def _provenance(runtime: str) -> dict[str, Any]:
+    import time
+
+    import sklearn
+
+    from convcost import __version__
+    from convcost.measure.machine import installed_version, machine_info, machine_name
+
+    info = machine_info()
+    versions = {"convcost": __version__, "tensorflow": info["tensorflow"],
+                "keras": info["keras"], "sklearn": sklearn.__version__}
+    if runtime == "litert":
+        versions["ai-edge-litert"] = installed_version("ai-edge-litert")
+    return {"machine": {"name": machine_name(), **info}, "versions": versions,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "loadavg": _loadavg()}
+
+
+def _loadavg() -> str:
+    try:
+        return Path("/proc/loadavg").read_text().strip()
+    except OSError:
+        return "unknown"
