@@ -38,6 +38,7 @@ __all__ = [
     "__version__",
     "analyze",
     "analyze_symbolic",
+    "predict",
     "register_rule",
     "shape_only",
 ]
@@ -81,6 +82,35 @@ def _obtain(source: str, seq_len: int | None) -> tuple[Any, int | None]:
     if not spec.is_file and seq_len is None:
         seq_len = zoo.entry(source).seq_len or None
     return model, seq_len
+
+
+def predict(models: Any, *, runtime: str = "litert", threads: int = 1, batch_size: int = 1,
+            profile: str | None = None, check: bool = False) -> dict[str, Any]:
+    """Predicted latency of one model or several (Keras models, zoo names or files) on this
+    machine, per row and in total, from the predictors ``convcost calibrate`` saved: the data
+    of ``convcost predict --format json`` (``models[i]["predicted_ms"]``, per-row
+    ``predicted_ms``, speed-ups over the first model). ``check`` also measures each model with
+    the ``bench --runtime`` harness. A missing profile is a one-line ConvcostError naming the
+    ``convcost calibrate`` line to run.
+    """
+    from convcost.count.walker import analyze as walk
+    from convcost.measure.predicting import load_profile, predict_document
+
+    chosen = load_profile(runtime, threads, batch_size, profile)
+    built = []
+    for model in models if isinstance(models, list | tuple) else [models]:
+        if isinstance(model, str):
+            model = _obtain(model, None)[0] if not check else _built(model)
+        built.append(model)
+    return predict_document(built, [walk(m) for m in built], chosen, check=check,
+                            profile_label=str(profile or "saved"))
+
+
+def _built(source: str) -> Any:
+    """A zoo model with weights (to be run), or a model file."""
+    from convcost.models import loader
+
+    return loader.obtain(loader.ModelSpec(source))
 
 
 def _is_keras_model(model: Any) -> bool:

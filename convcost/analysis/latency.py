@@ -74,6 +74,7 @@ class LatencyProfile:
     device: DeviceProfile
     fixed_seconds: float
     kinds: dict[str, KindModel]
+    clock: str = "wall"
     meta: dict[str, Any] = field(default_factory=dict)
 
     def key(self) -> str:
@@ -238,7 +239,8 @@ def to_json(profile: LatencyProfile, blob: str, digest: str,
     """The JSON side of a profile (everything but the fitted forests)."""
     return {"format": FORMAT_VERSION, "kind": "convcost latency profile",
             "runtime": profile.runtime, "threads": profile.threads, "batch": profile.batch,
-            "fixed_seconds": profile.fixed_seconds, "device": profile.device.to_json(),
+            "fixed_seconds": profile.fixed_seconds, "clock": profile.clock,
+            "device": profile.device.to_json(),
             "model_file": blob, "model_sha256": digest, "sklearn": sklearn_version,
             "kinds": {k: {"samples": m.samples, "cv": m.cv, "ranges": m.ranges,
                           "categories": m.categories} for k, m in profile.kinds.items()},
@@ -252,6 +254,7 @@ def _sha256(path: Path) -> str:
 def load(path: str | Path, *, command: str) -> LatencyProfile:
     """Read a profile written by :func:`save`; ``command`` is the ``convcost calibrate ...``
     line a missing or broken profile's one-line error tells the user to run."""
+    require_sklearn()
     file = Path(path).expanduser()
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
@@ -280,11 +283,13 @@ def _from_json(data: Any, file: Path, command: str) -> LatencyProfile:
                                  DeviceProfile(float(device["peak_flops"]),
                                                float(device["bandwidth"]),
                                                name=str(device.get("name", ""))),
-                                 float(data["fixed_seconds"]), kinds)
+                                 float(data["fixed_seconds"]), kinds,
+                                 str(data.get("clock", "wall")))
     except (KeyError, TypeError, ValueError, ConvcostError) as error:
         raise broken(f"{type(error).__name__}: {' '.join(str(error).split())[:120]}") from None
     profile.meta = {k: v for k, v in data.items() if k in ("machine", "versions", "date",
-                                                             "calibration_seconds", "loadavg")}
+                                                             "calibration_seconds", "loadavg",
+                                                             "samples")}
     return profile
 
 
@@ -297,6 +302,16 @@ def _estimators(blob: Path, digest: str) -> dict[str, Any]:
         raise ConvcostError(f"{blob.name} does not match its checksum")
     loaded = joblib.load(blob)
     return dict(loaded["estimators"])
+
+
+def require_sklearn() -> None:
+    """Fail in one line when scikit-learn (the predict extra) is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("sklearn") is None:
+        raise ConvcostError("Latency prediction needs the predict extra: pip install "
+                            "'convcost[predict]' (scikit-learn). Received: sklearn is not "
+                            "installed.")
 
 
 def default_path(runtime: str, threads: int, batch: int) -> Path:

@@ -10,15 +10,8 @@ import typer
 
 from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.cli.device import device_or_probe
-from convcost.cli.options import check_count
+from convcost.cli.options import Batch, PredictRuntime, Threads, check_count
 from convcost.cli.output import emit
-
-PredictRuntime = Annotated[Literal["litert", "tf"], typer.Option(
-    help="litert: LiteRT/XNNPACK fp32 (the model converted as 'bench' converts it); tf: "
-         "tf.function(model(x, training=False)).")]
-Threads = Annotated[int, typer.Option(help="Threads of the runtime (LiteRT num_threads; "
-                                           "TensorFlow intra-op threads).", metavar="N")]
-Batch = Annotated[int, typer.Option("--batch-size", help="Samples per call.", metavar="N")]
 
 
 @app.command("calibrate")
@@ -34,6 +27,11 @@ def calibrate_command(
     budget: Annotated[float, typer.Option(
         help="Seconds to spend measuring (about; fitting comes on top).",
         metavar="SECONDS")] = 600.0,
+    clock: Annotated[Literal["auto", "wall", "cpu"], typer.Option(
+        help="What a kernel's time is: elapsed (wall) or this process's CPU seconds (cpu: "
+             "not inflated by other processes on a busy machine; with 1 thread, the work "
+             "itself). auto: cpu for litert on 1 thread, else wall. 'predict --check' "
+             "measures with the same clock.")] = "auto",
 ) -> None:
     """Measure single kernels (convs, depthwise, pointwise, dense, pooling, add, concat,
     activations, pad, reshape) on this machine and fit one predictor per kernel kind."""
@@ -43,13 +41,17 @@ def calibrate_command(
     check_count("--batch-size", batch_size)
     if not budget > 0:
         raise typer.BadParameter(f"must be positive. Received: {budget}.", param_hint="--budget")
+    latency.require_sklearn()
     _start_runtime(runtime, threads)
     from convcost.measure.calibrate import Setting, calibrate
 
     device = device_or_probe()
     with _progress() as bar:
         task = bar.add_task("calibrating", total=1000)
-        profile = calibrate(Setting(runtime, threads, batch_size), device, budget_s=budget,
+        if clock == "auto":
+            clock = "cpu" if runtime == "litert" and threads == 1 else "wall"
+        profile = calibrate(Setting(runtime, threads, batch_size, clock), device,
+                            budget_s=budget,
                             progress=lambda what, share: bar.update(
                                 task, completed=int(share * 1000), description=what))
     profile.meta.update(_provenance(runtime))

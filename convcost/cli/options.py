@@ -219,3 +219,17 @@ def _text_source(entry: Any, spec: Any, shape: tuple[int, ...] | dict | None,
                             f"--input-shape {','.join(str(d) for d in shape)}.")
     return Source(spec, None, seq_len or entry.seq_len, text_default=seq_len is None,
                   named_shapes=shape)
+
+
+# --- latency prediction (calibrate, predict, compare --predict) ---------------------------------
+
+PredictRuntime = Annotated[Literal["litert", "tf"], typer.Option(
+    help="litert: LiteRT/XNNPACK fp32 (the model converted as 'bench' converts it); tf: "
+         "tf.function(model(x, training=False)).")]
+Threads = Annotated[int, typer.Option(help="Threads of the runtime (LiteRT num_threads; "
+                                           "TensorFlow intra-op threads).", metavar="N")]
+Batch = Annotated[int, typer.Option("--batch-size", help="Samples per call.", metavar="N")]
+ProfileFile = Annotated[Path | None, typer.Option(
+    "--profile", help="A latency profile saved by 'convcost calibrate' (default: the saved one "
+                      "of this runtime, threads and batch).", show_default=False,
+    metavar="FILE")]

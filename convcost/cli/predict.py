@@ -3,22 +3,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
 
 from convcost.cli.analyze import analyze_source
 from convcost.cli.app import app, domain_errors, load_keras
-from convcost.cli.calibrate import Batch, PredictRuntime, Threads
 from convcost.cli.options import (
     Alpha,
+    Batch,
     Classes,
     Imports,
     InputShape,
     ModelsArg,
     NoTop,
     Output,
+    PredictRuntime,
+    ProfileFile,
+    Threads,
     Unsafe,
     Width,
     check_count,
@@ -28,10 +30,6 @@ from convcost.cli.output import check_output_dir, console_width, emit
 
 ARTICLE_NETS = ["naive", "v1", "v2"]
 
-ProfileFile = Annotated[Path | None, typer.Option(
-    "--profile", help="A latency profile saved by 'convcost calibrate' (default: the saved one "
-                      "of this runtime, threads and batch).", show_default=False,
-    metavar="FILE")]
 
 
 @app.command("predict")

@@ -19,6 +19,7 @@ every sample.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import time
@@ -207,11 +208,12 @@ def _binary(config: dict[str, Any], x: Any) -> tuple[Any, list[Any]]:
 
 @dataclass(frozen=True)
 class Setting:
-    """What is calibrated: runtime, threads, batch."""
+    """What is calibrated: runtime, threads, batch, and the clock (``wall`` or ``cpu``)."""
 
     runtime: str
     threads: int = 1
     batch: int = 1
+    clock: str = "wall"
 
 
 def measure_kernel(config: dict[str, Any], setting: Setting) -> tuple[str, KernelShape, float]:
@@ -233,9 +235,9 @@ def time_model(model: Any, setting: Setting, target: float = TARGET_SECONDS) -> 
 
     runner = prepare(setting.runtime, model, batch_size=setting.batch,
                      threads=setting.threads, cache=ConversionCache())
-    first = time_runners([runner], 3, 2, 1)[0].min
+    first = time_runners([runner], 3, 2, 1, setting.clock)[0].min
     repeats = int(min(200, max(7, target / max(first, 1e-6))))
-    return time_runners([runner], repeats, 1, min(repeats, 5))[0].median
+    return time_runners([runner], repeats, 1, min(repeats, 5), setting.clock)[0].median
 
 
 def fixed_seconds(setting: Setting) -> float:
@@ -336,5 +338,9 @@ def _fit(samples: Samples, setting: Setting, device: DeviceProfile, fixed: float
     kinds = {kind: latency.fit_kind(shapes, samples.seconds[kind], batch=setting.batch,
                                     threads=setting.threads, device=device)
              for kind, shapes in samples.shapes.items()}
+    measured = {kind: [{**dataclasses.asdict(shape), "seconds": seconds}
+                       for shape, seconds in zip(shapes, samples.seconds[kind])]
+                for kind, shapes in samples.shapes.items()}
     return latency.LatencyProfile(setting.runtime, setting.threads, setting.batch, device,
-                                  fixed, kinds, {"calibration_seconds": elapsed})
+                                  fixed, kinds, setting.clock,
+                                  {"calibration_seconds": elapsed, "samples": measured})

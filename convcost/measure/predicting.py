@@ -61,7 +61,7 @@ def measure(models: Sequence[Any], predictions: Sequence[ModelPrediction],
     cache = ConversionCache()
     runners = [prepare(profile.runtime, model, batch_size=profile.batch,
                        threads=profile.threads, cache=cache) for model in models]
-    timings = time_runners(runners, repeats, 3, min(10, repeats))
+    timings = time_runners(runners, repeats, 3, min(10, repeats), profile.clock)
     return [dataclasses.replace(p, measured_ms=t.median * 1e3,
                                 measured_spread_ms=(t.p10 * 1e3, t.p90 * 1e3))
             for p, t in zip(predictions, timings)]
@@ -81,7 +81,7 @@ def document(predictions: Sequence[ModelPrediction], profile: latency.LatencyPro
                                      else None)
         models.append(entry)
     return {"runtime": profile.runtime, "threads": profile.threads,
-            "batch_size": profile.batch, "profile": label,
+            "batch_size": profile.batch, "profile": label, "clock": profile.clock,
             "calibrated": {k: {"samples": m.samples, "cv": m.cv}
                            for k, m in profile.kinds.items()},
             "models": models}

@@ -10,7 +10,8 @@ FORMATS = ("table",)
 def summary(profile: dict[str, Any]) -> str:
     """Lines: the setting, the fixed cost per call, and per kind its samples and CV error."""
     lines = [f"latency profile: runtime {profile['runtime']}, {profile['threads']} thread(s), "
-             f"batch {profile['batch']}; fixed cost per call {profile['fixed_seconds'] * 1e6:.1f}"
+             f"batch {profile['batch']}, {profile.get('clock', 'wall')} clock; fixed cost per call "
+             f"{profile['fixed_seconds'] * 1e6:.1f}"
              f" us",
              f"{'kernel kind':<14}{'samples':>8}{'CV RMSPE':>10}{'CV |err|':>10}"
              f"{'within 10%':>12}"]

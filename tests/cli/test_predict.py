@@ -74,3 +74,15 @@ def test_a_corrupt_profile_is_one_line(tmp_path):
     bad.write_text("[1, 2")
     assert_one_line_error(run_cli("predict", "v1", "--profile", str(bad)), 1,
                           r"latency profile is not valid JSON")
+
+
+def test_compare_predict_puts_predicted_speedups_beside_the_mac_ratio(synthetic_profile, article):
+    data = cli_json("compare", "naive", "v1", "v2", "--predict", "--profile",
+                    str(synthetic_profile))
+    predicted = data["predicted"]["models"]
+    assert [m["model"] for m in predicted] == ["naive", "v1", "v2"]
+    for mine, alone in zip(predicted, article["models"]):
+        assert mine["predicted_ms"] == pytest.approx(alone["predicted_ms"])
+        assert mine["mac_ratio"] == pytest.approx(alone["mac_ratio"])
+    table = cli_ok("compare", "naive", "v1", "--predict", "--profile", str(synthetic_profile))
+    assert "predicted ms" in table and "MAC ratio" in table
