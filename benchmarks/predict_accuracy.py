@@ -190,7 +190,8 @@ def main() -> None:
     profile = load_profile(args.runtime, args.threads, args.batch_size, args.profile)
     if args.runtime == "tf":
         set_tf_threads(args.threads)
-    todo = [(name, None) for name in ARTICLE + APPLICATIONS] + variants(args.variants, 0)
+    todo = ([(name, None) for name in ARTICLE] + variants(args.variants, 0)
+            + [(name, None) for name in APPLICATIONS])
     if args.only:
         todo = [(name, spec) for name, spec in todo if name in args.only]
     start, results = time.perf_counter(), []

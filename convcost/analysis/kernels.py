@@ -166,7 +166,7 @@ def _row_kernels(row: LayerCost, index: int) -> list[Kernel]:
     if kind in FUSABLE and activation not in ("linear", "softmax", *FUSED_ACTIVATIONS):
         kernels.append(Kernel("activation", _activation_shape(row, activation), (index,)))
     if kind == "dense" and activation == "softmax":
-        kernels.append(Kernel("softmax", _generic_shape(row), (index,)))
+        kernels.append(Kernel("softmax", _softmax_shape(row), (index,)))
     return kernels
 
 
@@ -253,12 +253,13 @@ def _shape(row: LayerCost, kind: str) -> KernelShape:
     k = _kernel_size(row) if kind in ("conv", "pointwise", "depthwise", "pool") else 1
     stride = _stride(row) if kind in ("conv", "pointwise", "depthwise", "pool") else 1
     act = ACTIVATION_CODES.get(_activation(row), 9) if kind == "activation" else 0
+    flops = 3 * _elements(row.output_shape) if kind == "softmax" else row.flops
     if kind == "pool":
         act = 1 if row.type.startswith("Average") else 0
     return KernelShape(c_in, c_out, h_in, w_in, h_out, w_out, k, stride, _groups(row),
                        max(len(row.input_shapes), 1), act,
                        sum(_elements(s) for s in row.input_shapes), _elements(row.output_shape),
-                       row.params if row.supported else row.keras_params, row.flops)
+                       row.params if row.supported else row.keras_params, flops)
 
 
 def _generic_shape(row: LayerCost) -> KernelShape:
@@ -270,6 +271,13 @@ def _activation_shape(row: LayerCost, activation: str) -> KernelShape:
     n = _elements(row.output_shape)
     return KernelShape(c, c, h, w, h, w, act=ACTIVATION_CODES.get(activation, 9),
                        elements_in=n, elements_out=n, flops=n)
+
+
+def _softmax_shape(row: LayerCost) -> KernelShape:
+    """The softmax a dense layer's ``activation="softmax"`` runs on its output."""
+    h, w, c = _hwc(row.output_shape)
+    n = _elements(row.output_shape)
+    return KernelShape(c, c, h, w, h, w, elements_in=n, elements_out=n, flops=3 * n)
 
 
 def _separable_shapes(row: LayerCost) -> tuple[KernelShape, KernelShape]:

@@ -7,11 +7,14 @@ its cross-validated error, and the fixed cost of one call. It is saved as a JSON
 people and other tools read) beside a joblib file with the fitted forests (and the
 scikit-learn version that wrote them).
 
-The forest predicts ``log(latency / roofline)``: the ratio of the kernel's time to its
-roofline bound (:func:`convcost.analysis.roofline.bound` with the device numbers stored in the
-profile) varies far less over shapes than the time itself, so the trees interpolate a smooth
-quantity. Features: log FLOPs, log bytes, log roofline time, channels, spatial sizes, kernel,
-stride, groups, inputs, activation code, threads.
+The forest predicts ``log((latency + 1 us) / (roofline + 1 us))``: the ratio of the kernel's
+time to its roofline bound (:func:`convcost.analysis.roofline.bound` with the device numbers
+stored in the profile) varies far less over shapes than the time itself, so the trees
+interpolate a smooth quantity; the 1 us floor (:data:`FLOOR_SECONDS`, about the fixed cost of
+a call) keeps kernels of a few nanoseconds, whose time is mostly noise, from dominating the
+fit. The cross-validated errors count the same floor. Features: log FLOPs, log bytes, log
+roofline time, channels, spatial sizes, kernel, stride, groups, inputs, activation code,
+threads.
 
 :func:`predict_kernels` never extrapolates silently: a kernel whose shape lies outside the
 calibrated range of its kind carries the names of the features that are out of range, and a
@@ -37,6 +40,21 @@ FORMAT_VERSION = 1
 RANGE_FIELDS = ("c_in", "c_out", "h_in", "h_out", "k", "stride", "groups", "inputs")
 CATEGORY_FIELDS = ("act",)
 MIN_SECONDS = 1e-8
+FLOOR_SECONDS = 1e-6
+
+
+def target(seconds: Any, roof: Any) -> Any:
+    """What the forest learns: log((time + floor) / (roofline + floor)) (arrays or floats)."""
+    import numpy as np
+
+    return np.log((np.asarray(seconds, dtype=float) + FLOOR_SECONDS) / (roof + FLOOR_SECONDS))
+
+
+def from_target(value: Any, roof: Any) -> Any:
+    """Seconds back from :func:`target` (never below zero)."""
+    import numpy as np
+
+    return np.maximum(np.exp(value) * (roof + FLOOR_SECONDS) - FLOOR_SECONDS, 0.0)
 
 
 def roofline_seconds(shape: KernelShape, batch: int, device: DeviceProfile) -> float:
@@ -103,8 +121,8 @@ def fit_kind(shapes: Sequence[KernelShape], seconds: Sequence[float], *, batch: 
 
     x = np.array([features(s, batch, threads, device) for s in shapes])
     roof = np.array([roofline_seconds(s, batch, device) for s in shapes])
-    y = np.log(np.maximum(np.asarray(seconds, dtype=float), MIN_SECONDS) / roof)
-    cv = cross_validate(x, y, roof, folds, seed)
+    y = target(seconds, roof)
+    cv = cross_validate(x, y, folds, seed)
     estimator = forest(seed).fit(x, y)
     return KindModel(estimator, len(shapes), _ranges(shapes), _categories(shapes), cv)
 
@@ -116,9 +134,9 @@ def forest(seed: int) -> Any:
                                  random_state=seed, n_jobs=1)
 
 
-def cross_validate(x: Any, y: Any, roof: Any, folds: int, seed: int) -> dict[str, float]:
-    """K-fold error of the forest in time (not log) terms: RMSPE, mean |error|, share within
-    ±10 %; also each sample's error (``errors``) for adaptive sampling."""
+def cross_validate(x: Any, y: Any, folds: int, seed: int) -> dict[str, float]:
+    """K-fold error of the forest in time (not log) terms, with the 1 us floor: RMSPE, mean
+    |error|, share within ±10 %."""
     import numpy as np
     from sklearn.model_selection import KFold, cross_val_predict
 
@@ -132,11 +150,20 @@ def cross_validate(x: Any, y: Any, roof: Any, folds: int, seed: int) -> dict[str
             "within_10": float(np.mean(np.abs(error) <= 0.10))}
 
 
-def sample_errors(model: KindModel, shapes: Sequence[KernelShape], seconds: Sequence[float],
-                  *, batch: int, threads: int, device: DeviceProfile) -> list[float]:
-    """|predicted / measured - 1| of each sample under ``model`` (in-sample)."""
-    predicted = predict_shapes(model, shapes, batch, threads, device)
-    return [abs(p / max(s, MIN_SECONDS) - 1.0) for p, s in zip(predicted, seconds)]
+def refit(profile: LatencyProfile, seed: int = 0) -> LatencyProfile:
+    """The profile's forests fitted again on the samples it keeps (no measuring)."""
+    samples = profile.meta.get("samples") or {}
+    if not samples:
+        raise ConvcostError("This latency profile keeps no samples to refit. Received: a "
+                            "profile without 'samples'.")
+    kinds = {}
+    for kind, rows in samples.items():
+        shapes = [KernelShape(**{k: v for k, v in row.items() if k != "seconds"})
+                  for row in rows]
+        kinds[kind] = fit_kind(shapes, [row["seconds"] for row in rows], batch=profile.batch,
+                               threads=profile.threads, device=profile.device, seed=seed)
+    return LatencyProfile(profile.runtime, profile.threads, profile.batch, profile.device,
+                          profile.fixed_seconds, kinds, profile.clock, dict(profile.meta))
 
 
 def _ranges(shapes: Sequence[KernelShape]) -> dict[str, list[float]]:
@@ -171,7 +198,7 @@ def predict_shapes(model: KindModel, shapes: Sequence[KernelShape], batch: int, 
         return []
     x = np.array([features(s, batch, threads, device) for s in shapes])
     roof = np.array([roofline_seconds(s, batch, device) for s in shapes])
-    return [float(v) for v in np.exp(model.estimator.predict(x)) * roof]
+    return [float(v) for v in from_target(model.estimator.predict(x), roof)]
 
 
 def predict_kernels(profile: LatencyProfile, kernels: Sequence[Kernel]) -> list[KernelPrediction]:

@@ -12,6 +12,7 @@ from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.cli.device import device_or_probe
 from convcost.cli.options import Batch, PredictRuntime, Threads, check_count
 from convcost.cli.output import emit
+from convcost.errors import ConvcostError
 
 
 @app.command("calibrate")
@@ -27,10 +28,16 @@ def calibrate_command(
     budget: Annotated[float, typer.Option(
         help="Seconds to spend measuring (about; fitting comes on top).",
         metavar="SECONDS")] = 600.0,
+    kinds: Annotated[str | None, typer.Option(
+        help="Only these kernel kinds, a comma list (e.g. conv,depthwise; default all).",
+        show_default=False, metavar="KIND[,KIND]")] = None,
+    extend: Annotated[bool, typer.Option(
+        "--extend", help="Keep the samples of the saved profile (--output) and add to them: "
+                         "more samples where the predictor is weak.")] = False,
     clock: Annotated[Literal["auto", "wall", "cpu"], typer.Option(
         help="What a kernel's time is: elapsed (wall) or this process's CPU seconds (cpu: "
              "not inflated by other processes on a busy machine; with 1 thread, the work "
-             "itself). auto: cpu for litert on 1 thread, else wall. 'predict --check' "
+             "itself). auto: cpu on 1 thread, else wall. 'predict --check' "
              "measures with the same clock.")] = "auto",
 ) -> None:
     """Measure single kernels (convs, depthwise, pointwise, dense, pooling, add, concat,
@@ -42,23 +49,41 @@ def calibrate_command(
     if not budget > 0:
         raise typer.BadParameter(f"must be positive. Received: {budget}.", param_hint="--budget")
     latency.require_sklearn()
+    chosen = _kinds(kinds)
+    target = output or latency.default_path(runtime, threads, batch_size)
+    earlier = (latency.load(target, command=latency.calibrate_command(runtime, threads,
+                                                                      batch_size))
+               if extend else None)
     _start_runtime(runtime, threads)
     from convcost.measure.calibrate import Setting, calibrate
 
-    device = device_or_probe()
+    device = earlier.device if earlier else device_or_probe()
     with _progress() as bar:
         task = bar.add_task("calibrating", total=1000)
-        if clock == "auto":
-            clock = "cpu" if runtime == "litert" and threads == 1 else "wall"
-        profile = calibrate(Setting(runtime, threads, batch_size, clock), device,
-                            budget_s=budget,
+        chosen_clock = (clock if clock != "auto" else earlier.clock if earlier
+                        else "cpu" if threads == 1 else "wall")
+        profile = calibrate(Setting(runtime, threads, batch_size, chosen_clock), device,
+                            budget_s=budget, kinds=chosen, extend=earlier,
                             progress=lambda what, share: bar.update(
                                 task, completed=int(share * 1000), description=what))
     profile.meta.update(_provenance(runtime))
-    target = latency.save(profile, output or latency.default_path(runtime, threads, batch_size))
+    target = latency.save(profile, target)
     from convcost.render.calibrate import summary
 
     emit(summary(latency.to_json(profile, "", "", "")) + f"saved to  {target}\n", None)
+
+
+def _kinds(text: str | None) -> tuple[str, ...]:
+    from convcost.analysis.kernels import KINDS
+
+    if text is None:
+        return KINDS
+    chosen = tuple(part.strip() for part in text.split(",") if part.strip())
+    wrong = [kind for kind in chosen if kind not in KINDS]
+    if wrong or not chosen:
+        raise ConvcostError(f"Unknown kernel kind; use {', '.join(KINDS)}. Received: "
+                            f"--kinds {text!r}.")
+    return chosen
 
 
 def _start_runtime(runtime: str, threads: int) -> None:

@@ -44,19 +44,31 @@ ACTIVATIONS = ("relu", "relu6", "sigmoid", "swish", "hard_swish", "tanh")
 
 @dataclass
 class Samples:
-    """The kernels measured so far, per kind: configurations, shapes, seconds."""
+    """The kernels measured so far, per kind: configurations (None: kept from an earlier
+    calibration), shapes, seconds."""
 
-    configs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    configs: dict[str, list[dict[str, Any] | None]] = field(default_factory=dict)
     shapes: dict[str, list[KernelShape]] = field(default_factory=dict)
     seconds: dict[str, list[float]] = field(default_factory=dict)
 
-    def add(self, kind: str, config: dict[str, Any], shape: KernelShape, seconds: float) -> None:
+    def add(self, kind: str, config: dict[str, Any] | None, shape: KernelShape,
+            seconds: float) -> None:
         self.configs.setdefault(kind, []).append(config)
         self.shapes.setdefault(kind, []).append(shape)
         self.seconds.setdefault(kind, []).append(seconds)
 
     def count(self) -> int:
         return sum(len(v) for v in self.seconds.values())
+
+    @classmethod
+    def kept(cls, profile: latency.LatencyProfile | None) -> Samples:
+        """The samples an earlier profile keeps (none without a profile)."""
+        samples = cls()
+        for kind, rows in ((profile.meta.get("samples") or {}) if profile else {}).items():
+            for row in rows:
+                shape = KernelShape(**{k: v for k, v in row.items() if k != "seconds"})
+                samples.add(kind, None, shape, row["seconds"])
+        return samples
 
 
 # --- shapes ----------------------------------------------------------------------------------
@@ -256,7 +268,8 @@ Progress = Callable[[str, float], None]  # (what is being done, share of the bud
 
 def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.0,
               kinds: tuple[str, ...] = KINDS, first_round: int | None = None, seed: int = 0,
-              progress: Progress | None = None) -> latency.LatencyProfile:
+              progress: Progress | None = None,
+              extend: latency.LatencyProfile | None = None) -> latency.LatencyProfile:
     """Measure kernels for about ``budget_s`` seconds and fit one predictor per kind.
 
     Args:
@@ -266,8 +279,11 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
         kinds: the kernel kinds to calibrate.
         first_round: samples per kind (weight 1) in the first round (default from the budget).
         progress: called with a description and the share of the budget used.
+        extend: an earlier profile of the same setting whose samples are kept and added to.
     """
-    start, rng, samples = time.perf_counter(), random.Random(seed), Samples()
+    start, rng, samples = time.perf_counter(), random.Random(seed), Samples.kept(extend)
+    if extend is not None:
+        rng = random.Random(seed + samples.count())  # new shapes, not the earlier ones again
     report = progress or (lambda _what, _share: None)
     fixed = fixed_seconds(setting)
     used = lambda: (time.perf_counter() - start) / budget_s  # noqa: E731
@@ -276,11 +292,11 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
              for _ in range(max(3, int(per_kind * WEIGHTS[k])))]
     rng.shuffle(queue)
     for config in queue:
-        if used() > 0.55 and samples.count() >= 4 * len(kinds):
+        if used() > 0.55:
             break
         _take(config, setting, fixed, samples, report, used)
     while first_round is None and used() < 0.92:
-        for config in _adaptive(samples, setting, device, rng):
+        for config in _adaptive(samples, setting, device, rng, kinds):
             _take(config, setting, fixed, samples, report, used)
             if used() >= 0.92:
                 break
@@ -296,11 +312,14 @@ def _take(config: dict[str, Any], setting: Setting, fixed: float, samples: Sampl
 
 
 def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
-              rng: random.Random, batch_size: int = 12) -> list[dict[str, Any]]:
+              rng: random.Random, kinds: tuple[str, ...],
+              batch_size: int = 12) -> list[dict[str, Any]]:
     """New shapes where the cross-validated error is highest: near the worst samples of the
     kinds with the largest CV error, and some fresh random ones of those kinds."""
     scores = {}
     for kind, shapes in samples.shapes.items():
+        if kind not in kinds:
+            continue
         model = latency.fit_kind(shapes, samples.seconds[kind], batch=setting.batch,
                                  threads=setting.threads, device=device, folds=4)
         scores[kind] = (model.cv["rmspe"] if not math.isnan(model.cv["rmspe"]) else 1.0) \
@@ -309,8 +328,9 @@ def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
     configs = []
     for kind in worst:
         errors = _loo_errors(samples, kind, setting, device)
-        ranked = sorted(range(len(errors)), key=lambda i: -errors[i])[:2]
-        configs += [perturb(samples.configs[kind][i], rng) for i in ranked]
+        ranked = [i for i in sorted(range(len(errors)), key=lambda i: -errors[i])
+                  if samples.configs[kind][i] is not None][:2]
+        configs += [perturb(samples.configs[kind][i], rng) for i in ranked]  # type: ignore[arg-type]
         fresh = max(1, batch_size // 3 - len(ranked))
         configs += [draw(kind, rng, setting.batch) for _ in range(fresh)]
     return configs
@@ -318,7 +338,8 @@ def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
 
 def _loo_errors(samples: Samples, kind: str, setting: Setting,
                 device: DeviceProfile) -> list[float]:
-    """Each sample's error when predicted by a forest fitted on the other folds."""
+    """Each sample's error (with the 1 us floor) when predicted by a forest fitted on the
+    other folds."""
     import numpy as np
     from sklearn.model_selection import KFold, cross_val_predict
 
@@ -327,7 +348,7 @@ def _loo_errors(samples: Samples, kind: str, setting: Setting,
         return [1.0] * len(shapes)
     x = np.array([latency.features(s, setting.batch, setting.threads, device) for s in shapes])
     roof = np.array([latency.roofline_seconds(s, setting.batch, device) for s in shapes])
-    y = np.log(np.asarray(seconds) / roof)
+    y = latency.target(seconds, roof)
     predicted = cross_val_predict(latency.forest(0), x, y,
                                   cv=KFold(min(4, len(y)), shuffle=True, random_state=0))
     return [float(v) for v in np.abs(np.exp(predicted - y) - 1.0)]
