@@ -281,11 +281,13 @@ def _softmax_shape(row: LayerCost) -> KernelShape:
 
 
 def _separable_shapes(row: LayerCost) -> tuple[KernelShape, KernelShape]:
+    """A separable conv's depthwise and pointwise kernels (groups 1, as a DepthwiseConv2D
+    row has: its config has no groups)."""
     h_in, w_in, c_in = _hwc(row.input_shapes[0])
     h_out, w_out, c_out = _hwc(row.output_shape)
     k, stride = _kernel_size(row), _stride(row)
     mid = h_out * w_out * c_in
-    depthwise = KernelShape(c_in, c_in, h_in, w_in, h_out, w_out, k, stride, c_in, 1, 0,
+    depthwise = KernelShape(c_in, c_in, h_in, w_in, h_out, w_out, k, stride, 1, 1, 0,
                             h_in * w_in * c_in, mid, k * k * c_in, 2 * mid * k * k)
     pointwise = KernelShape(c_in, c_out, h_out, w_out, h_out, w_out, 1, 1, 1, 1, 0, mid,
                             h_out * w_out * c_out, c_in * c_out + c_out,

@@ -55,22 +55,29 @@ def calibrate_command(
                                                                       batch_size))
                if extend else None)
     _start_runtime(runtime, threads)
-    from convcost.measure.calibrate import Setting, calibrate
+    from convcost.measure.calibrate import Setting
 
-    device = earlier.device if earlier else device_or_probe()
-    with _progress() as bar:
-        task = bar.add_task("calibrating", total=1000)
-        chosen_clock = (clock if clock != "auto" else earlier.clock if earlier
-                        else "cpu" if threads == 1 else "wall")
-        profile = calibrate(Setting(runtime, threads, batch_size, chosen_clock), device,
-                            budget_s=budget, kinds=chosen, extend=earlier,
-                            progress=lambda what, share: bar.update(
-                                task, completed=int(share * 1000), description=what))
-    profile.meta.update(_provenance(runtime))
+    if clock == "auto":
+        clock = earlier.clock if earlier else "cpu" if threads == 1 else "wall"  # type: ignore[assignment]
+    profile = _measure(Setting(runtime, threads, batch_size, clock), budget, chosen, earlier)
     target = latency.save(profile, target)
     from convcost.render.calibrate import summary
 
     emit(summary(latency.to_json(profile, "", "", "")) + f"saved to  {target}\n", None)
+
+
+def _measure(setting: Any, budget: float, kinds: tuple[str, ...], earlier: Any) -> Any:
+    """Calibrate under a progress bar; the profile with its provenance."""
+    from convcost.measure.calibrate import calibrate
+
+    device = earlier.device if earlier else device_or_probe()
+    with _progress() as bar:
+        task = bar.add_task("calibrating", total=1000)
+        profile = calibrate(setting, device, budget_s=budget, kinds=kinds, extend=earlier,
+                            progress=lambda what, share: bar.update(
+                                task, completed=int(share * 1000), description=what))
+    profile.meta.update(_provenance(setting.runtime))
+    return profile
 
 
 def _kinds(text: str | None) -> tuple[str, ...]:

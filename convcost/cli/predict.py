@@ -67,11 +67,12 @@ def predict_command(
     sources = [make_source(name, input_shape, classes=classes, alpha=alpha, no_top=no_top,
                            unsafe=unsafe, imports=imports) for name in models or ARTICLE_NETS]
     latency_profile = load_profile(runtime, threads, batch_size, profile)
-    built = [_model_and_report(source, real=check) for source in sources]
-    if check and runtime == "tf":
+    if check and runtime == "tf":  # before TensorFlow runs anything
+        load_keras()
         from convcost.measure.runtimes import set_tf_threads
 
         set_tf_threads(threads)
+    built = [_model_and_report(source, real=check) for source in sources]
     data = predict_document([m for m, _ in built], [r for _, r in built], latency_profile,
                             check=check, profile_label=str(profile or "saved"))
     from convcost.render.predict import render

@@ -88,6 +88,8 @@ def draw(kind: str, rng: random.Random, batch: int = 1) -> dict[str, Any]:
     if kind == "conv":
         config["c_in"] = rng.choice((1, 3, c, c, c))
         config["k"] = rng.choice((2, 3, 3, 3, 5, 7))
+        if config["c_in"] <= 3:  # a stem: the image itself, up to 320 x 320
+            config.update(h=_log_int(rng, 28, 320), c_out=_log_int(rng, 8, 64))
     elif kind == "pointwise":
         config.update(k=1, c_in=_log_int(rng, 4, 2048), c_out=_log_int(rng, 4, 2048),
                       h=_log_int(rng, 1, 112), stride=rng.choice((1, 1, 1, 2)))
@@ -98,6 +100,8 @@ def draw(kind: str, rng: random.Random, batch: int = 1) -> dict[str, Any]:
     elif kind in ("pool", "global_pool"):
         config.update(k=rng.choice((2, 3)), stride=2, op=rng.choice(("max", "average")),
                       h=_log_int(rng, 2, 114))
+        if kind == "global_pool":
+            config["c_in"] = _log_int(rng, 8, 2560)
     elif kind == "add":
         config.update(op=rng.choice(("add", "multiply")),
                       form=rng.choice(("two", "two", "broadcast", "constant")))
@@ -107,6 +111,8 @@ def draw(kind: str, rng: random.Random, batch: int = 1) -> dict[str, Any]:
         config["act"] = rng.choice(ACTIVATIONS)
     elif kind == "pad":
         config["pad"] = rng.choice(((1, 1), (0, 1), (3, 3)))
+        if rng.random() < 0.2:  # the image itself, padded before a stem
+            config.update(c_in=3, h=_log_int(rng, 96, 320))
     elif kind in ("reshape", "softmax"):
         config.update(h=1 if kind == "softmax" else _log_int(rng, 1, 14),
                       c_in=_log_int(rng, 2, 4096 if kind == "softmax" else 2048))
@@ -245,11 +251,28 @@ def time_model(model: Any, setting: Setting, target: float = TARGET_SECONDS) -> 
     from convcost.measure.convert import ConversionCache
     from convcost.measure.runtimes import prepare, time_runners
 
-    runner = prepare(setting.runtime, model, batch_size=setting.batch,
-                     threads=setting.threads, cache=ConversionCache())
+    if setting.runtime == "tf" and len(model.inputs) > 1:
+        runner = _keras_runner_of_inputs(model, setting.batch)
+    else:  # LiteRT sets the first input; the others keep their (unread) values
+        runner = prepare(setting.runtime, model, batch_size=setting.batch,
+                         threads=setting.threads, cache=ConversionCache())
     first = time_runners([runner], 3, 2, 1, setting.clock)[0].min
     repeats = int(min(200, max(7, target / max(first, 1e-6))))
     return time_runners([runner], repeats, 1, min(repeats, 5), setting.clock)[0].median
+
+
+def _keras_runner_of_inputs(model: Any, batch: int) -> Any:
+    """:func:`convcost.measure.runtimes.keras_runner` for a model of several inputs (an add,
+    a concatenation): the same compiled ``model(xs, training=False)``, one batch per input."""
+    import keras
+
+    from convcost.measure.runtimes import Runner, random_batch
+    from convcost.measure.timing import compile_function
+
+    xs = [keras.ops.convert_to_tensor(random_batch(tuple(t.shape[1:]), batch))
+          for t in model.inputs]
+    forward = compile_function(lambda batch_: model(batch_, training=False))
+    return Runner(lambda: forward(xs), None, lambda images: images, "tf")
 
 
 def fixed_seconds(setting: Setting) -> float:

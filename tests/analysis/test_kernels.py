@@ -113,6 +113,7 @@ def test_separable_conv_is_a_depthwise_and_a_pointwise_kernel():
     depthwise, pointwise = (k.shape for k in kernels)
     assert depthwise.flops + pointwise.flops == 2 * (16 * 16 * 8 * 9 + 16 * 16 * 8 * 12)
     assert depthwise.weights + pointwise.weights == model.layers[1].count_params()
+    assert depthwise.groups == pointwise.groups == 1  # as a DepthwiseConv2D row has
 
 
 def test_an_unknown_layer_is_a_flagged_kernel_not_zero():
@@ -124,3 +125,17 @@ def test_an_unknown_layer_is_a_flagged_kernel_not_zero():
     model = keras.Model(x, keras.layers.UpSampling2D()(x))
     (kernel,) = kernels_of(analyze(model), "litert")
     assert kernel.kind == "unknown" and "UpSampling2D" in kernel.note
+
+
+def test_a_dense_softmax_head_is_a_dense_and_a_softmax_of_its_output():
+    import keras
+
+    from convcost.count.walker import analyze
+
+    x = keras.Input((64,))
+    model = keras.Model(x, keras.layers.Dense(10, activation="softmax")(x))
+    dense, softmax = kernels_of(analyze(model), "litert")
+    assert (dense.kind, softmax.kind) == ("dense", "softmax")
+    assert dense.shape.weights == 64 * 10 + 10
+    assert (softmax.shape.elements_in, softmax.shape.elements_out) == (10, 10)
+    assert softmax.shape.flops == 3 * 10  # exp, sum, divide per class

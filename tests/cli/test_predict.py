@@ -86,3 +86,13 @@ def test_compare_predict_puts_predicted_speedups_beside_the_mac_ratio(synthetic_
         assert mine["mac_ratio"] == pytest.approx(alone["mac_ratio"])
     table = cli_ok("compare", "naive", "v1", "--predict", "--profile", str(synthetic_profile))
     assert "predicted ms" in table and "MAC ratio" in table
+
+
+def test_the_python_api_returns_the_same_data(synthetic_profile, article):
+    import convcost
+
+    data = convcost.predict(["naive", "v1", "v2"], profile=str(synthetic_profile))
+    assert [m["predicted_ms"] for m in data["models"]] == pytest.approx(
+        [m["predicted_ms"] for m in article["models"]])
+    with pytest.raises(convcost.ConvcostError, match="run 'convcost calibrate --runtime tf"):
+        convcost.predict("v1", runtime="tf", profile=str(synthetic_profile.parent / "no.json"))

@@ -56,3 +56,37 @@ def test_tiny_calibration_end_to_end(tmp_path):
     assert first.predicted_ms == pytest.approx(second.predicted_ms)  # same forests after I/O
     assert [row.kernel for row in first.rows] == ["pointwise", "add"]
     assert all(row.predicted_ms > 0 for row in first.rows)
+
+
+def test_an_extended_calibration_starts_from_the_kept_samples():
+    from dataclasses import asdict
+
+    from convcost.analysis import latency
+    from convcost.analysis.kernels import KernelShape
+    from convcost.analysis.roofline import DeviceProfile
+    from convcost.measure.calibrate import Samples
+
+    shape = KernelShape(8, 16, 4, 4, 4, 4, elements_in=128, elements_out=256, flops=4096)
+    kept = {"pointwise": [{**asdict(shape), "seconds": 2e-6}] * 3}
+    profile = latency.LatencyProfile("litert", 1, 1, DeviceProfile(1e9, 1e9), 1e-6, {},
+                                     meta={"samples": kept})
+    samples = Samples.kept(profile)
+    assert samples.count() == 3 and samples.shapes["pointwise"][0] == shape
+    assert samples.configs["pointwise"] == [None] * 3  # no shape to perturb from
+    assert Samples.kept(None).count() == 0
+
+
+def test_unknown_kernel_kind_is_one_line(tmp_path):
+    from tests.conftest import assert_one_line_error, run_cli
+
+    result = run_cli("calibrate", "--kinds", "conv,warp", "--output", str(tmp_path / "p.json"))
+    assert_one_line_error(result, 1, r"Unknown kernel kind; use conv, .*Received: --kinds "
+                                     r"'conv,warp'")
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_a_two_input_kernel_is_timed_on_tensorflow():
+    from convcost.measure.calibrate import time_model
+
+    config = {"kind": "add", "h": 8, "c_in": 16, "op": "add", "form": "two"}
+    assert time_model(kernel_model(config), Setting("tf", clock="cpu"), target=0.01) > 0
