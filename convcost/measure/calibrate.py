@@ -97,7 +97,9 @@ def draw(kind: str, rng: random.Random, batch: int = 1) -> dict[str, Any]:
         config["c_in"] = _log_int(rng, 4, 2048)
     elif kind == "dense":
         config.update(c_in=_log_int(rng, 8, 4096), c_out=_log_int(rng, 2, 4096), h=1)
-    elif kind in ("pool", "global_pool"):
+    if kind in ("conv", "pointwise", "depthwise") and config["c_in"] > 3 and rng.random() < 0.5:
+        config.update(_cnn_like(rng))
+    if kind in ("pool", "global_pool"):
         config.update(k=rng.choice((2, 3)), stride=2, op=rng.choice(("max", "average")),
                       h=_log_int(rng, 2, 114))
         if kind == "global_pool":
@@ -117,6 +119,16 @@ def draw(kind: str, rng: random.Random, batch: int = 1) -> dict[str, Any]:
         config.update(h=1 if kind == "softmax" else _log_int(rng, 1, 14),
                       c_in=_log_int(rng, 2, 4096 if kind == "softmax" else 2048))
     return shrink(config)
+
+
+def _cnn_like(rng: random.Random) -> dict[str, int]:
+    """Channels and map size as CNNs pair them (nn-Meter samples where models live): maps
+    of 7..112 with about 32 x 112 / size channels, times a random factor of 1/3..3; the output
+    a 1/6..6 multiple of the input (expansion and projection layers)."""
+    size = max(2, round(rng.choice((7, 14, 28, 56, 112)) * rng.uniform(0.8, 1.25)))
+    c_in = min(2048, max(8, round(32 * 112 / size * 2 ** rng.gauss(0, 0.8))))
+    c_out = min(2048, max(8, round(c_in * rng.choice((1 / 6, 1 / 4, 1 / 2, 1, 1, 2, 4, 6)))))
+    return {"h": size, "c_in": c_in, "c_out": c_out}
 
 
 def shrink(config: dict[str, Any]) -> dict[str, Any]:
