@@ -39,6 +39,7 @@ __all__ = [
     "__version__",
     "analyze",
     "analyze_symbolic",
+    "predict",
     "register_rule",
     "shape_only",
     "summary",
@@ -78,6 +79,38 @@ def _renamed(report: Report, name: str) -> Report:
     import dataclasses
 
     return dataclasses.replace(report, model=name)
+
+
+def predict(models: Any, *, runtime: str = "litert", threads: int = 1, batch_size: int = 1,
+            profile: str | None = None, check: bool = False) -> dict[str, Any]:
+    """Predicted latency of one model or several (Keras models, zoo names or files) on this
+    machine, per row and in total, from the predictors ``convcost calibrate`` saved: the data
+    of ``convcost predict --format json`` (``models[i]["predicted_ms"]``, per-row
+    ``predicted_ms``, speed-ups over the first model). ``check`` also measures each model with
+    the ``bench --runtime`` harness. A missing profile is a one-line ConvcostError naming the
+    ``convcost calibrate`` line to run.
+    """
+    import_keras()
+    from convcost.count.walker import analyze as walk
+    from convcost.measure.predicting import load_profile, predict_document
+
+    chosen = load_profile(runtime, threads, batch_size, profile)
+    built = [_model_to_predict(model, check) if isinstance(model, str) else model
+             for model in (models if isinstance(models, list | tuple) else [models])]
+    return predict_document(built, [walk(m) for m in built], chosen, check=check,
+                            profile_label=str(profile or "saved"))
+
+
+def _model_to_predict(source: str, run: bool) -> Any:
+    """A zoo model or a model file: shape-only to predict, with weights (once it is known
+    to fit in memory) to measure."""
+    from convcost.models import loader
+
+    if not run:
+        return loader.resolve(source).model
+    from convcost.measure.fits import resolve_fitting
+
+    return resolve_fitting(loader.request(source), purpose="predict --check").model
 
 
 def _is_keras_model(model: Any) -> bool:

@@ -451,3 +451,41 @@ def _tie_shortcut_biases(model: Any) -> None:
             project = model.get_layer(layer.name.replace("_shortcut", "_project"))
             kernel, _ = layer.get_weights()
             layer.set_weights([kernel, project.get_weights()[1]])
+
+
+# --- a latency profile fitted on a known formula (tests of predict without measuring) ----------
+
+SYNTHETIC_FIXED_S = 5e-6
+
+
+def synthetic_seconds(shape: Any) -> float:
+    """The 'measured' time of a kernel in the synthetic profile: 2 us + FLOPs at 20 GFLOP/s +
+    bytes at 10 GB/s (batch 1, float32)."""
+    return 2e-6 + shape.flops / 2e10 + shape.bytes_moved(1) / 1e10
+
+
+@pytest.fixture(scope="session")
+def synthetic_profile(tmp_path_factory: Any) -> Any:
+    """A litert profile (1 thread, batch 1) saved to a temporary file, fitted on kernels drawn
+    by the calibration sampler and timed by :func:`synthetic_seconds` instead of a clock."""
+    import random
+
+    from convcost.analysis import latency
+    from convcost.analysis.kernels import kernels_of
+    from convcost.analysis.roofline import DeviceProfile
+    from convcost.count.walker import analyze
+    from convcost.measure.calibrate import draw, kernel_model
+
+    device = DeviceProfile(50e9, 20e9, name="test")
+    rng = random.Random(0)
+    shapes: dict[str, list[Any]] = {}
+    for kind in ("conv", "pointwise", "depthwise", "dense", "add", "pool", "global_pool",
+                 "batchnorm", "activation", "softmax", "reshape"):
+        for _ in range(16):
+            (kernel,) = [k for k in kernels_of(analyze(kernel_model(draw(kind, rng))))
+                         if k.kind != "none"]
+            shapes.setdefault(kernel.kind, []).append(kernel.shape)
+    kinds = {kind: latency.fit_kind(found, [synthetic_seconds(s) for s in found], batch=1,
+                                    threads=1, device=device) for kind, found in shapes.items()}
+    profile = latency.LatencyProfile("litert", 1, 1, device, SYNTHETIC_FIXED_S, kinds)
+    return latency.save(profile, tmp_path_factory.mktemp("latency") / "profile.json")

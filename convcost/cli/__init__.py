@@ -27,5 +27,7 @@ from convcost.cli import bench  # noqa: F401  isort: skip
 from convcost.cli import export  # noqa: F401  isort: skip
 from convcost.cli import separate  # noqa: F401  isort: skip
 from convcost.cli import merge  # noqa: F401  isort: skip
+from convcost.cli import calibrate  # noqa: F401  isort: skip
+from convcost.cli import predict  # noqa: F401  isort: skip
 
 __all__ = ["app", "main"]

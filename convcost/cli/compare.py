@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
 from convcost.cli.app import app, domain_errors, load_keras
 from convcost.cli.options import (
+    Batch,
     Classes,
     CompareFormat,
     Imports,
     InputShape,
     NoTop,
     Output,
+    PredictRuntime,
+    ProfileFile,
+    Threads,
     Unsafe,
     Width,
     model_request,
@@ -36,6 +41,13 @@ def compare_command(
     width: Width = None,
     unsafe: Unsafe = False,
     imports: Imports = None,
+    predict: Annotated[bool, typer.Option(
+        "--predict", help="Also the predicted latency and speed-up of each model on this "
+                          "machine (from 'convcost calibrate'; see 'convcost predict').")] = False,
+    runtime: PredictRuntime = "litert",
+    threads: Threads = 1,
+    batch_size: Batch = 1,
+    profile: ProfileFile = None,
 ) -> None:
     """Compare models side by side, and the part that differs against 1/N + 1/D_K²."""
     from convcost.analysis.compare import compare
@@ -52,4 +64,24 @@ def compare_command(
 
     reports = [loader.count(loader.resolve(one)) for one in asked]
     options = RenderOptions(width=console_width(output, width), color=use_color(output))
-    emit(show.render(compare(reports), fmt, options), output)
+    text = show.render(compare(reports), fmt, options)
+    if predict:
+        text = _with_prediction(text, fmt, reports, (runtime, threads, batch_size), profile)
+    emit(text, output)
+
+
+def _with_prediction(text: str, fmt: str, reports: list[Any], setting: tuple[str, int, int],
+                     profile: Path | None) -> str:
+    """The comparison with each model's predicted latency: a "predicted" object in JSON, a
+    table of predicted ms and speed-up next to the MAC ratio otherwise."""
+    import json
+
+    from convcost.measure.predicting import load_profile, predict_document
+    from convcost.render.predict import render as render_predict
+
+    data = predict_document([], reports, load_profile(*setting, profile),
+                            profile_label=str(profile or "saved"))
+    if fmt == "json":
+        return json.dumps({**json.loads(text), "predicted": data}, indent=2) + "\n"
+    return text + "\n" + render_predict(data, "markdown" if fmt == "markdown" else "table",
+                                         {"rows": False})

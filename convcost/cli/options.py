@@ -24,6 +24,7 @@ from convcost.render import compare as compare_out
 from convcost.render import devices as devices_out
 from convcost.render import formulas as formulas_out
 from convcost.render import graph as graph_out
+from convcost.render import predict as predict_out
 from convcost.render import profile as profile_out
 from convcost.render import verify as verify_out
 from convcost.render import zoo as zoo_out
@@ -94,6 +95,7 @@ if TYPE_CHECKING:  # to a type checker a format is a string; typer sees the choi
     FormulasFormat: TypeAlias = str
     GraphFormat: TypeAlias = str
     DevicesFormat: TypeAlias = str
+    PredictFormat: TypeAlias = str
 else:
     AnalyzeFormat = format_option(analyze_out.FORMATS, "Output format; html: one self-contained "
                                   "page for a browser (with --output FILE).")
@@ -106,6 +108,7 @@ else:
     GraphFormat = format_option(graph_out.FORMATS,
                                 "svg (drawn by graphviz's dot) or the DOT text itself.")
     DevicesFormat = format_option(devices_out.FORMATS)
+    PredictFormat = format_option(predict_out.FORMATS)
 
 GroupBy = Annotated[Literal["layer", "kind", "type"], typer.Option(
     "--group-by", help="One row per layer call, per kind (standard, depthwise, pointwise, "
@@ -225,3 +228,17 @@ Device = Annotated[str | None, typer.Option(
 Efficiency = Annotated[float | None, typer.Option(
     help="LLM, with --device: fraction of peak and bandwidth reached (default 1: the bound).",
     show_default=False, metavar="E")]
+
+
+# --- latency prediction (calibrate, predict, compare --predict) ---------------------------------
+
+PredictRuntime = Annotated[Literal["litert", "tf"], typer.Option(
+    help="litert: LiteRT/XNNPACK fp32 (the model converted as 'bench' converts it); tf: "
+         "tf.function(model(x, training=False)).")]
+Threads = Annotated[int, typer.Option(help="Threads of the runtime (LiteRT num_threads; "
+                                           "TensorFlow intra-op threads).", metavar="N")]
+Batch = Annotated[int, typer.Option("--batch-size", help="Samples per call.", metavar="N")]
+ProfileFile = Annotated[Path | None, typer.Option(
+    "--profile", help="A latency profile saved by 'convcost calibrate' (default: the saved one "
+                      "of this runtime, threads and batch).", show_default=False,
+    metavar="FILE")]

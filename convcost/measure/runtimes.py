@@ -225,10 +225,11 @@ def random_batch(shape: Sequence[int], batch_size: int) -> np.ndarray:
 
 
 def time_runners(runners: Sequence[Runner], repeats: int, warmup: int,
-                 rounds: int) -> list[Timings]:
-    """Time every runner, interleaved (see :func:`convcost.measure.timing.time_interleaved`)."""
+                 rounds: int, clock: str = "wall") -> list[Timings]:
+    """Time every runner, interleaved (see :func:`convcost.measure.timing.time_interleaved`);
+    ``clock`` is ``"wall"`` or ``"cpu"`` (:data:`convcost.measure.timing.CLOCKS`)."""
     return time_interleaved([r.run for r in runners], repeats, warmup, rounds=rounds,
-                            syncs=[r.sync for r in runners])
+                            syncs=[r.sync for r in runners], clock=clock)
 
 
 # --- a child process on another Keras backend ----------------------------------------------------

@@ -56,8 +56,14 @@ class Timings:
                 "min_s": self.min, "seconds": list(self.seconds)}
 
 
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
+"""``wall``: elapsed time; ``cpu``: CPU seconds of this process (all its threads), which other
+processes on a busy machine do not inflate (for one-thread runtimes, it is the run's work)."""
+
+
 def repeat_times(run: Callable[[], Any], repeats: int, warmup: int,
-                 sync: Callable[[Any], None] | None = None) -> list[float]:
+                 sync: Callable[[Any], None] | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> list[float]:
     """Seconds of each of ``repeats`` timed calls of ``run``, after ``warmup`` untimed ones.
 
     Each call's result is synchronised (waited for) inside its own timing, with ``sync``
@@ -69,9 +75,9 @@ def repeat_times(run: Callable[[], Any], repeats: int, warmup: int,
         wait(run())
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         wait(run())
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return times
 
 
@@ -81,13 +87,13 @@ def no_sync(result: Any) -> None:
 
 def time_interleaved(runs: Sequence[Callable[[], Any]], repeats: int, warmup: int, *,
                      rounds: int = 10, syncs: Sequence[Callable[[Any], None] | None] = (),
-                     seed: int = 0) -> list[Timings]:
+                     seed: int = 0, clock: str = "wall") -> list[Timings]:
     """Time several calls fairly on a busy machine: ``rounds`` rounds, each running every
     call ``repeats / rounds`` times (at least once) in a shuffled order.
 
     A burst of load from another process then slows every call a little instead of one call a
     lot. Each call first runs ``warmup`` times untimed. ``syncs[i]`` waits for the result of
-    ``runs[i]`` (default :func:`synchronize`).
+    ``runs[i]`` (default :func:`synchronize`). ``clock``: a key of :data:`CLOCKS`.
     """
     checks.count("repeats", repeats, shown=f"repeats={repeats}")
     checks.count("warmup", warmup, minimum=0, shown=f"warmup={warmup}")
@@ -102,7 +108,7 @@ def time_interleaved(runs: Sequence[Callable[[], Any]], repeats: int, warmup: in
     for count in (n for n in per_round if n):
         shuffle(order)
         for i in order:
-            times[i] += repeat_times(runs[i], count, 0, waits[i])
+            times[i] += repeat_times(runs[i], count, 0, waits[i], CLOCKS[clock])
     return [Timings(tuple(seconds)) for seconds in times]
 
 

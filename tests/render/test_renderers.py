@@ -17,13 +17,13 @@ from convcost.errors import ConvcostError
 
 RENDERERS = ("analyze", "symbolic", "sweep", "tflite", "compare", "profile", "verify",
              "verify_training", "bench", "runtimes", "experiment", "formulas", "graph",
-             "rewrite", "zoo", "probe", "devices", "decode", "summary")
+             "rewrite", "zoo", "probe", "devices", "decode", "summary", "predict", "calibrate")
 PIECES = {"options", "tables", "rows", "units", "columns", "training_cost", "html", "notebook",
           "plots"}
 # command -> the renderer whose FORMATS are its --format choices
 COMMANDS = {"analyze": "analyze", "compare": "compare", "profile": "profile",
             "verify": "verify", "zoo": "zoo", "bench": "bench", "formulas": "formulas",
-            "graph": "graph", "devices": "devices"}
+            "graph": "graph", "devices": "devices", "predict": "predict"}
 
 
 def test_every_render_module_is_a_renderer_or_a_piece() -> None:

@@ -1,0 +1,354 @@
+"""Latency predictors per kernel kind (nn-Meter style): features, fitting, the saved profile.
+
+A *latency profile* is what ``convcost calibrate`` leaves for one machine and runtime setting
+(runtime, threads, batch): per kernel kind (:data:`convcost.analysis.kernels.KINDS`) a
+scikit-learn random forest fitted on single-kernel measurements, the range of shapes it saw,
+its cross-validated error, and the fixed cost of one call. It is saved as a JSON file (what
+people and other tools read) beside a joblib file with the fitted forests (and the
+scikit-learn version that wrote them).
+
+The forest predicts ``log((latency + 1 us) / (roofline + 1 us))``: the ratio of the kernel's
+time to its roofline bound (:func:`convcost.analysis.roofline.bound` with the device numbers
+stored in the profile) varies far less over shapes than the time itself, so the trees
+interpolate a smooth quantity; the 1 us floor (:data:`FLOOR_SECONDS`, about the fixed cost of
+a call) keeps kernels of a few nanoseconds, whose time is mostly noise, from dominating the
+fit. The cross-validated errors count the same floor. Features: log FLOPs, log bytes, log
+roofline time, channels, spatial sizes, kernel, stride, groups, inputs, activation code,
+threads.
+
+:func:`predict_kernels` never extrapolates silently: a kernel whose shape lies outside the
+calibrated range of its kind carries the names of the features that are out of range, and a
+kernel of a kind without a predictor gets its roofline bound and a flag.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from convcost.analysis.kernels import Kernel, KernelShape
+from convcost.analysis.roofline import DeviceProfile, bound
+from convcost.errors import ConvcostError
+from convcost.files import write_text
+
+FORMAT_VERSION = 1
+RANGE_FIELDS = ("c_in", "c_out", "h_in", "h_out", "k", "stride", "groups", "inputs")
+CATEGORY_FIELDS = ("act",)
+MIN_SECONDS = 1e-8
+FLOOR_SECONDS = 1e-6
+
+
+def target(seconds: Any, roof: Any) -> Any:
+    """What the forest learns: log((time + floor) / (roofline + floor)) (arrays or floats)."""
+    import numpy as np
+
+    return np.log((np.asarray(seconds, dtype=float) + FLOOR_SECONDS) / (roof + FLOOR_SECONDS))
+
+
+def from_target(value: Any, roof: Any) -> Any:
+    """Seconds back from :func:`target` (never below zero)."""
+    import numpy as np
+
+    return np.maximum(np.exp(value) * (roof + FLOOR_SECONDS) - FLOOR_SECONDS, 0.0)
+
+
+def roofline_seconds(shape: KernelShape, batch: int, device: DeviceProfile) -> float:
+    """The kernel's roofline bound for ``batch`` samples (never below 10 ns)."""
+    return max(bound(shape.flops * batch, shape.bytes_moved(batch), device).seconds, MIN_SECONDS)
+
+
+def features(shape: KernelShape, batch: int, threads: int, device: DeviceProfile) -> list[float]:
+    """The predictor's inputs for one kernel (see the module docstring)."""
+    log = math.log
+    return [log(1 + shape.flops * batch), log(1 + shape.bytes_moved(batch)),
+            log(roofline_seconds(shape, batch, device)), log(shape.c_in), log(shape.c_out),
+            log(shape.h_in * shape.w_in), log(shape.h_out * shape.w_out), shape.k, shape.stride,
+            log(shape.groups), shape.inputs, shape.act, log(1 + shape.weights), threads]
+
+
+@dataclass
+class KindModel:
+    """The predictor of one kernel kind, the shapes it was fitted on and its CV error."""
+
+    estimator: Any
+    samples: int
+    ranges: dict[str, list[float]]
+    categories: dict[str, list[int]]
+    cv: dict[str, float]
+
+
+@dataclass
+class LatencyProfile:
+    """Everything ``predict`` needs for one runtime setting of one machine."""
+
+    runtime: str
+    threads: int
+    batch: int
+    device: DeviceProfile
+    fixed_seconds: float
+    kinds: dict[str, KindModel]
+    clock: str = "wall"
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def key(self) -> str:
+        return profile_key(self.runtime, self.threads, self.batch)
+
+
+def profile_key(runtime: str, threads: int, batch: int) -> str:
+    """The file stem of a profile: ``latency-litert-t1-b1``."""
+    return f"latency-{runtime}-t{threads}-b{batch}"
+
+
+# --- fitting ---------------------------------------------------------------------------------
+
+
+def fit_kind(shapes: Sequence[KernelShape], seconds: Sequence[float], *, batch: int,
+             threads: int, device: DeviceProfile, folds: int = 5, seed: int = 0) -> KindModel:
+    """Fit one kind's random forest on measured kernels; cross-validate it first.
+
+    Args:
+        shapes: the kernels measured (at least 2).
+        seconds: each kernel's time, the fixed cost per call already taken off.
+        batch, threads, device: the setting, and the device numbers of the roofline feature.
+        folds: cross-validation folds (fewer when there are fewer samples).
+    """
+    import numpy as np
+
+    x = np.array([features(s, batch, threads, device) for s in shapes])
+    roof = np.array([roofline_seconds(s, batch, device) for s in shapes])
+    y = target(seconds, roof)
+    cv = cross_validate(x, y, folds, seed)
+    estimator = forest(seed).fit(x, y)
+    return KindModel(estimator, len(shapes), _ranges(shapes), _categories(shapes), cv)
+
+
+def forest(seed: int) -> Any:
+    from sklearn.ensemble import RandomForestRegressor
+
+    return RandomForestRegressor(n_estimators=120, min_samples_leaf=1, max_features=0.6,
+                                 random_state=seed, n_jobs=1)
+
+
+def cross_validate(x: Any, y: Any, folds: int, seed: int) -> dict[str, float]:
+    """K-fold error of the forest in time (not log) terms, with the 1 us floor: RMSPE, mean
+    |error|, share within ±10 %."""
+    import numpy as np
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    n = len(y)
+    if n < 4:
+        return {"rmspe": math.nan, "mape": math.nan, "within_10": math.nan}
+    split = KFold(n_splits=min(folds, n), shuffle=True, random_state=seed)
+    predicted = cross_val_predict(forest(seed), x, y, cv=split)
+    error = np.exp(predicted - y) - 1.0  # predicted/measured - 1
+    return {"rmspe": float(np.sqrt(np.mean(error**2))), "mape": float(np.mean(np.abs(error))),
+            "within_10": float(np.mean(np.abs(error) <= 0.10))}
+
+
+def refit(profile: LatencyProfile, seed: int = 0) -> LatencyProfile:
+    """The profile's forests fitted again on the samples it keeps (no measuring)."""
+    samples = profile.meta.get("samples") or {}
+    if not samples:
+        raise ConvcostError("This latency profile keeps no samples to refit. Received: a "
+                            "profile without 'samples'.")
+    kinds = {}
+    for kind, rows in samples.items():
+        shapes = [KernelShape(**{k: v for k, v in row.items() if k != "seconds"})
+                  for row in rows]
+        kinds[kind] = fit_kind(shapes, [row["seconds"] for row in rows], batch=profile.batch,
+                               threads=profile.threads, device=profile.device, seed=seed)
+    return LatencyProfile(profile.runtime, profile.threads, profile.batch, profile.device,
+                          profile.fixed_seconds, kinds, profile.clock, dict(profile.meta))
+
+
+def _ranges(shapes: Sequence[KernelShape]) -> dict[str, list[float]]:
+    ranges = {name: [min(getattr(s, name) for s in shapes), max(getattr(s, name) for s in shapes)]
+              for name in RANGE_FIELDS}
+    ranges["flops"] = [min(s.flops for s in shapes), max(s.flops for s in shapes)]
+    return ranges
+
+
+def _categories(shapes: Sequence[KernelShape]) -> dict[str, list[int]]:
+    return {name: sorted({getattr(s, name) for s in shapes}) for name in CATEGORY_FIELDS}
+
+
+# --- predicting ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KernelPrediction:
+    """One kernel's predicted seconds and why it may not be trusted (empty: in range)."""
+
+    kernel: Kernel
+    seconds: float
+    out_of_range: tuple[str, ...] = ()
+
+
+def predict_shapes(model: KindModel, shapes: Sequence[KernelShape], batch: int, threads: int,
+                   device: DeviceProfile) -> list[float]:
+    """Predicted seconds of kernels of one kind (one call to the forest)."""
+    import numpy as np
+
+    if not shapes:
+        return []
+    x = np.array([features(s, batch, threads, device) for s in shapes])
+    roof = np.array([roofline_seconds(s, batch, device) for s in shapes])
+    return [float(v) for v in from_target(model.estimator.predict(x), roof)]
+
+
+def predict_kernels(profile: LatencyProfile, kernels: Sequence[Kernel]) -> list[KernelPrediction]:
+    """Each kernel's predicted seconds under ``profile``; ``none`` kernels take 0 s."""
+    results: dict[int, KernelPrediction] = {}
+    by_kind: dict[str, list[int]] = {}
+    for index, kernel in enumerate(kernels):
+        if kernel.kind == "none":
+            results[index] = KernelPrediction(kernel, 0.0)
+        elif kernel.kind not in profile.kinds or kernel.shape is None:
+            results[index] = _roofline_only(profile, kernel)
+        else:
+            by_kind.setdefault(kernel.kind, []).append(index)
+    for kind, indices in by_kind.items():
+        model = profile.kinds[kind]
+        shapes = [kernels[i].shape for i in indices]
+        seconds = predict_shapes(model, shapes, profile.batch,  # type: ignore[arg-type]
+                                 profile.threads, profile.device)
+        for i, value in zip(indices, seconds):
+            results[i] = KernelPrediction(kernels[i], value, out_of_range(model, kernels[i]))
+    return [results[i] for i in range(len(kernels))]
+
+
+def _roofline_only(profile: LatencyProfile, kernel: Kernel) -> KernelPrediction:
+    seconds = (roofline_seconds(kernel.shape, profile.batch, profile.device)
+               if kernel.shape is not None else 0.0)
+    why = kernel.note or f"no predictor for kind {kernel.kind}"
+    return KernelPrediction(kernel, seconds, (f"{why} (roofline bound)",))
+
+
+def out_of_range(model: KindModel, kernel: Kernel) -> tuple[str, ...]:
+    """The shape features of ``kernel`` outside what its kind was calibrated on."""
+    shape = kernel.shape
+    assert shape is not None
+    outside = [f"{name}={getattr(shape, name)} not in [{low:g}, {high:g}]"
+               for name, (low, high) in model.ranges.items()
+               if not low <= getattr(shape, name) <= high]
+    outside += [f"{name}={getattr(shape, name)} not calibrated"
+                for name, seen in model.categories.items() if getattr(shape, name) not in seen]
+    return tuple(outside)
+
+
+# --- saving and loading ----------------------------------------------------------------------
+
+
+def save(profile: LatencyProfile, path: str | Path) -> Path:
+    """Write the profile: ``path`` (JSON) and the forests beside it (``.joblib``)."""
+    import joblib
+    import sklearn
+
+    target = Path(path).expanduser()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    blob = target.with_suffix(".joblib")
+    partial = blob.with_suffix(".joblib.part")
+    joblib.dump({"sklearn": sklearn.__version__,
+                 "estimators": {k: m.estimator for k, m in profile.kinds.items()}}, partial)
+    partial.replace(blob)
+    document = to_json(profile, blob.name, _sha256(blob), sklearn.__version__)
+    write_text(target, json.dumps(document, indent=2) + "\n", make_parents=True)
+    return target
+
+
+def to_json(profile: LatencyProfile, blob: str, digest: str,
+            sklearn_version: str) -> dict[str, Any]:
+    """The JSON side of a profile (everything but the fitted forests)."""
+    return {"format": FORMAT_VERSION, "kind": "convcost latency profile",
+            "runtime": profile.runtime, "threads": profile.threads, "batch": profile.batch,
+            "fixed_seconds": profile.fixed_seconds, "clock": profile.clock,
+            "device": profile.device.to_dict(),
+            "model_file": blob, "model_sha256": digest, "sklearn": sklearn_version,
+            "kinds": {k: {"samples": m.samples, "cv": m.cv, "ranges": m.ranges,
+                          "categories": m.categories} for k, m in profile.kinds.items()},
+            **profile.meta}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load(path: str | Path, *, command: str) -> LatencyProfile:
+    """Read a profile written by :func:`save`; ``command`` is the ``convcost calibrate ...``
+    line a missing or broken profile's one-line error tells the user to run."""
+    require_sklearn()
+    file = Path(path).expanduser()
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConvcostError(f"No latency profile for this setting; run '{command}' (about 10 "
+                            f"minutes) to make one. Received: {str(file)!r}.") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConvcostError(f"The latency profile is not valid JSON ({' '.join(str(error).split())}"
+                            f"); run '{command}' again. Received: {str(file)!r}.") from None
+    return _from_json(data, file, command)
+
+
+def _from_json(data: Any, file: Path, command: str) -> LatencyProfile:
+    def broken(reason: str) -> ConvcostError:
+        return ConvcostError(f"The latency profile is broken ({reason}); run '{command}' "
+                             f"again. Received: {str(file)!r}.")
+
+    if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+        raise broken(f"not a format {FORMAT_VERSION} latency profile")
+    try:
+        estimators = _estimators(file.parent / str(data["model_file"]), data["model_sha256"])
+        device = data["device"]
+        kinds = {kind: KindModel(estimators[kind], int(v["samples"]), v["ranges"],
+                                 v["categories"], v["cv"]) for kind, v in data["kinds"].items()}
+        profile = LatencyProfile(str(data["runtime"]), int(data["threads"]), int(data["batch"]),
+                                 DeviceProfile(float(device["peak_flops"]),
+                                               float(device["bandwidth"]),
+                                               name=str(device.get("name", ""))),
+                                 float(data["fixed_seconds"]), kinds,
+                                 str(data.get("clock", "wall")))
+    except (KeyError, TypeError, ValueError, ConvcostError) as error:
+        raise broken(f"{type(error).__name__}: {' '.join(str(error).split())[:120]}") from None
+    profile.meta = {k: v for k, v in data.items() if k in ("machine", "versions", "date",
+                                                             "calibration_seconds", "loadavg",
+                                                             "samples")}
+    return profile
+
+
+def _estimators(blob: Path, digest: str) -> dict[str, Any]:
+    import joblib
+
+    if not blob.is_file():
+        raise ConvcostError(f"its model file {blob.name} is missing")
+    if _sha256(blob) != digest:
+        raise ConvcostError(f"{blob.name} does not match its checksum")
+    loaded = joblib.load(blob)
+    return dict(loaded["estimators"])
+
+
+def require_sklearn() -> None:
+    """Fail in one line when scikit-learn (the predict extra) is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("sklearn") is None:
+        raise ConvcostError("Latency prediction needs the predict extra: pip install "
+                            "'convcost[predict]' (scikit-learn). Received: sklearn is not "
+                            "installed.")
+
+
+def default_path(runtime: str, threads: int, batch: int) -> Path:
+    """Where ``convcost calibrate`` saves a profile: beside the device profile
+    (``~/.config/convcost/latency-litert-t1-b1.json``)."""
+    from convcost.analysis.devices import default_profile_path
+
+    return default_profile_path().parent / f"{profile_key(runtime, threads, batch)}.json"
+
+
+def calibrate_command(runtime: str, threads: int, batch: int) -> str:
+    """The ``convcost calibrate`` line that makes the profile of this setting."""
+    return f"convcost calibrate --runtime {runtime} --threads {threads} --batch-size {batch}"

@@ -1,0 +1,402 @@
+"""``convcost calibrate``: time single kernels on this machine, fit one predictor per kind.
+
+Each sample is a tiny Keras model of one kernel (a conv with its bias and ReLU, a depthwise
+conv, a pooling, an add, ...), never a zoo model, so zoo models stay a fair test set. It is
+made ready and timed by the same code as ``convcost bench --runtime``
+(:func:`convcost.measure.runtimes.prepare`: LiteRT converts it with
+:func:`convcost.measure.convert.to_tflite`; ``tf`` compiles ``model(x, training=False)``) and
+timed by the same harness (:func:`convcost.measure.runtimes.time_runners`, median of the
+runs). The sample's features come from the same walker and kernel mapping as ``predict``
+(:func:`convcost.analysis.kernels.kernels_of`): what is calibrated is what is predicted.
+
+Shapes are drawn at random (seeded) over what CNNs use: channels 3..2048, spatial 1..224,
+kernels 1/3/5/7, strides 1/2, capped at a work size that keeps one sample under ~0.1 s. After a
+first round over every kind, the rest of the budget goes where the cross-validated error is
+highest (nn-Meter's adaptive sampling): new shapes near the worst-predicted samples of the
+worst kinds. The fixed cost of one call (a one-element model) is measured first and taken off
+every sample.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from convcost.analysis import latency
+from convcost.analysis.kernels import KINDS, KernelShape, kernels_of
+from convcost.analysis.roofline import DeviceProfile
+from convcost.errors import ConvcostError
+
+MAX_MACS = 4e8  # one sample stays well under a tenth of a second on a laptop core
+MAX_DEPTHWISE = 3.5e7  # MACs of a depthwise conv
+MAX_ELEMENTS = 6e6  # elements of an element-wise kernel
+TARGET_SECONDS = 0.12  # timed seconds per sample (runs = this / one run, within bounds)
+WEIGHTS = {"conv": 3, "pointwise": 3, "depthwise": 3, "dense": 1.5, "add": 1.5, "pool": 1,
+           "global_pool": 1, "concat": 1, "activation": 2, "batchnorm": 1, "pad": 1,
+           "reshape": 0.5, "softmax": 0.5}
+ACTIVATIONS = ("relu", "relu6", "sigmoid", "swish", "hard_swish", "tanh")
+
+
+@dataclass
+class Samples:
+    """The kernels measured so far, per kind: configurations (None: kept from an earlier
+    calibration), shapes, seconds."""
+
+    configs: dict[str, list[dict[str, Any] | None]] = field(default_factory=dict)
+    shapes: dict[str, list[KernelShape]] = field(default_factory=dict)
+    seconds: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, kind: str, config: dict[str, Any] | None, shape: KernelShape,
+            seconds: float) -> None:
+        self.configs.setdefault(kind, []).append(config)
+        self.shapes.setdefault(kind, []).append(shape)
+        self.seconds.setdefault(kind, []).append(seconds)
+
+    def count(self) -> int:
+        return sum(len(v) for v in self.seconds.values())
+
+    @classmethod
+    def kept(cls, profile: latency.LatencyProfile | None) -> Samples:
+        """The samples an earlier profile keeps (none without a profile)."""
+        samples = cls()
+        for kind, rows in ((profile.meta.get("samples") or {}) if profile else {}).items():
+            for row in rows:
+                shape = KernelShape(**{k: v for k, v in row.items() if k != "seconds"})
+                samples.add(kind, None, shape, row["seconds"])
+        return samples
+
+
+# --- shapes ----------------------------------------------------------------------------------
+
+
+def _log_int(rng: random.Random, low: int, high: int) -> int:
+    return round(math.exp(rng.uniform(math.log(low), math.log(high))))
+
+
+def draw(kind: str, rng: random.Random, batch: int = 1) -> dict[str, Any]:
+    """A random configuration of one kernel of ``kind`` (shrunk to its kind's work cap, which
+    is divided by the batch size)."""
+    c = _log_int(rng, 4, 1024)
+    config: dict[str, Any] = {"kind": kind, "h": _log_int(rng, 2, 224), "c_in": c,
+                              "c_out": _log_int(rng, 4, 1024), "k": rng.choice((3, 3, 5, 7)),
+                              "stride": rng.choice((1, 1, 2)), "batch": batch}
+    if kind == "conv":
+        config["c_in"] = rng.choice((1, 3, c, c, c))
+        config["k"] = rng.choice((2, 3, 3, 3, 5, 7))
+        if config["c_in"] <= 3:  # a stem: the image itself, up to 320 x 320
+            config.update(h=_log_int(rng, 28, 320), c_out=_log_int(rng, 8, 64))
+    elif kind == "pointwise":
+        config.update(k=1, c_in=_log_int(rng, 4, 2048), c_out=_log_int(rng, 4, 2048),
+                      h=_log_int(rng, 1, 112), stride=rng.choice((1, 1, 1, 2)))
+    elif kind == "depthwise":
+        config["c_in"] = _log_int(rng, 4, 2048)
+    elif kind == "dense":
+        config.update(c_in=_log_int(rng, 8, 4096), c_out=_log_int(rng, 2, 4096), h=1)
+    if kind in ("conv", "pointwise", "depthwise") and config["c_in"] > 3 and rng.random() < 0.5:
+        config.update(_cnn_like(rng))
+    if kind in ("pool", "global_pool"):
+        config.update(k=rng.choice((2, 3)), stride=2, op=rng.choice(("max", "average")),
+                      h=_log_int(rng, 2, 114))
+        if kind == "global_pool":
+            config["c_in"] = _log_int(rng, 8, 2560)
+    elif kind == "add":
+        config.update(op=rng.choice(("add", "multiply")),
+                      form=rng.choice(("two", "two", "broadcast", "constant")))
+    elif kind == "concat":
+        config["inputs"] = rng.choice((2, 2, 3, 4))
+    elif kind == "activation":
+        config["act"] = rng.choice(ACTIVATIONS)
+    elif kind == "pad":
+        config["pad"] = rng.choice(((1, 1), (0, 1), (3, 3)))
+        if rng.random() < 0.2:  # the image itself, padded before a stem
+            config.update(c_in=3, h=_log_int(rng, 96, 320))
+    elif kind in ("reshape", "softmax"):
+        config.update(h=1 if kind == "softmax" else _log_int(rng, 1, 14),
+                      c_in=_log_int(rng, 2, 4096 if kind == "softmax" else 2048))
+    return shrink(config)
+
+
+def _cnn_like(rng: random.Random) -> dict[str, int]:
+    """Channels and map size as CNNs pair them (nn-Meter samples where models live): maps
+    of 7..112 with about 32 x 112 / size channels, times a random factor of 1/3..3; the output
+    a 1/6..6 multiple of the input (expansion and projection layers)."""
+    size = max(2, round(rng.choice((7, 14, 28, 56, 112)) * rng.uniform(0.8, 1.25)))
+    c_in = min(2048, max(8, round(32 * 112 / size * 2 ** rng.gauss(0, 0.8))))
+    c_out = min(2048, max(8, round(c_in * rng.choice((1 / 6, 1 / 4, 1 / 2, 1, 1, 2, 4, 6)))))
+    return {"h": size, "c_in": c_in, "c_out": c_out}
+
+
+def shrink(config: dict[str, Any]) -> dict[str, Any]:
+    """Shrink the spatial size until the kernel's work is at most its kind's cap."""
+    cap = {"conv": MAX_MACS, "pointwise": MAX_MACS, "dense": MAX_MACS,
+           "depthwise": MAX_DEPTHWISE}.get(config["kind"], MAX_ELEMENTS)
+    cap /= config.get("batch", 1)
+    while config["h"] > 1 and _macs(config) > cap:
+        config["h"] = max(1, config["h"] * 3 // 4)
+    return config
+
+
+def _macs(config: dict[str, Any]) -> float:
+    k, h, stride = config["k"], config["h"], config["stride"]
+    out = (h / stride) ** 2
+    if config["kind"] in ("conv", "pointwise"):
+        return out * k * k * config["c_in"] * config["c_out"]
+    if config["kind"] == "dense":
+        return float(config["c_in"] * config["c_out"])
+    if config["kind"] == "depthwise":
+        return out * k * k * config["c_in"]
+    return h * h * config["c_in"]  # elements of an element-wise kernel
+
+
+def perturb(config: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+    """A shape near ``config``: channels and spatial size scaled by 0.7..1.4."""
+    near = dict(config)
+    for key in ("c_in", "c_out", "h"):
+        if near[key] > 3:
+            near[key] = max(1, round(near[key] * math.exp(rng.uniform(-0.35, 0.35))))
+    return shrink(near)
+
+
+# --- one kernel as a Keras model ---------------------------------------------------------------
+
+
+def kernel_model(config: dict[str, Any]) -> Any:
+    """The tiny Keras model of one kernel (its inputs, its one layer)."""
+    import keras
+
+    layers, kind, h, c = keras.layers, config["kind"], config["h"], config["c_in"]
+    spatial = (h, h, c)
+    x = keras.Input(spatial if kind not in ("dense", "softmax") else (c,))
+    inputs = [x]
+    if kind in ("conv", "pointwise"):
+        y = layers.Conv2D(config["c_out"], config["k"], strides=config["stride"], padding="same",
+                          activation="relu")(x)
+    elif kind == "depthwise":
+        y = layers.DepthwiseConv2D(config["k"], strides=config["stride"], padding="same",
+                                   activation="relu")(x)
+    elif kind == "dense":
+        y = layers.Dense(config["c_out"], activation="relu")(x)
+    elif kind == "pool":
+        pool = layers.MaxPooling2D if config["op"] == "max" else layers.AveragePooling2D
+        y = pool(config["k"], strides=config["stride"], padding="same")(x)
+    elif kind == "global_pool":
+        pool = (layers.GlobalMaxPooling2D if config["op"] == "max"
+                else layers.GlobalAveragePooling2D)
+        y = pool(keepdims=bool(h % 2))(x)
+    elif kind == "add":
+        y, inputs = _binary(config, x)
+    elif kind == "concat":
+        inputs = [keras.Input((h, h, max(1, c // config["inputs"]))) for _ in
+                  range(config["inputs"])]
+        y = layers.Concatenate()(inputs)
+    elif kind == "activation":
+        y = layers.Activation(config["act"])(x) if config["act"] != "relu6" else \
+            layers.ReLU(6.0)(x)
+    elif kind == "batchnorm":
+        y = layers.BatchNormalization()(x)
+    elif kind == "pad":
+        y = layers.ZeroPadding2D((config["pad"], config["pad"]))(x)
+    elif kind == "reshape":
+        y = layers.Flatten()(x)
+    elif kind == "softmax":
+        y = layers.Softmax()(x)
+    else:
+        raise ConvcostError(f"Unknown kernel kind; use {', '.join(KINDS)}. Received: {kind!r}.")
+    model = keras.Model(inputs if len(inputs) > 1 else x, y, name=f"kernel_{kind}")
+    if kind == "batchnorm":  # trained-looking: a zero beta would let the converter drop the ADD
+        _randomize(model)
+    return model
+
+
+def _randomize(model: Any) -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32")
+                           for w in layer.get_weights()])
+
+
+def _binary(config: dict[str, Any], x: Any) -> tuple[Any, list[Any]]:
+    import keras
+
+    layers, h, c = keras.layers, config["h"], config["c_in"]
+    merge = layers.Add() if config["op"] == "add" else layers.Multiply()
+    if config["form"] == "constant":
+        return (x + 3.0 if config["op"] == "add" else x * (1.0 / 6.0)), [x]
+    other = keras.Input((1, 1, c) if config["form"] == "broadcast" else (h, h, c))
+    return merge([x, other]), [x, other]
+
+
+# --- timing ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What is calibrated: runtime, threads, batch, and the clock (``wall`` or ``cpu``)."""
+
+    runtime: str
+    threads: int = 1
+    batch: int = 1
+    clock: str = "wall"
+
+
+def measure_kernel(config: dict[str, Any], setting: Setting) -> tuple[str, KernelShape, float]:
+    """Build, map, prepare and time one kernel: (kind, shape, median seconds)."""
+    from convcost.count.walker import analyze
+
+    model = kernel_model(config)
+    kernels = [k for k in kernels_of(analyze(model), setting.runtime) if k.kind != "none"]
+    if len(kernels) != 1 or kernels[0].shape is None:
+        raise ConvcostError(f"A calibration model must map to one kernel. Received: "
+                            f"{[k.kind for k in kernels]} for {config}.")
+    return kernels[0].kind, kernels[0].shape, time_model(model, setting)
+
+
+def time_model(model: Any, setting: Setting, target: float = TARGET_SECONDS) -> float:
+    """Median seconds of one call of ``model`` with the ``bench --runtime`` harness."""
+    from convcost.measure.convert import ConversionCache
+    from convcost.measure.runtimes import prepare, time_runners
+
+    if setting.runtime == "tf" and len(model.inputs) > 1:
+        runner = _keras_runner_of_inputs(model, setting.batch)
+    else:  # LiteRT sets the first input; the others keep their (unread) values
+        runner = prepare(setting.runtime, model, batch_size=setting.batch,
+                         threads=setting.threads, cache=ConversionCache())
+    first = time_runners([runner], 3, 2, 1, setting.clock)[0].min
+    repeats = int(min(200, max(7, target / max(first, 1e-6))))
+    return time_runners([runner], repeats, 1, min(repeats, 5), setting.clock)[0].median
+
+
+def _keras_runner_of_inputs(model: Any, batch: int) -> Any:
+    """:func:`convcost.measure.runtimes.keras_runner` for a model of several inputs (an add,
+    a concatenation): the same compiled ``model(xs, training=False)``, one batch per input."""
+    import keras
+
+    from convcost.measure.runtimes import Runner, random_batch
+    from convcost.measure.timing import compile_function
+
+    xs = [keras.ops.convert_to_tensor(random_batch(tuple(t.shape[1:]), batch))
+          for t in model.inputs]
+    forward = compile_function(lambda batch_: model(batch_, training=False))
+    return Runner(lambda: forward(xs), None, lambda images: images, "tf")
+
+
+def fixed_seconds(setting: Setting) -> float:
+    """The time of one call of a one-element model: the fixed cost per call."""
+    import keras
+
+    x = keras.Input((1,))
+    return time_model(keras.Model(x, keras.layers.ReLU()(x)), setting, target=0.3)
+
+
+# --- the calibration loop ----------------------------------------------------------------------
+
+
+Progress = Callable[[str, float], None]  # (what is being done, share of the budget used)
+
+
+def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.0,
+              kinds: tuple[str, ...] = KINDS, first_round: int | None = None, seed: int = 0,
+              progress: Progress | None = None,
+              extend: latency.LatencyProfile | None = None) -> latency.LatencyProfile:
+    """Measure kernels for about ``budget_s`` seconds and fit one predictor per kind.
+
+    Args:
+        setting: runtime, threads, batch.
+        device: peak FLOP/s and bandwidth for the roofline feature (stored in the profile).
+        budget_s: wall-clock budget; the first round takes about 45 % of it.
+        kinds: the kernel kinds to calibrate.
+        first_round: samples per kind (weight 1) in the first round (default from the budget).
+        progress: called with a description and the share of the budget used.
+        extend: an earlier profile of the same setting whose samples are kept and added to.
+    """
+    start, rng, samples = time.perf_counter(), random.Random(seed), Samples.kept(extend)
+    if extend is not None:
+        rng = random.Random(seed + samples.count())  # new shapes, not the earlier ones again
+    report = progress or (lambda _what, _share: None)
+    fixed = fixed_seconds(setting)
+    used = lambda: (time.perf_counter() - start) / budget_s  # noqa: E731
+    per_kind = first_round or max(4, int(budget_s * 0.45 / 0.6 / sum(WEIGHTS[k] for k in kinds)))
+    queue = [draw(k, rng, setting.batch) for k in kinds
+             for _ in range(max(3, int(per_kind * WEIGHTS[k])))]
+    rng.shuffle(queue)
+    for config in queue:
+        if used() > 0.55:
+            break
+        _take(config, setting, fixed, samples, report, used)
+    while first_round is None and used() < 0.92:
+        for config in _adaptive(samples, setting, device, rng, kinds):
+            _take(config, setting, fixed, samples, report, used)
+            if used() >= 0.92:
+                break
+    report("fitting", min(used(), 1.0))
+    return _fit(samples, setting, device, fixed, time.perf_counter() - start)
+
+
+def _take(config: dict[str, Any], setting: Setting, fixed: float, samples: Samples,
+          report: Progress, used: Callable[[], float]) -> None:
+    kind, shape, seconds = measure_kernel(config, setting)
+    samples.add(kind, config, shape, max(seconds - fixed, latency.MIN_SECONDS))
+    report(f"{kind} ({samples.count()} kernels)", min(used(), 1.0))
+
+
+def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
+              rng: random.Random, kinds: tuple[str, ...],
+              batch_size: int = 12) -> list[dict[str, Any]]:
+    """New shapes where the cross-validated error is highest: near the worst samples of the
+    kinds with the largest CV error, and some fresh random ones of those kinds."""
+    scores = {}
+    for kind, shapes in samples.shapes.items():
+        if kind not in kinds:
+            continue
+        model = latency.fit_kind(shapes, samples.seconds[kind], batch=setting.batch,
+                                 threads=setting.threads, device=device, folds=4)
+        scores[kind] = (model.cv["rmspe"] if not math.isnan(model.cv["rmspe"]) else 1.0) \
+            * WEIGHTS[kind]
+    worst = sorted(scores, key=lambda k: -scores[k])[:3]
+    configs = []
+    for kind in worst:
+        errors = _loo_errors(samples, kind, setting, device)
+        ranked = [i for i in sorted(range(len(errors)), key=lambda i: -errors[i])
+                  if samples.configs[kind][i] is not None][:2]
+        configs += [perturb(samples.configs[kind][i], rng) for i in ranked]  # type: ignore[arg-type]
+        fresh = max(1, batch_size // 3 - len(ranked))
+        configs += [draw(kind, rng, setting.batch) for _ in range(fresh)]
+    return configs
+
+
+def _loo_errors(samples: Samples, kind: str, setting: Setting,
+                device: DeviceProfile) -> list[float]:
+    """Each sample's error (with the 1 us floor) when predicted by a forest fitted on the
+    other folds."""
+    import numpy as np
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    shapes, seconds = samples.shapes[kind], samples.seconds[kind]
+    if len(shapes) < 4:
+        return [1.0] * len(shapes)
+    x = np.array([latency.features(s, setting.batch, setting.threads, device) for s in shapes])
+    roof = np.array([latency.roofline_seconds(s, setting.batch, device) for s in shapes])
+    y = latency.target(seconds, roof)
+    predicted = cross_val_predict(latency.forest(0), x, y,
+                                  cv=KFold(min(4, len(y)), shuffle=True, random_state=0))
+    return [float(v) for v in np.abs(np.exp(predicted - y) - 1.0)]
+
+
+def _fit(samples: Samples, setting: Setting, device: DeviceProfile, fixed: float,
+         elapsed: float) -> latency.LatencyProfile:
+    kinds = {kind: latency.fit_kind(shapes, samples.seconds[kind], batch=setting.batch,
+                                    threads=setting.threads, device=device)
+             for kind, shapes in samples.shapes.items()}
+    measured = {kind: [{**dataclasses.asdict(shape), "seconds": seconds}
+                       for shape, seconds in zip(shapes, samples.seconds[kind])]
+                for kind, shapes in samples.shapes.items()}
+    return latency.LatencyProfile(setting.runtime, setting.threads, setting.batch, device,
+                                  fixed, kinds, setting.clock,
+                                  {"calibration_seconds": elapsed, "samples": measured})

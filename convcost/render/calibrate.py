@@ -1,0 +1,37 @@
+"""Render what ``convcost calibrate`` found: samples and cross-validated error per kernel kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from convcost.render.tables import check_choice
+
+FORMATS = ("table",)
+
+
+def summary(profile: dict[str, Any]) -> str:
+    """Lines: the setting, the fixed cost per call, and per kind its samples and CV error."""
+    lines = [f"latency profile: runtime {profile['runtime']}, {profile['threads']} thread(s), "
+             f"batch {profile['batch']}, {profile.get('clock', 'wall')} clock; fixed cost per call "
+             f"{profile['fixed_seconds'] * 1e6:.1f}"
+             f" us",
+             f"{'kernel kind':<14}{'samples':>8}{'CV RMSPE':>10}{'CV |err|':>10}"
+             f"{'within 10%':>12}"]
+    for kind, entry in profile["kinds"].items():
+        cv = entry["cv"]
+        lines.append(f"{kind:<14}{entry['samples']:>8}{_pct(cv['rmspe']):>10}"
+                     f"{_pct(cv['mape']):>10}{_pct(cv['within_10']):>12}")
+    seconds = profile.get("calibration_seconds")
+    if seconds is not None:
+        lines.append(f"measured for {seconds:.0f} s (load {profile.get('loadavg', '?')})")
+    return "\n".join(lines) + "\n"
+
+
+def render(data: dict[str, Any], fmt: str, opts: dict[str, Any] | None = None) -> str:
+    """The calibration summary (``fmt`` is ``table``)."""
+    check_choice("format", fmt, FORMATS)
+    return summary(data)
+
+
+def _pct(value: float) -> str:
+    return "n/a" if value != value else f"{value:.1%}"  # NaN: too few samples to cross-validate

@@ -1,0 +1,141 @@
+"""The kernel mapping (analysis.kernels) against what the runtimes really run: the op list of
+the .tflite file TensorFlow's converter writes (read by count.tflite), and Keras' layers."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from convcost.analysis.kernels import kernels_of
+
+# Which .tflite builtin ops stand for a kernel kind (a standalone BatchNormalization is MUL+ADD).
+TFLITE_OPS = {"conv": ["CONV_2D"], "pointwise": ["CONV_2D"], "depthwise": ["DEPTHWISE_CONV_2D"],
+              "dense": ["FULLY_CONNECTED"], "pool": ["MAX_POOL_2D"], "global_pool": ["MEAN"],
+              "softmax": ["SOFTMAX"], "batchnorm": ["MUL", "ADD"], "pad": ["PAD"],
+              "reshape": ["RESHAPE"]}
+
+
+def _mobile_block_model():
+    """Conv+BN+ReLU, depthwise+BN+ReLU6, 1x1+BN (linear), a residual add then ReLU,
+    max pooling, a BN that follows a pooling (nothing to fold into), a swish, global pooling,
+    Flatten, Dropout, and a dense softmax head."""
+    import keras
+    from keras import layers
+
+    x = keras.Input((32, 32, 3))
+    y = layers.Conv2D(16, 3, strides=2, padding="same", use_bias=False)(x)
+    y = layers.ReLU()(layers.BatchNormalization()(y))
+    z = layers.DepthwiseConv2D(3, padding="same", use_bias=False)(y)
+    z = layers.ReLU(6.0)(layers.BatchNormalization()(z))
+    z = layers.BatchNormalization()(layers.Conv2D(16, 1, use_bias=False)(z))
+    y = layers.Activation("relu")(layers.Add()([y, z]))
+    y = layers.BatchNormalization()(layers.MaxPooling2D(2)(y))
+    y = layers.Conv2D(24, 3, padding="same", activation="swish")(y)
+    y = layers.ZeroPadding2D(1)(y)
+    y = layers.GlobalAveragePooling2D()(y)
+    y = layers.Dropout(0.2)(y)
+    model = keras.Model(x, layers.Dense(10, activation="softmax")(y))
+    randomize_batchnorms(model)
+    return model
+
+
+def randomize_batchnorms(model):
+    """Trained-looking BatchNormalization weights (a zero beta would let the converter drop
+    the ADD of a standalone one)."""
+    import keras
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.set_weights([rng.uniform(0.5, 1.5, w.shape).astype("float32")
+                               for w in layer.get_weights()])
+
+
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory):
+    from convcost.count.tflite import read_tflite
+    from convcost.count.walker import analyze
+    from convcost.measure.convert import to_tflite
+
+    model = _mobile_block_model()
+    path = tmp_path_factory.mktemp("kernels") / "block.tflite"
+    path.write_bytes(to_tflite(model))
+    return analyze(model), read_tflite(path)
+
+
+def test_litert_kernels_are_the_ops_of_the_converted_file(mapped):
+    report, file = mapped
+    kernels = [k for k in kernels_of(report, "litert") if k.kind != "none"]
+    ops = Counter(op.name for op in file.ops)
+    expected: Counter[str] = Counter()
+    for kernel in kernels:
+        if kernel.kind == "add":
+            expected["ADD"] += 1
+        elif kernel.kind == "activation":  # swish: the converter writes x * sigmoid(x)
+            expected.update(["LOGISTIC", "MUL"])
+        else:
+            expected.update(TFLITE_OPS[kernel.kind])
+    assert ops == expected, (ops, [k.kind for k in kernels])
+
+
+def test_fused_activations_are_those_the_converter_fused(mapped):
+    report, file = mapped
+    kernels = kernels_of(report, "litert")
+    fused = [k for k in kernels if any(t in ("ReLU", "Activation") for t in k.fused)]
+    with_activation = [op for op in file.ops if op.activation != "NONE"]
+    assert len(fused) == len(with_activation) == 3
+    assert sorted(op.activation for op in with_activation) == ["RELU", "RELU", "RELU6"]
+
+
+def test_batchnorm_folds_into_convs_only_on_litert(mapped):
+    report, _ = mapped
+    litert = [k.kind for k in kernels_of(report, "litert")]
+    tf = [k.kind for k in kernels_of(report, "tf")]
+    assert litert.count("batchnorm") == 1  # the one after the pooling
+    assert tf.count("batchnorm") == 4  # TensorFlow runs every BatchNormalization
+    assert tf.count("activation") == 4  # two ReLUs, a ReLU6, the relu after the add; swish: +1
+    rows = sum(len(k.rows) for k in kernels_of(report, "litert"))
+    # every row once; the conv with swish and the dense softmax head give two kernels each
+    assert rows == len(report.layers) + 2
+
+
+def test_separable_conv_is_a_depthwise_and_a_pointwise_kernel():
+    import keras
+
+    from convcost.count.walker import analyze
+
+    x = keras.Input((16, 16, 8))
+    model = keras.Model(x, keras.layers.SeparableConv2D(12, 3, padding="same")(x))
+    kernels = kernels_of(analyze(model), "litert")
+    assert [k.kind for k in kernels] == ["depthwise", "pointwise"]
+    depthwise, pointwise = (k.shape for k in kernels)
+    assert depthwise.flops + pointwise.flops == 2 * (16 * 16 * 8 * 9 + 16 * 16 * 8 * 12)
+    assert depthwise.weights + pointwise.weights == model.layers[1].count_params()
+    assert depthwise.groups == pointwise.groups == 1  # as a DepthwiseConv2D row has
+
+
+def test_an_unknown_layer_is_a_flagged_kernel_not_zero():
+    import keras
+
+    from convcost.count.walker import analyze
+
+    x = keras.Input((8, 8, 4))
+    model = keras.Model(x, keras.layers.UpSampling2D()(x))
+    (kernel,) = kernels_of(analyze(model), "litert")
+    assert kernel.kind == "unknown" and "UpSampling2D" in kernel.note
+
+
+def test_a_dense_softmax_head_is_a_dense_and_a_softmax_of_its_output():
+    import keras
+
+    from convcost.count.walker import analyze
+
+    x = keras.Input((64,))
+    model = keras.Model(x, keras.layers.Dense(10, activation="softmax")(x))
+    dense, softmax = kernels_of(analyze(model), "litert")
+    assert (dense.kind, softmax.kind) == ("dense", "softmax")
+    assert dense.shape.weights == 64 * 10 + 10
+    assert (softmax.shape.elements_in, softmax.shape.elements_out) == (10, 10)
+    assert softmax.shape.flops == 3 * 10  # exp, sum, divide per class

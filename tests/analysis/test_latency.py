@@ -1,0 +1,118 @@
+"""Latency predictors (analysis.latency) and a model's prediction (analysis.predict), on a
+profile fitted to a known formula (tests.conftest.synthetic_profile): no clock involved."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from convcost.analysis import latency
+from convcost.analysis.kernels import kernels_of
+from convcost.analysis.predict import predict_report
+from convcost.errors import ConvcostError
+from tests.conftest import SYNTHETIC_FIXED_S, synthetic_seconds
+
+COMMAND = "convcost calibrate --runtime litert --threads 1 --batch-size 1"
+
+
+@pytest.fixture(scope="module")
+def profile(synthetic_profile):
+    return latency.load(synthetic_profile, command=COMMAND)
+
+
+def _model(c_in: int = 32, c_out: int = 64, size: int = 28):
+    import keras
+    from keras import layers
+
+    x = keras.Input((size, size, c_in))
+    y = layers.BatchNormalization()(layers.Conv2D(c_out, 3, padding="same", use_bias=False)(x))
+    y = layers.ReLU()(y)
+    z = layers.Conv2D(c_out, 1, activation="relu")(layers.DepthwiseConv2D(3, padding="same")(y))
+    y = layers.GlobalAveragePooling2D()(layers.Add()([y, z]))
+    return keras.Model(x, layers.Dense(10, activation="softmax")(y))
+
+
+def test_prediction_follows_the_formula_the_profile_was_fitted_on(profile):
+    from convcost.count.walker import analyze
+
+    report = analyze(_model())
+    truth = SYNTHETIC_FIXED_S + sum(synthetic_seconds(k.shape)
+                                    for k in kernels_of(report, "litert") if k.kind != "none")
+    predicted = predict_report(report, profile)
+    assert predicted.predicted_ms == pytest.approx(truth * 1e3, rel=0.25)
+    assert predicted.fixed_ms == pytest.approx(SYNTHETIC_FIXED_S * 1e3)
+
+
+def test_rows_add_up_to_the_total_and_fused_rows_say_where(profile):
+    from convcost.count.walker import analyze
+
+    predicted = predict_report(analyze(_model()), profile)
+    assert predicted.predicted_ms == pytest.approx(
+        predicted.fixed_ms + sum(row.predicted_ms for row in predicted.rows))
+    by_path = {row.path: row for row in predicted.rows}
+    conv = predicted.rows[0]
+    fused = [row for row in predicted.rows if row.fused_into]
+    assert [row.type for row in fused] == ["BatchNormalization", "ReLU"]
+    assert all(row.fused_into == conv.path and row.predicted_ms == 0 for row in fused)
+    assert by_path[conv.path].predicted_ms > 0
+
+
+def test_a_shape_outside_the_calibrated_range_is_flagged_on_its_row(profile):
+    from convcost.count.walker import analyze
+
+    wide = profile.kinds["conv"].ranges["c_in"][1] * 4
+    predicted = predict_report(analyze(_model(c_in=int(wide))), profile)
+    conv = predicted.rows[0]
+    assert any(flag.startswith(f"c_in={int(wide)} not in") for flag in conv.flags)
+    assert predicted.flagged_rows >= 1
+
+
+def test_a_kind_without_predictor_gets_its_roofline_and_a_flag(profile):
+    import keras
+
+    from convcost.analysis.roofline import bound
+    from convcost.count.walker import analyze
+
+    x = keras.Input((8, 8, 4))
+    report = analyze(keras.Model(x, keras.layers.UpSampling2D()(x)))
+    (row,) = predict_report(report, profile).rows
+    (kernel,) = kernels_of(report, "litert")
+    expected = bound(kernel.shape.flops, kernel.shape.bytes_moved(1), profile.device).seconds
+    assert row.predicted_ms == pytest.approx(expected * 1e3)
+    assert "roofline bound" in row.flags[0] and "UpSampling2D" in row.flags[0]
+
+
+def test_saved_profile_has_versions_samples_and_cv_errors(synthetic_profile, profile):
+    data = json.loads(synthetic_profile.read_text())
+    assert data["format"] == latency.FORMAT_VERSION and data["runtime"] == "litert"
+    assert data["sklearn"] and data["model_file"].endswith(".joblib")
+    for entry in data["kinds"].values():
+        assert entry["samples"] == 16 and 0 <= entry["cv"]["within_10"] <= 1
+    assert set(profile.kinds) == set(data["kinds"])
+
+
+def test_missing_profile_names_the_calibrate_line(tmp_path):
+    with pytest.raises(ConvcostError, match=f"run '{COMMAND}'"):
+        latency.load(tmp_path / "none.json", command=COMMAND)
+
+
+@pytest.mark.parametrize("damage", ["json", "format", "checksum", "blob"])
+def test_a_damaged_profile_is_one_line_error(synthetic_profile, tmp_path, damage):
+    copy = tmp_path / "p.json"
+    shutil.copy(synthetic_profile, copy)
+    blob = synthetic_profile.with_suffix(".joblib")
+    shutil.copy(blob, tmp_path / blob.name)
+    data = json.loads(copy.read_text())
+    if damage == "json":
+        copy.write_text("{not json")
+    elif damage == "format":
+        copy.write_text(json.dumps({**data, "format": 99}))
+    elif damage == "checksum":
+        (tmp_path / blob.name).write_bytes(blob.read_bytes() + b"x")
+    else:
+        (tmp_path / blob.name).unlink()
+    with pytest.raises(ConvcostError, match=f"run '{COMMAND}' again") as error:
+        latency.load(copy, command=COMMAND)
+    assert "\n" not in str(error.value)

@@ -1,0 +1,92 @@
+"""Calibration (measure.calibrate): the kernel models map to one kernel of their kind, and a
+tiny real calibration runs the whole path: measure -> fit -> save -> load -> predict."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from convcost.analysis.kernels import KINDS, kernels_of
+from convcost.measure.calibrate import MAX_MACS, Setting, _macs, calibrate, draw, kernel_model
+
+
+@pytest.mark.parametrize("runtime", ["litert", "tf"])
+def test_every_calibration_model_is_one_kernel_of_its_kind(runtime):
+    from convcost.count.walker import analyze
+
+    rng = random.Random(3)
+    for kind in KINDS:
+        for _ in range(2):
+            kernels = [k for k in kernels_of(analyze(kernel_model(draw(kind, rng))), runtime)
+                       if k.kind != "none"]
+            assert [k.kind for k in kernels] == [kind]
+
+
+def test_drawn_shapes_stay_under_the_work_cap_and_scale_with_the_batch():
+    rng = random.Random(0)
+    for _ in range(200):
+        config = draw("conv", rng)
+        assert _macs(config) <= MAX_MACS or config["h"] == 1
+    big = [draw("conv", random.Random(i), batch=32) for i in range(50)]
+    assert all(_macs(c) <= MAX_MACS / 32 or c["h"] == 1 for c in big)
+
+
+def test_tiny_calibration_end_to_end(tmp_path):
+    import keras
+
+    from convcost.analysis import latency
+    from convcost.analysis.predict import predict_report
+    from convcost.analysis.roofline import DeviceProfile
+    from convcost.count.walker import analyze
+
+    seen = []
+    profile = calibrate(Setting("litert"), DeviceProfile(50e9, 20e9), budget_s=600,
+                        kinds=("pointwise", "add"), first_round=2,
+                        progress=lambda what, share: seen.append(what))
+    assert {k: m.samples for k, m in profile.kinds.items()} == {"pointwise": 6, "add": 3}
+    assert len(seen) == 9 + 1 and seen[-1] == "fitting"  # one report per kernel, then fitting
+    assert profile.fixed_seconds > 0
+    path = latency.save(profile, tmp_path / "p.json")
+    loaded = latency.load(path, command="convcost calibrate")
+    x = keras.Input((14, 14, 32))
+    y = keras.layers.Conv2D(32, 1, activation="relu")(x)
+    report = analyze(keras.Model(x, keras.layers.Add()([x, y])))
+    first, second = predict_report(report, profile), predict_report(report, loaded)
+    assert first.predicted_ms == pytest.approx(second.predicted_ms)  # same forests after I/O
+    assert [row.kernel for row in first.rows] == ["pointwise", "add"]
+    assert all(row.predicted_ms > 0 for row in first.rows)
+
+
+def test_an_extended_calibration_starts_from_the_kept_samples():
+    from dataclasses import asdict
+
+    from convcost.analysis import latency
+    from convcost.analysis.kernels import KernelShape
+    from convcost.analysis.roofline import DeviceProfile
+    from convcost.measure.calibrate import Samples
+
+    shape = KernelShape(8, 16, 4, 4, 4, 4, elements_in=128, elements_out=256, flops=4096)
+    kept = {"pointwise": [{**asdict(shape), "seconds": 2e-6}] * 3}
+    profile = latency.LatencyProfile("litert", 1, 1, DeviceProfile(1e9, 1e9), 1e-6, {},
+                                     meta={"samples": kept})
+    samples = Samples.kept(profile)
+    assert samples.count() == 3 and samples.shapes["pointwise"][0] == shape
+    assert samples.configs["pointwise"] == [None] * 3  # no shape to perturb from
+    assert Samples.kept(None).count() == 0
+
+
+def test_unknown_kernel_kind_is_one_line(tmp_path):
+    from tests.conftest import assert_one_line_error, run_cli
+
+    result = run_cli("calibrate", "--kinds", "conv,warp", "--output", str(tmp_path / "p.json"))
+    assert_one_line_error(result, 1, r"Unknown kernel kind; use conv, .*Received: --kinds "
+                                     r"'conv,warp'")
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_a_two_input_kernel_is_timed_on_tensorflow():
+    from convcost.measure.calibrate import time_model
+
+    config = {"kind": "add", "h": 8, "c_in": 16, "op": "add", "form": "two"}
+    assert time_model(kernel_model(config), Setting("tf", clock="cpu"), target=0.01) > 0
