@@ -59,6 +59,7 @@ def test_efficiency_is_labelled_an_estimate():
     (["--context", "5"], "--decode and --context C go together"),
     (["--generate", "5"], "--generate takes P,N"),
     (["--generate", "0,3"], "--generate takes P,N"),
+    (["--generate", "\u00b2,3"], "--generate takes P,N"),
     (["--decode", "--context", "5", "--generate", "3,3"], "one of them"),
     (["--decode", "--context", "5", "--device", "h200"], "Unknown device"),
     (["--decode", "--context", "5", "--device", "t4", "--dtype", "bfloat16"],
@@ -137,6 +138,7 @@ def test_sweep_table_and_markdown():
     ([*ON_H100, "--sweep", "batch=1,2"], "--decode and --context C go together"),
     ([*ON_H100, "--sweep", "depth=1,2"], "runs over context=C,C,... or batch="),
     ([*ON_H100, "--sweep", "context=1,x"], "takes integers >= 0"),
+    ([*ON_H100, "--sweep", "context=\u00b2"], "takes integers >= 0"),  # isdigit, not int
     ([*ON_H100, "--context", "5", "--sweep", "batch=0,2"], "takes integers >= 1"),
     ([*ON_H100, "--context", "5", "--sweep", "batch="], "takes integers >= 1"),
     ([*ON_H100, "--context", "5", "--sweep", "batch=2", "--batch-size", "3"],

@@ -119,7 +119,8 @@ def _generate(text: str | None) -> tuple[int, int] | None:
     if text is None:
         return None
     parts = text.split(",")
-    if len(parts) != 2 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+    if len(parts) != 2 or not all(p.strip().isascii() and p.strip().isdigit() and int(p) > 0
+                                  for p in parts):
         raise ConvcostError(f"--generate takes P,N: prompt tokens and new tokens, both "
                             f"positive integers. Received: {text!r}.")
     return int(parts[0]), int(parts[1])
@@ -179,7 +180,7 @@ def parse_sweep(text: str) -> tuple[str, list[int]]:
                             f"Received: --sweep {text!r}.")
     parts = [part.strip() for part in listed.split(",")]
     least = 0 if axis == "context" else 1
-    if not all(part.isdigit() and int(part) >= least for part in parts):
+    if not all(part.isascii() and part.isdigit() and int(part) >= least for part in parts):
         raise ConvcostError(f"--sweep {axis}= takes integers >= {least}, comma-separated. "
                             f"Received: --sweep {text!r}.")
     return axis, [int(part) for part in parts]
