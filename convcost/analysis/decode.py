@@ -264,6 +264,22 @@ def decode(causal_lm: Any, layout: CacheLayout, context: int) -> Phase:
                        name="decode")
 
 
+def decode_at(causal_lm: Any, layout: CacheLayout, contexts: list[int]) -> list[Phase]:
+    """One decode step at each of ``contexts``: traced at the fewest and the most keys,
+    checked at a third, and the rest exact from the affine form (three traces in all)."""
+    keys = [decode_keys(layout, context) for context in contexts]
+    low, high = min(keys), max(keys)
+    first = trace_phase(causal_lm, layout, new_tokens=1, keys=low, name="decode")
+    if low == high:
+        return [first for _ in keys]
+    last = trace_phase(causal_lm, layout, new_tokens=1, keys=high, name="decode")
+    mid = (low + high) // 2
+    middle = trace_phase(causal_lm, layout, new_tokens=1, keys=mid, name="decode")
+    return [Phase("decode", 1, k, tuple(_summed(a, b, m, low, high, mid, [k]) for a, b, m
+                                        in zip(first.rows, last.rows, middle.rows, strict=True)))
+            for k in keys]
+
+
 def prefill(causal_lm: Any, layout: CacheLayout, prompt: int, attention: str) -> Phase:
     """The prefill of a prompt of ``prompt`` tokens."""
     return trace_phase(causal_lm, layout, new_tokens=prompt, keys=prompt, name="prefill",

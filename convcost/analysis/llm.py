@@ -7,7 +7,7 @@ which renderers print and ``to_dict`` serialises.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from convcost.analysis import decode as dec
@@ -80,14 +80,54 @@ def analyze_llm(model: Any, request: LlmRequest) -> LlmReport:
         assert request.context is not None
         phases = (dec.decode(causal_lm, layout, request.context),)
         tokens = request.context + 1
-    params = int(causal_lm.count_params())
+    report = _report(model.name, int(causal_lm.count_params()), layout, request, phases,
+                     tokens)
+    return replace(report, formulas=_formulas(causal_lm, layout, request))
+
+
+def _report(name: str, params: int, layout: dec.CacheLayout, request: LlmRequest,
+            phases: tuple[dec.Phase, ...], tokens: int) -> LlmReport:
+    """The report of traced ``phases``: memory, notes, and the device's bounds."""
     biggest = max(phases, key=lambda p: max((r.activations for r in p.rows), default=0))
     need = inf.memory(params, layout, biggest, tokens=tokens, batch=request.batch,
                       precision=request.precision)
-    report = LlmReport(model.name, params, layout, request, phases, tokens, need,
-                       notes=_notes(layout, request), formulas=_formulas(causal_lm, layout,
-                                                                         request))
+    report = LlmReport(name, params, layout, request, phases, tokens, need,
+                       notes=_notes(layout, request))
     return _on_device(report, biggest) if request.device is not None else report
+
+
+SWEEP_AXES = ("context", "batch")
+
+
+@dataclass(frozen=True)
+class LlmSweep:
+    """A decode step across contexts or batch sizes: one report per value, each what
+    :func:`analyze_llm` gives for that value alone."""
+
+    axis: str
+    reports: tuple[LlmReport, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The model, device and precision once, then one point per value."""
+        return _sweep_json(self)
+
+
+def sweep_llm(model: Any, request: LlmRequest, axis: str, values: list[int]) -> LlmSweep:
+    """Decode at each context (``axis="context"``) or batch size (``"batch"``) of ``values``,
+    the rest as in ``request``. Contexts take three traces in all (:func:`dec.decode_at`)."""
+    causal_lm = dec.causal_lm_of(model)
+    layout = dec.cache_layout(causal_lm)
+    params = int(causal_lm.count_params())
+    if axis == "context":
+        phases = dec.decode_at(causal_lm, layout, values)
+        asked = [replace(request, context=value) for value in values]
+    else:
+        assert request.context is not None
+        phases = [dec.decode(causal_lm, layout, request.context)] * len(values)
+        asked = [replace(request, batch=value) for value in values]
+    return LlmSweep(axis, tuple(_report(model.name, params, layout, one, (phase,),
+                                        (one.context or 0) + 1)
+                                for one, phase in zip(asked, phases, strict=True)))
 
 
 def _formulas(causal_lm: Any, layout: dec.CacheLayout,
@@ -101,8 +141,6 @@ def _formulas(causal_lm: Any, layout: dec.CacheLayout,
 
 
 def _on_device(report: LlmReport, biggest: dec.Phase) -> LlmReport:
-    from dataclasses import replace
-
     request = report.request
     assert request.device is not None
     times = tuple(inf.phase_time(p, request.device, dtype=request.dtype, batch=request.batch,
@@ -199,3 +237,20 @@ def _device_json(report: LlmReport) -> dict[str, Any]:
         "fits": report.memory.total <= request.device.memory,
         "max_batch_size": report.max_batch,
     }
+
+
+_POINT_KEYS = ("time_per_output_token_s", "tokens_per_s", "kv_cache_bytes", "weight_bytes",
+               "memory_bytes", "fits", "max_batch_size")
+
+
+def _sweep_json(sweep: LlmSweep) -> dict[str, Any]:
+    first = sweep.reports[0].to_dict()
+    keep = ("model", "params", "dtype", "weight_bits", "kv_bits", "kv_bytes_per_token",
+            "sliding_window", "device", "efficiency", "bound")
+    points = []
+    for report in sweep.reports:
+        data = report.to_dict()
+        points.append({"context": data["context"], "batch_size": data["batch_size"],
+                       **{key: data.get(key) for key in _POINT_KEYS},
+                       "decode_macs_per_token": report.phases[0].total("macs")})
+    return {"axis": sweep.axis, **{key: first.get(key) for key in keep}, "points": points}

@@ -65,14 +65,14 @@ def _device_lines(d: dict[str, Any]) -> list[str]:
     kind = "bound" if d["bound"] else f"estimate at efficiency {d['efficiency']}"
     fits = "fits" if d["fits"] else "does NOT fit"
     ttft = d["time_to_first_token_s"]
-    first = f"time to first token {_seconds(ttft)}, " if ttft is not None else ""
+    first = f"time to first token {seconds(ttft)}, " if ttft is not None else ""
     return [f"on {device['name']} ({human(device['memory_bytes'], 'B')}): {fits}; largest "
             f"batch that fits at {d['cache_tokens']:,} tokens: {d['max_batch_size']:,}",
-            f"{kind}: {first}time per output token {_seconds(d['time_per_output_token_s'])}, "
+            f"{kind}: {first}time per output token {seconds(d['time_per_output_token_s'])}, "
             f"{d['tokens_per_s']:,.1f} tokens/s"]
 
 
-def _seconds(value: float) -> str:
+def seconds(value: float) -> str:
     return f"{value * 1e3:.3f} ms" if value < 1 else f"{value:.3f} s"
 
 

@@ -244,6 +244,62 @@ def _caption_text(sweep: Sweep) -> str:
             f"{sweep.formula.domain.text}")
 
 
+def llm_sweep_plot(data: dict[str, Any], path: str | Path) -> Path:
+    """An LLM decode sweep (:meth:`convcost.analysis.llm.LlmSweep.to_dict`): time per output
+    token and tokens/s; KV cache beside the room the weights leave (red: does not fit); for a
+    context sweep, decode MACs per token.
+
+    Args:
+        data: the sweep as a dict.
+        path: the PNG file to write.
+    """
+    from matplotlib.figure import Figure
+
+    axis, points = data["axis"], data["points"]
+    key = "context" if axis == "context" else "batch_size"
+    xs = [point[key] for point in points]
+    panels = 3 if axis == "context" else 2
+    figure = Figure(figsize=(4.2 * panels, 4.0))
+    axes = figure.subplots(1, panels)
+    _time_panel(axes[0], xs, points, axis)
+    _memory_panel(axes[1], xs, points, data, axis)
+    if panels == 3:
+        axes[2].plot(xs, [p["decode_macs_per_token"] / 1e9 for p in points], "o-")
+        axes[2].set(xlabel=axis, ylabel="GMACs per token (one sequence)",
+                    title="decode MACs per token")
+        axes[2].grid(alpha=0.3)
+    kind = "bounds" if data["bound"] else f"at efficiency {data['efficiency']}"
+    figure.suptitle(f"{data['model']} on {data['device']['name']}: weights "
+                    f"{data['weight_bits']}-bit, KV {data['kv_bits']}-bit, {data['dtype']} "
+                    f"(roofline {kind})", fontsize="small")
+    return _save(figure, path)
+
+
+def _time_panel(axes: Any, xs: list[int], points: list[dict[str, Any]], axis: str) -> None:
+    axes.plot(xs, [p["time_per_output_token_s"] * 1e3 for p in points], "o-", color="tab:blue")
+    axes.set(xlabel=axis, title="time per output token and tokens/s")
+    axes.set_ylabel("ms per output token", color="tab:blue")
+    rate = axes.twinx()
+    rate.plot(xs, [p["tokens_per_s"] for p in points], "s--", color="tab:orange")
+    rate.set_ylabel("tokens/s", color="tab:orange")
+    axes.grid(alpha=0.3)
+
+
+def _memory_panel(axes: Any, xs: list[int], points: list[dict[str, Any]],
+                  data: dict[str, Any], axis: str) -> None:
+    axes.plot(xs, [p["kv_cache_bytes"] for p in points], "o-", color="tab:green",
+              label="KV cache")
+    room = data["device"]["memory_bytes"] - points[0]["weight_bytes"]
+    axes.axhline(room, color="black", linewidth=1, label="device memory - weights")
+    misses = [(x, p["kv_cache_bytes"]) for x, p in zip(xs, points) if not p["fits"]]
+    if misses:
+        axes.plot(*zip(*misses), "x", color="tab:red", markersize=10, label="does not fit")
+    axes.set_yscale("log")
+    axes.set(xlabel=axis, ylabel="bytes (log scale)", title="KV cache")
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+
+
 def _save(figure: Any, path: str | Path, dpi: int = 110) -> Path:
     target = Path(path).expanduser()
     figure.tight_layout()

@@ -211,3 +211,25 @@ def test_formulas_refuse_a_window(tiny_mistral):
 
     with pytest.raises(ConvcostError, match="sliding window"):
         sym.formulas(tiny_mistral, dec.cache_layout(tiny_mistral), "executed")
+
+
+# --- decode at several contexts (the sweep) -------------------------------------------------
+
+
+def test_decode_at_equals_direct_traces_gpt2(causal_lm, layout_of):
+    """The affine form from three traces gives, at every context, the rows of a direct trace."""
+    lm, layout = causal_lm("gpt2"), layout_of("gpt2")
+    contexts = [0, 100, 511, 1023]
+    for context, phase in zip(contexts, dec.decode_at(lm, layout, contexts), strict=True):
+        assert phase == dec.decode(lm, layout, context), context
+    assert dec.decode_at(lm, layout, [1023])[0].total("macs") == (
+        GPT2_LAYERS * (12 * GPT2_D**2 + 2 * 1024 * GPT2_D) + GPT2_D * GPT2_V)
+
+
+def test_decode_at_across_a_sliding_window(tiny_mistral):
+    layout = dec.cache_layout(tiny_mistral)
+    contexts = [0, 1, 2, 3, 9, 50]
+    found = dec.decode_at(tiny_mistral, layout, contexts)
+    assert [phase.keys for phase in found] == [1, 2, 3, 4, 4, 4]
+    for context, phase in zip(contexts, found, strict=True):
+        assert phase == dec.decode(tiny_mistral, layout, context), context

@@ -59,6 +59,7 @@ def test_efficiency_is_labelled_an_estimate():
     (["--context", "5"], "--decode and --context C go together"),
     (["--generate", "5"], "--generate takes P,N"),
     (["--generate", "0,3"], "--generate takes P,N"),
+    (["--generate", "\u00b2,3"], "--generate takes P,N"),
     (["--decode", "--context", "5", "--generate", "3,3"], "one of them"),
     (["--decode", "--context", "5", "--device", "h200"], "Unknown device"),
     (["--decode", "--context", "5", "--device", "t4", "--dtype", "bfloat16"],
@@ -85,3 +86,70 @@ def test_symbolic_generate_matches_the_numbers():
     p, n = sympy.symbols("P N")
     formula = sympy.sympify(data["formulas"]["generate"]["macs"], locals={"P": p, "N": n})
     assert formula.subs({p: 16, n: 4}) == data["totals"]["macs"]
+
+
+# --- --sweep context= / batch= ---------------------------------------------------------------
+
+SINGLE_KEYS = ("time_per_output_token_s", "tokens_per_s", "kv_cache_bytes", "weight_bytes",
+               "memory_bytes", "fits", "max_batch_size")
+ON_H100 = ("--decode", "--device", "h100_sxm", "--dtype", "bfloat16")
+
+
+def test_context_sweep_points_equal_single_decodes(tmp_path):
+    plot = tmp_path / "sweep.png"
+    data = cli_json("analyze", "gpt2", *ON_H100, "--context", "4096",
+                    "--sweep", "context=0,1023,2047", "--plot", str(plot))
+    assert (data["axis"], data["model"], data["device"]["id"]) == ("context", "gpt2",
+                                                                   "h100_sxm")
+    assert (data["weight_bits"], data["kv_bits"], data["dtype"]) == (16, 16, "bfloat16")
+    assert [p["context"] for p in data["points"]] == [0, 1023, 2047]
+    for point in data["points"]:
+        single = cli_json("analyze", "gpt2", *ON_H100, "--context", str(point["context"]))
+        assert {k: point[k] for k in SINGLE_KEYS} == {k: single[k] for k in SINGLE_KEYS}
+        assert point["decode_macs_per_token"] == single["totals"]["macs"]
+        # by hand: K and V of 12 layers of width 768 per token, 2 bytes each at bf16
+        assert point["kv_cache_bytes"] == 2 * LAYERS * D * (point["context"] + 1) * 2
+    assert data["points"][1]["decode_macs_per_token"] == (
+        LAYERS * (12 * D * D + 2 * 1024 * D) + D * V)
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_batch_sweep_points_equal_single_decodes():
+    data = cli_json("analyze", "gpt2", *ON_H100, "--context", "1023", "--sweep", "batch=1,8")
+    for point, batch in zip(data["points"], (1, 8), strict=True):
+        single = cli_json("analyze", "gpt2", *ON_H100, "--context", "1023",
+                          "--batch-size", str(batch))
+        assert {k: point[k] for k in SINGLE_KEYS} == {k: single[k] for k in SINGLE_KEYS}
+        assert point["kv_cache_bytes"] == batch * 2 * LAYERS * D * 1024 * 2
+        assert point["tokens_per_s"] == pytest.approx(batch / point["time_per_output_token_s"])
+
+
+def test_sweep_table_and_markdown():
+    table = cli_ok("analyze", "gpt2", *ON_H100, "--sweep", "context=10,20")
+    markdown = cli_ok("analyze", "gpt2", *ON_H100, "--sweep", "context=10,20", "--format",
+                      "markdown")
+    assert "decode across context" in table and "tokens/s" in table
+    assert "| context | batch |" in markdown and markdown.count("\n| ") == 4
+
+
+@pytest.mark.parametrize("args,pattern", [
+    (["--sweep", "context=1,2"], "sweeps a decode step on a device"),
+    (["--decode", "--sweep", "context=1,2"], "sweeps a decode step on a device"),
+    ([*ON_H100, "--sweep", "batch=1,2"], "--decode and --context C go together"),
+    ([*ON_H100, "--sweep", "depth=1,2"], "runs over context=C,C,... or batch="),
+    ([*ON_H100, "--sweep", "context=1,x"], "takes integers >= 0"),
+    ([*ON_H100, "--sweep", "context=\u00b2"], "takes integers >= 0"),  # isdigit, not int
+    ([*ON_H100, "--context", "5", "--sweep", "batch=0,2"], "takes integers >= 1"),
+    ([*ON_H100, "--context", "5", "--sweep", "batch="], "takes integers >= 1"),
+    ([*ON_H100, "--context", "5", "--sweep", "batch=2", "--batch-size", "3"],
+     "drop --batch-size"),
+    ([*ON_H100, "--sweep", "context=1,2", "--symbolic"], "--symbolic with --sweep"),
+    ([*ON_H100, "--context", "5", "--plot", "x.png"], "--plot draws a sweep"),
+    ([*ON_H100, "--sweep", "context=1", "--plot", "/no/such/dir/x.png"],
+     "--plot's directory does not exist"),
+    ([*ON_H100, "--sweep", "context=1", "--format", "csv"], "print table, markdown, json"),
+    (["--generate", "4,4", "--device", "l4", "--sweep", "context=1"],
+     "sweeps a decode step on a device"),
+])
+def test_bad_llm_sweeps_are_one_line_errors(args, pattern):
+    assert_one_line_error(run_cli("analyze", "gpt2", *args), 1, pattern)

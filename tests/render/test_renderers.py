@@ -17,7 +17,8 @@ from convcost.errors import ConvcostError
 
 RENDERERS = ("analyze", "symbolic", "sweep", "tflite", "compare", "profile", "verify",
              "verify_training", "bench", "runtimes", "experiment", "formulas", "graph",
-             "rewrite", "zoo", "probe", "devices", "decode", "summary", "predict", "calibrate")
+             "rewrite", "zoo", "probe", "devices", "decode", "llm_sweep", "summary", "predict",
+             "calibrate")
 PIECES = {"options", "tables", "rows", "units", "columns", "training_cost", "html", "notebook",
           "plots"}
 # command -> the renderer whose FORMATS are its --format choices

@@ -88,7 +88,8 @@ def analyze_command(
                            "sizes.")] = False,
     sweep: Annotated[str | None, typer.Option(
         help="Counts and per-kind shares across sizes, with the formula: size=96,128,... "
-             "(H = W) or seq-len=128,256,...", show_default=False, metavar="AXIS=N,N,...")
+             "(H = W) or seq-len=128,256,...; with --decode --device: context=C,C,... or "
+             "batch=B,B,...", show_default=False, metavar="AXIS=N,N,...")
     ] = None,
     plot: Annotated[Path | None, typer.Option(
         help="With --sweep: also draw the sweep as a PNG file.", show_default=False,
