@@ -293,7 +293,8 @@ def legend_line(report: Report, options: RenderOptions) -> list[str]:
     if options.group_by != "layer" or not any(r.from_ops for r in rows(report, options.depth)):
         return []
     ops = "JAX primitives" if report.backend == "jax" else "TensorFlow ops"
-    return [f"{FROM_OPS_MARK} no cost rule: costed from its traced {ops}"]
+    return [f"{FROM_OPS_MARK} no cost rule (for the layer, or a call folded into its row): "
+            f"costed from its traced {ops}"]
 
 
 def group_grid(report: Report, options: RenderOptions) -> Grid:

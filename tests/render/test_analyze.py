@@ -132,7 +132,8 @@ def test_a_block_row_stays_a_row_when_folding_below_it() -> None:
 def test_rows_costed_from_ops_are_marked_with_a_legend() -> None:
     table = render.to_table(BLOCKS)
     assert "Decoder †" in table and "Embedding †" not in table
-    assert "† no cost rule: costed from its traced TensorFlow ops" in table
+    assert ("† no cost rule (for the layer, or a call folded into its row): costed from its "
+            "traced TensorFlow ops") in table
     assert "3 layers †" in render.to_table(BLOCKS, RenderOptions(depth=0))
     assert "† no cost rule" in render.to_markdown(BLOCKS)
     narrow = render.to_table(BLOCKS, RenderOptions(width=30))  # no type column: on the path
