@@ -50,7 +50,8 @@ class Entry:
 
     ``chain``: the layers from the traced call down to this one (empty for the traced call
     itself), whose names make the path; ``own``: the row of a container's own weights and
-    arithmetic (its sub-layers have rows of their own).
+    arithmetic (its sub-layers have rows of their own); ``from_ops``: costed from the traced
+    call's TensorFlow ops (or JAX primitives), not from a cost rule.
     """
 
     chain: tuple[Any, ...]
@@ -61,6 +62,7 @@ class Entry:
     supported: bool
     note: str = ""
     own: bool = False
+    from_ops: bool = False
 
     @property
     def path(self) -> str:
@@ -174,7 +176,8 @@ def _own(record: CallRecord, tallies: dict[int, Tally] | None, attention: str, m
     pieces, complete, note = tally_pieces(tally, params, causal, window, length)
     note = (OPS_NOTE if record.leaf else OWN_NOTE).format(ops=_ops_name()) + note
     return [Entry(record.chain, layer, inputs, output,
-                  apply_conventions(pieces, attention, moe), complete, note, not record.leaf)]
+                  apply_conventions(pieces, attention, moe), complete, note, not record.leaf,
+                  from_ops=True)]
 
 
 def _hidden(record: CallRecord, layer: Any, inputs: tuple[Dims, ...], output: Dims,

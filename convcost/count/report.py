@@ -84,6 +84,9 @@ class LayerCost:
     call reads: the graph's edges, for drawing it. Empty for a call that reads only model
     inputs. Rows of a traced container (no static graph) are chained in call order. Like
     ``operation`` it takes no part in equality or ``repr``, and the JSON does not carry it.
+
+    ``from_ops`` is true for a call costed from its traced TensorFlow ops (or JAX primitives)
+    because no cost rule covers it.
     """
 
     path: str
@@ -100,6 +103,7 @@ class LayerCost:
     note: str = ""
     operation: Any = field(default=None, compare=False, repr=False)
     sources: tuple[int, ...] = field(default=(), compare=False, repr=False)
+    from_ops: bool = False
 
     @property
     def params(self) -> int:
@@ -263,7 +267,8 @@ class Report:
         Columns are named like the layer fields of ``convcost analyze --format json``:
         ``name``, ``path``, ``type``, ``kind``, ``input_shapes``, ``output_shape``,
         ``params``, ``keras_params``, ``macs``, ``flops``, ``other_flops``, ``supported``,
-        ``call_index``, ``folded_layers``, ``note``. Their sums are the report's totals;
+        ``call_index``, ``folded_layers``, ``note``, ``from_ops``. Their sums are the
+        report's totals;
         ``attrs`` holds ``model``, ``input_shape``, ``totals`` and ``check``.
         """
         # A notebook hook: the one import of render from count (docs/architecture.md).

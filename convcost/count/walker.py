@@ -283,6 +283,7 @@ class _Walk:
             input_shapes=entry.input_shapes, output_shape=entry.output_shape, pieces=pieces,
             keras_params=counts[2], trainable_params=counts[0], non_trainable_params=counts[1],
             supported=entry.supported, call_index=call_index, note=entry.note, operation=layer,
+            from_ops=entry.from_ops,
         )
 
 

@@ -18,7 +18,7 @@ ever added, never renamed or removed within a version)::
       "depth": int,                                                   # with --depth
       "layers": [{"name", "path", "type", "kind", "input_shapes", "output_shape", "params",
                   "keras_params", "macs", "flops", "other_flops", "supported",
-                  "call_index", "folded_layers", "note"}],
+                  "call_index", "folded_layers", "note", "from_ops"}],
       "unsupported": [str],            # Keras classes with no cost rule, sorted
       "unsupported_counts": {str: int},  # calls of each
       "check": {"keras_count_params", "counted_params", "match",
@@ -62,7 +62,10 @@ MACs are multiply-accumulates, FLOPs = 2·MACs + other FLOPs (element-wise work)
 sample (``per_batch`` multiplies by the batch size; params do not scale). Shares are fractions
 of 1. With ``--depth N`` a row deeper than N (path ``a/b/c`` has depth 2) is folded into the
 aggregate row of its first N+1 path parts: ``type`` is ``"folded"`` and ``folded_layers`` counts
-the layer calls inside; totals are unchanged. ``convcost compare`` prints an object with
+the layer calls inside; totals are unchanged. ``from_ops`` is true for a row costed from its
+traced TensorFlow ops (or JAX primitives) because no cost rule covers it (a folded row: any of
+its calls); the table marks its type with :data:`FROM_OPS_MARK`. ``groups`` lists only the
+kinds (or types) that have rows. ``convcost compare`` prints an object with
 ``schema_version``, ``models`` (model, input_shape, totals, groups by kind), ``ratios`` (each
 model's totals over the first model's) and ``pairs`` (see :func:`comparison_dict`).
 """
@@ -95,6 +98,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 FORMATS = ("table", "json", "csv", "markdown", "html")
 GROUPINGS = ("layer", "kind", "type")
+FROM_OPS_MARK = "†"
 
 
 def render(data: Report, fmt: str, opts: RenderOptions | None = None) -> str:
@@ -136,7 +140,7 @@ def report_dict(report: Report, options: RenderOptions | None = None) -> dict[st
     data["check"] = check_dict(report)
     if options.group_by in ("kind", "type"):
         data["group_by"] = options.group_by
-        data["groups"] = groups_list(report, options.group_by)
+        data["groups"] = groups_list(report, options.group_by, used_only=True)
     data.update(_transformer_keys(report))
     return data
 
@@ -194,7 +198,8 @@ def _row_dict(row: Row) -> dict[str, Any]:
             "output_shape": list(row.output_shape), "params": row.params,
             "keras_params": row.keras_params, "macs": row.macs, "flops": row.flops,
             "other_flops": row.other_flops, "supported": row.supported,
-            "call_index": row.call_index, "folded_layers": row.folded, "note": row.note}
+            "call_index": row.call_index, "folded_layers": row.folded, "note": row.note,
+            "from_ops": row.from_ops}
 
 
 def check_dict(report: Report) -> dict[str, Any]:
@@ -205,10 +210,11 @@ def check_dict(report: Report) -> dict[str, Any]:
                                   for x in report.mismatched_layers]}
 
 
-def groups_list(report: Report, by: str) -> list[dict[str, Any]]:
+def groups_list(report: Report, by: str, used_only: bool = False) -> list[dict[str, Any]]:
+    """One dict per group; ``used_only``: only the groups that have rows."""
     return [{by: g.key, "layers": g.layers, "params": g.params, "macs": g.macs,
              "flops": g.flops, "params_share": g.params_share, "macs_share": g.macs_share}
-            for g in report.groups(by)]
+            for g in report.groups(by) if g.layers or not used_only]
 
 
 def to_csv(report: Report, options: RenderOptions | None = None) -> str:
@@ -217,7 +223,7 @@ def to_csv(report: Report, options: RenderOptions | None = None) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     if options.group_by in ("kind", "type"):
-        groups = groups_list(report, options.group_by)
+        groups = groups_list(report, options.group_by, used_only=True)
         writer.writerow(list(groups[0]) if groups else [options.group_by])
         writer.writerows([list(g.values()) for g in groups])
         return out.getvalue()
@@ -237,8 +243,12 @@ def to_csv(report: Report, options: RenderOptions | None = None) -> str:
     return out.getvalue()
 
 
-def layer_grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
-    """One line per row: layer, type, output shape, params, MACs, [FLOPs], MACs share."""
+def layer_grid(report: Report, options: RenderOptions, bars: bool,
+               mark_path: bool = False) -> Grid:
+    """One line per row: layer, type, output shape, params, MACs, [FLOPs], MACs share.
+
+    A row costed from ops has :data:`FROM_OPS_MARK` after its type, or after its path with
+    ``mark_path`` (for variants without the type column)."""
     headers = ["layer", "type", "output", "params", "MACs"]
     if options.flops:
         headers.append("FLOPs")
@@ -252,8 +262,9 @@ def layer_grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
     body = []
     for row, fields, training in zip(shown, added, trained):
         part = share(row.macs, report.macs)
-        type_text = f"{row.folded} layers" if row.folded else row.type
-        line = [row.path, type_text, shape_text(row.output_shape), exact(row.params),
+        type_text = (f"{row.folded} layers" if row.folded else row.type) + _mark(row)
+        path = row.path + (_mark(row) if mark_path else "")
+        line = [path, type_text, shape_text(row.output_shape), exact(row.params),
                 exact(row.macs)]
         if options.flops:
             line.append(exact(row.flops))
@@ -273,13 +284,26 @@ def layer_grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
     return Grid(headers, numeric, body, total, wrap=(1, 0))
 
 
+def _mark(row: Row) -> str:
+    return f" {FROM_OPS_MARK}" if row.from_ops else ""
+
+
+def legend_line(report: Report, options: RenderOptions) -> list[str]:
+    """The line that explains the mark of rows costed from ops, when a shown row has it."""
+    if options.group_by != "layer" or not any(r.from_ops for r in rows(report, options.depth)):
+        return []
+    ops = "JAX primitives" if report.backend == "jax" else "TensorFlow ops"
+    return [f"{FROM_OPS_MARK} no cost rule (for the layer, or a call folded into its row): "
+            f"costed from its traced {ops}"]
+
+
 def group_grid(report: Report, options: RenderOptions) -> Grid:
     """One line per kind (or Keras class): layers, params and MACs with their shares."""
     headers = [options.group_by, "layers", "params", "params %", "MACs", "MACs %"]
     if options.flops:
         headers.append("FLOPs")
     body = []
-    for g in report.groups(options.group_by):
+    for g in (g for g in report.groups(options.group_by) if g.layers):
         line = [g.key, str(g.layers), exact(g.params), percent(g.params_share), exact(g.macs),
                 percent(g.macs_share)]
         body.append([*line, exact(g.flops)] if options.flops else line)
@@ -298,11 +322,13 @@ def _grid(report: Report, options: RenderOptions, bars: bool) -> Grid:
 
 def _table(report: Report, options: RenderOptions) -> Table:
     """The rich table, fitted to the width: the bars go first, then the type column (a
-    layer's name usually says it), then long paths wrap. Numbers are never cut."""
+    layer's name usually says it), then the output shape and the MACs share, then long paths
+    wrap. Numbers are never cut."""
     variants = [_grid(report, options, True)]
     if options.group_by == "layer":
         plain = _grid(report, options, False)
-        variants += [plain, plain.without("type")]
+        lean = layer_grid(report, options, False, mark_path=True).without("type")
+        variants += [plain, lean, lean.without("output"), lean.without("output", "MACs %")]
     return fitted_table(variants, options.width)
 
 
@@ -359,6 +385,7 @@ def to_markdown(report: Report, options: RenderOptions | None = None) -> str:
     options = options or RenderOptions()
     lines = [f"### {header_line(report)}", "", *markdown_table(_grid(report, options, False)),
              ""]
+    lines += [f"{line}\n" for line in legend_line(report, options)]
     lines += [f"- {line}" for line in totals_lines(report, options)]
     check, ok = check_line(report)
     lines.append(f"- {check}" if ok else f"- **{check}**")
@@ -374,6 +401,7 @@ def to_table(report: Report, options: RenderOptions | None = None) -> str:
     options = options or RenderOptions()
     parts: list[RenderableType] = [Text(header_line(report), style="bold"),
                                    _table(report, options)]
+    parts += [Text(line) for line in legend_line(report, options)]
     parts += [Text(line) for line in totals_lines(report, options)]
     check, ok = check_line(report)
     parts.append(Text(check, style="green" if ok else "bold red"))

@@ -28,7 +28,7 @@ INT_COLUMNS = ("params", "keras_params", "macs", "flops", "other_flops", "call_i
                "folded_layers")
 LAYER_FIELDS = ("name", "path", "type", "kind", "input_shapes", "output_shape", "params",
                 "keras_params", "macs", "flops", "other_flops", "supported", "call_index",
-                "folded_layers", "note")
+                "folded_layers", "note", "from_ops")
 TOP_LAYERS = 10
 
 
@@ -60,6 +60,7 @@ def report_frame(report: Report, options: RenderOptions | None = None) -> Any:
     for name in INT_COLUMNS:
         frame[name] = frame[name].astype("int64")
     frame["supported"] = frame["supported"].astype(bool)
+    frame["from_ops"] = frame["from_ops"].astype(bool)
     frame.attrs.update({key: data[key] for key in ("model", "input_shape", "totals", "check")})
     return frame
 

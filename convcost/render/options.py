@@ -24,8 +24,9 @@ class RenderOptions:
         flops: show a FLOPs column beside MACs (table, Markdown, CSV; JSON always has it).
         depth: fold rows deeper than this into their parent path's aggregate row.
         width: characters per line of the rich table; None (the default) is its natural
-            width. A narrower table drops its bars, then wraps type and path; numbers are
-            never cut (see :func:`convcost.render.tables.fitted_table`).
+            width. A narrower table drops its bars, then its type, output-shape and MACs-share
+            columns, then wraps paths; numbers are never cut
+            (see :func:`convcost.render.tables.fitted_table`).
         color: emit ANSI colors (rich table only).
         columns: memory/roofline columns
             (:class:`convcost.analysis.roofline.MemoryRooflineFields`), or None.

@@ -722,10 +722,15 @@ def test_a_huge_alpha_answers_with_counts() -> None:
     assert data["check"]["match"]
 
 
-def test_group_by_kind_lists_the_new_kinds() -> None:
+def test_group_by_kind_lists_only_the_kinds_a_model_has() -> None:
+    # MobileNet v2: a 3x3 stem conv, depthwise and pointwise convs, one Dense, BN/ReLU/adds;
+    # no attention, recurrent or embedding layer, so those kinds are not listed (issue 23).
     groups = cli_json("analyze", "v2", "--group-by", "kind")["groups"]
-    assert [g["kind"] for g in groups][-3:] == ["attention", "recurrent", "embedding"]
-    assert all(g["macs"] == 0 and g["layers"] == 0 for g in groups[-3:])
+    assert [g["kind"] for g in groups] == ["standard", "depthwise", "pointwise",
+                                           "fully_connected", "other"]
+    assert all(g["layers"] > 0 for g in groups)
+    table = cli_ok("analyze", "v2", "--group-by", "kind")
+    assert "attention" not in table and "embedding" not in table and "depthwise" in table
 
 
 def test_past_the_learned_positions_strict_exits_2() -> None:
@@ -745,3 +750,29 @@ def test_a_missing_model_file_is_not_found_before_tensorflow_loads(name, tmp_pat
     monkeypatch.setattr(command, "load_keras", no_keras)
     result = run_cli("analyze", str(tmp_path / name))
     assert_one_line_error(result, 1, r"(Model|TFLite) file not found. Received: '.*missing")
+
+
+def _wrapped_names(text: str) -> list[str]:
+    """The first column of the table, its wrapped lines joined (a continuation line holds only
+    the rest of the name above it)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("───"))
+    end = next(i for i, line in enumerate(lines) if line.startswith("total "))
+    names: list[str] = []
+    for line in lines[start + 1:end]:
+        tokens = line.split()
+        if len(tokens) > 1:
+            names.append(tokens[0])
+        elif tokens:
+            names[-1] += tokens[0]
+    return names
+
+
+@pytest.mark.parametrize("width", [60, 40])
+def test_narrow_table_fits_the_width_and_wraps_whole_names(zoo_model, width: int) -> None:
+    text = cli_ok("analyze", "resnet50", "--width", str(width))
+    assert max(len(line) for line in text.splitlines()) <= width, text
+    expected = [layer.name for layer in zoo_model("resnet50").layers
+                if type(layer).__name__ != "InputLayer"]
+    assert sorted(_wrapped_names(text)) == sorted(expected)  # rows in call order
+    assert "25,636,712" in text and "3,857,973,248" in text  # numbers whole in the total row

@@ -6,6 +6,7 @@ Reports here are built by hand (no Keras), so every expected number is written o
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import subprocess
@@ -98,6 +99,63 @@ def test_depth_folds_rows_and_keeps_totals(depth, paths, folded) -> None:
     assert [r.path for r in shown] == paths
     assert [r.folded for r in shown] == folded
     assert sum(r.params for r in shown) == 150 and sum(r.macs for r in shown) == 2900
+
+
+# keras-hub style blocks: each block has a row of its own arithmetic (costed from ops) at the
+# block's path, then its sub-layers' rows below it.
+OWN = dataclasses.replace(row("blk_0", 0, 0, kind="other", other=64, type_="Decoder"),
+                          from_ops=True)
+BLOCKS = report(row("emb", 100, 0, kind="embedding", type_="Embedding"),
+                OWN, row("blk_0/attn", 20, 200), row("blk_0/ffn", 30, 300),
+                dataclasses.replace(OWN, path="blk_1", name="blk_1"),
+                row("blk_1/attn", 20, 200), row("blk_1/ffn", 30, 300),
+                row("norm", 4, 0, kind="other", type_="LayerNormalization"))
+
+
+def test_a_block_folds_with_its_own_row_into_one_row() -> None:
+    shown = render.rows(BLOCKS, 0)
+    assert [(r.path, r.type, r.folded) for r in shown] == [
+        ("emb", "Embedding", 0), ("blk_0", "folded", 3), ("blk_1", "folded", 3),
+        ("norm", "LayerNormalization", 0)]
+    assert [(r.params, r.macs, r.other_flops) for r in shown[1:3]] == [(50, 500, 64)] * 2
+    assert sum(r.params for r in shown) == 100 + 2 * 50 + 4
+    assert sum(r.macs for r in shown) == 1000 and sum(r.flops for r in shown) == 2128
+    assert [r.from_ops for r in shown] == [False, True, True, False]
+
+
+def test_a_block_row_stays_a_row_when_folding_below_it() -> None:
+    shown = render.rows(BLOCKS, 1)
+    assert [r.path for r in shown] == [x.path for x in BLOCKS.layers]
+    assert all(r.folded == 0 for r in shown)
+
+
+def test_rows_costed_from_ops_are_marked_with_a_legend() -> None:
+    table = render.to_table(BLOCKS)
+    assert "Decoder †" in table and "Embedding †" not in table
+    assert ("† no cost rule (for the layer, or a call folded into its row): costed from its "
+            "traced TensorFlow ops") in table
+    assert "3 layers †" in render.to_table(BLOCKS, RenderOptions(depth=0))
+    assert "† no cost rule" in render.to_markdown(BLOCKS)
+    narrow = render.to_table(BLOCKS, RenderOptions(width=30))  # no type column: on the path
+    assert " type " not in narrow and "blk_0 †" in narrow
+    plain = render.to_table(TOY) + render.to_markdown(TOY)
+    assert "†" not in plain
+    layers = json.loads(render.to_json(BLOCKS))["layers"]
+    assert [x["from_ops"] for x in layers] == [False, True, False, False, True, False, False,
+                                               False]
+
+
+def test_group_by_kind_lists_only_kinds_with_rows() -> None:
+    options = RenderOptions(group_by="kind")
+    used = ["standard", "pointwise", "other"]  # TOY's kinds, in the order of KINDS
+    data = json.loads(render.to_json(TOY, options))
+    assert [g["kind"] for g in data["groups"]] == used
+    csv_kinds = [x["kind"] for x in csv.DictReader(io.StringIO(render.to_csv(TOY, options)))]
+    assert csv_kinds == used
+    for text in (render.to_table(TOY, options), render.to_markdown(TOY, options)):
+        for kind in ("depthwise", "fully_connected", "attention", "recurrent", "embedding"):
+            assert kind not in text
+        assert all(kind in text for kind in used)
 
 
 def test_depth_rejects_negative() -> None:

@@ -15,7 +15,7 @@ from tests.conftest import nasty_report
 # The layer fields of `convcost analyze --format json` (render/analyze.py's contract).
 JSON_LAYER_FIELDS = ["name", "path", "type", "kind", "input_shapes", "output_shape", "params",
                      "keras_params", "macs", "flops", "other_flops", "supported", "call_index",
-                     "folded_layers", "note"]
+                     "folded_layers", "note", "from_ops"]
 
 
 @pytest.fixture(scope="module")
