@@ -51,10 +51,11 @@ def target(seconds: Any, roof: Any) -> Any:
 
 
 def from_target(value: Any, roof: Any) -> Any:
-    """Seconds back from :func:`target` (never below zero)."""
+    """Seconds back from :func:`target`; never below :data:`MIN_SECONDS` (a kernel whose
+    samples all fell within the fixed per-call cost still costs something, never zero)."""
     import numpy as np
 
-    return np.maximum(np.exp(value) * (roof + FLOOR_SECONDS) - FLOOR_SECONDS, 0.0)
+    return np.maximum(np.exp(value) * (roof + FLOOR_SECONDS) - FLOOR_SECONDS, MIN_SECONDS)
 
 
 def roofline_seconds(shape: KernelShape, batch: int, device: DeviceProfile) -> float:
