@@ -33,13 +33,15 @@ from typing import Any
 
 from convcost.analysis.kernels import Kernel, KernelShape
 from convcost.analysis.roofline import DeviceProfile, bound
-from convcost.errors import ConvcostError
-from convcost.files import write_text
+from convcost.errors import ConvcostError, one_line
+from convcost.files import regular_file, write_text
 
 FORMAT_VERSION = 1
 RANGE_FIELDS = ("c_in", "c_out", "h_in", "h_out", "k", "stride", "groups", "inputs")
 CATEGORY_FIELDS = ("act",)
 MIN_SECONDS = 1e-8
+#: A profile's JSON keeps its samples (about 0.5 MB for a 10-minute calibration).
+MAX_PROFILE_BYTES = 1 << 26
 FLOOR_SECONDS = 1e-6
 
 
@@ -284,14 +286,15 @@ def load(path: str | Path, *, command: str) -> LatencyProfile:
     line a missing or broken profile's one-line error tells the user to run."""
     require_sklearn()
     file = Path(path).expanduser()
+    if not file.exists():
+        raise ConvcostError(f"No latency profile for this setting; run '{command}' (about 10 "
+                            f"minutes) to make one. Received: {str(file)!r}.")
+    regular_file(file, what="latency profile", max_bytes=MAX_PROFILE_BYTES)
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConvcostError(f"No latency profile for this setting; run '{command}' (about 10 "
-                            f"minutes) to make one. Received: {str(file)!r}.") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ConvcostError(f"The latency profile is not valid JSON ({' '.join(str(error).split())}"
-                            f"); run '{command}' again. Received: {str(file)!r}.") from None
+        raise ConvcostError(f"The latency profile is not valid JSON ({one_line(error)}); run "
+                            f"'{command}' again. Received: {str(file)!r}.") from None
     return _from_json(data, file, command)
 
 
@@ -314,7 +317,7 @@ def _from_json(data: Any, file: Path, command: str) -> LatencyProfile:
                                  float(data["fixed_seconds"]), kinds,
                                  str(data.get("clock", "wall")))
     except (KeyError, TypeError, ValueError, ConvcostError) as error:
-        raise broken(f"{type(error).__name__}: {' '.join(str(error).split())[:120]}") from None
+        raise broken(f"{type(error).__name__}: {one_line(error, 120)}") from None
     profile.meta = {k: v for k, v in data.items() if k in ("machine", "versions", "date",
                                                              "calibration_seconds", "loadavg",
                                                              "samples")}

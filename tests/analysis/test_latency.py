@@ -98,6 +98,16 @@ def test_missing_profile_names_the_calibrate_line(tmp_path):
         latency.load(tmp_path / "none.json", command=COMMAND)
 
 
+def test_a_profile_that_is_not_a_regular_file_is_refused_before_opening(tmp_path):
+    import os
+
+    pipe = tmp_path / "latency-litert-t1-b1.json"
+    os.mkfifo(pipe)  # opening it to read would block forever
+    with pytest.raises(ConvcostError, match=r"latency profile must be a regular file.*pipe") as info:
+        latency.load(pipe, command=COMMAND)
+    assert "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("damage", ["json", "format", "checksum", "blob"])
 def test_a_damaged_profile_is_one_line_error(synthetic_profile, tmp_path, damage):
     copy = tmp_path / "p.json"
