@@ -136,14 +136,9 @@ def load_keras() -> None:
     quiet.import_keras()
 
 
-def quiet_tensorflow() -> None:
-    """Silence TensorFlow's C++ start-up chatter before it is imported."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
 def main() -> None:
     """Entry point of the ``convcost`` script."""
-    quiet_tensorflow()
+    quiet.quiet_tensorflow()
     app(prog_name="convcost")
 
 

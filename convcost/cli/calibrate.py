@@ -10,7 +10,7 @@ import typer
 
 from convcost.cli.app import app, domain_errors, load_keras, stderr
 from convcost.cli.device import device_or_probe
-from convcost.cli.options import Batch, PredictRuntime, Threads, check_count
+from convcost.cli.options import BatchSize, PredictRuntime, Threads, check_count
 from convcost.cli.output import emit
 from convcost.errors import ConvcostError
 
@@ -20,7 +20,7 @@ from convcost.errors import ConvcostError
 def calibrate_command(
     runtime: PredictRuntime = "litert",
     threads: Threads = 1,
-    batch_size: Batch = 1,
+    batch_size: BatchSize = 1,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Where to save the latency profile (default: beside the device "
                                "profile, ~/.config/convcost/latency-RUNTIME-tN-bB.json).",

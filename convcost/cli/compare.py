@@ -9,7 +9,7 @@ import typer
 
 from convcost.cli.app import app, domain_errors, load_keras
 from convcost.cli.options import (
-    Batch,
+    BatchSize,
     Classes,
     CompareFormat,
     Imports,
@@ -46,7 +46,7 @@ def compare_command(
                           "machine (from 'convcost calibrate'; see 'convcost predict').")] = False,
     runtime: PredictRuntime = "litert",
     threads: Threads = 1,
-    batch_size: Batch = 1,
+    batch_size: BatchSize = 1,
     profile: ProfileFile = None,
 ) -> None:
     """Compare models side by side, and the part that differs against 1/N + 1/D_K²."""

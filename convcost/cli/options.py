@@ -119,7 +119,6 @@ Dtype = Annotated[Literal["float32", "float16", "bfloat16"], typer.Option(
 
 # --- timing and devices -----------------------------------------------------------------------
 
-BatchSize = Annotated[int, typer.Option(help="Samples per timed call.", metavar="N")]
 Repeats = Annotated[int, typer.Option(help="Timed runs (the median is kept).", metavar="N")]
 Warmup = Annotated[int, typer.Option(help="Untimed runs first (the first one traces).",
                                      metavar="N")]
@@ -198,7 +197,6 @@ def model_request(model: str, shape_text: str | list[str] | None, *,
     :class:`convcost.models.loader.Request` (imports no TensorFlow)."""
     from convcost.models import loader
 
-    check_count("--seq-len", seq_len)
     return loader.request(model, input_shape=parse_input_shapes(shape_text), seq_len=seq_len,
                           classes=classes, alpha=alpha, include_top=not no_top, unsafe=unsafe,
                           imports=tuple(imports or ()))
@@ -237,7 +235,8 @@ PredictRuntime = Annotated[Literal["litert", "tf"], typer.Option(
          "tf.function(model(x, training=False)).")]
 Threads = Annotated[int, typer.Option(help="Threads of the runtime (LiteRT num_threads; "
                                            "TensorFlow intra-op threads).", metavar="N")]
-Batch = Annotated[int, typer.Option("--batch-size", help="Samples per call.", metavar="N")]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Samples per call.",
+                                         metavar="N")]
 ProfileFile = Annotated[Path | None, typer.Option(
     "--profile", help="A latency profile saved by 'convcost calibrate' (default: the saved one "
                       "of this runtime, threads and batch).", show_default=False,

@@ -10,7 +10,7 @@ import typer
 from convcost.cli.app import app, domain_errors, load_keras
 from convcost.cli.options import (
     Alpha,
-    Batch,
+    BatchSize,
     Classes,
     Imports,
     InputShape,
@@ -36,7 +36,7 @@ def predict_command(
     models: ModelsArg = None,
     runtime: PredictRuntime = "litert",
     threads: Threads = 1,
-    batch_size: Batch = 1,
+    batch_size: BatchSize = 1,
     profile: ProfileFile = None,
     check: Annotated[bool, typer.Option(
         "--check", help="Also measure each model with the 'bench --runtime' harness and show "
