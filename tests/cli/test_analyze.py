@@ -742,7 +742,7 @@ def test_past_the_learned_positions_strict_exits_2() -> None:
 @pytest.mark.parametrize("name", ["missing.keras", "missing.h5", "missing.tflite"])
 def test_a_missing_model_file_is_not_found_before_tensorflow_loads(name, tmp_path,
                                                                    monkeypatch) -> None:
-    from convcost.cli.analyze import keras_model as command
+    from convcost.cli.analyze import shared as command
 
     def no_keras() -> None:
         raise AssertionError("TensorFlow was loaded before the file was checked")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from convcost.cli.analyze.args import AnalyzeArgs, flag
-from convcost.cli.analyze.keras_model import render_options, request_of
+from convcost.cli.analyze.shared import render_options, request_of
 from convcost.cli.app import load_keras
 from convcost.cli.output import check_output_dir, emit
 from convcost.count.report import Report

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from convcost.cli.analyze.args import AnalyzeArgs
-from convcost.cli.app import load_keras, stderr
+from convcost.cli.analyze.shared import counted, render_options, request_of
+from convcost.cli.app import stderr
 from convcost.cli.device import device_or_probe
-from convcost.cli.options import check_count, model_request
-from convcost.cli.output import check_output_dir, console_width, emit, use_color
+from convcost.cli.output import emit
 from convcost.errors import ConvcostError
 
 if TYPE_CHECKING:
@@ -26,10 +26,10 @@ if TYPE_CHECKING:
     from convcost.count.report import Report
     from convcost.render import RenderOptions
 
-ACCEPTS = frozenset({"strict",
-    "input_shape", "seq_len", "alpha", "classes", "no_top", "group_by", "batch_size", "flops",
-    "depth", "unsafe", "memory", "roofline", "dtype", "peak_gflops", "bandwidth_gbs",
-    "device_profile", "training", "optimizer", "measure_memory", "causal", "moe"})
+ACCEPTS = frozenset({"strict", "input_shape", "seq_len", "alpha", "classes", "no_top", "group_by",
+                     "batch_size", "flops", "depth", "unsafe", "memory", "roofline", "dtype",
+                     "peak_gflops", "bandwidth_gbs", "device_profile", "training", "optimizer",
+                     "measure_memory", "causal", "moe"})
 REFUSAL = "{flag} applies to a .tflite MODEL only"
 
 
@@ -53,7 +53,7 @@ def run(args: AnalyzeArgs) -> None:
                             f"re-shape it. Received: --input-shape {args.input_shape}.")
     keras_model, report = counted(asked, attention=args.attention, moe=args.moe,
                                   strict=args.strict)
-    options = _with_fields(options, args, keras_model, report, device)
+    options = _with_fields(options, args, asked, keras_model, report, device)
     text = render.render(report, args.fmt, options)
     emit(text, args.output)
     if args.fmt == "html" and args.output is not None:
@@ -61,46 +61,12 @@ def run(args: AnalyzeArgs) -> None:
                      "self-contained): open it in a browser", markup=False)
 
 
-def render_options(args: AnalyzeArgs) -> RenderOptions:
-    """The table's options, checked, and the output's folder checked before any work."""
-    from convcost import render
-
-    check_count("--batch-size", args.batch_size)
-    check_count("--depth", args.depth, minimum=0)
-    check_output_dir(args.output)
-    return render.RenderOptions(args.group_by, args.batch_size, args.flops, args.depth,
-                                console_width(args.output, args.width),
-                                use_color(args.output))
-
-
-def request_of(args: AnalyzeArgs) -> Any:
-    """The :class:`convcost.models.loader.Request` the model options make."""
-    return model_request(args.model, args.input_shape, classes=args.classes, alpha=args.alpha,
-                         no_top=args.no_top, unsafe=args.unsafe, seq_len=args.seq_len,
-                         imports=args.imports)
-
-
-def counted(asked: Any, *, attention: str = "executed", moe: str = "routed",
-            strict: bool = False) -> tuple[Any, Report]:
-    """Obtain the model ``asked`` names and count it: ``(keras model, Report)``."""
-    load_keras()
-    from convcost.analysis import strict as findings
-    from convcost.models import loader
-
-    resolved = loader.resolve(asked)
-    report = loader.count(resolved, attention=attention, moe=moe)
-    if strict:
-        findings.check(report)
-        findings.check_positions(resolved)
-    return resolved.model, report
-
-
-def _with_fields(options: RenderOptions, args: AnalyzeArgs, model: Any, report: Report,
-                 device: DeviceProfile | None) -> RenderOptions:
+def _with_fields(options: RenderOptions, args: AnalyzeArgs, asked: Any, model: Any,
+                 report: Report, device: DeviceProfile | None) -> RenderOptions:
     if args.memory or device is not None:
         options = dataclasses.replace(options, columns=_columns(report, args, device))
     if args.training or args.measure_memory:
-        fields = training_fields(model, report, args)
+        fields = training_fields(model, report, args, asked)
         options = dataclasses.replace(options, training=fields)
     return options
 
@@ -115,9 +81,11 @@ def _check_html(output: Path | None) -> None:
                             "FILE.html (or redirect stdout). Received: stdout is a terminal.")
 
 
-def training_fields(model: Any, report: Report, args: AnalyzeArgs) -> TrainingFields:
+def training_fields(model: Any, report: Report, args: AnalyzeArgs,
+                    asked: Any) -> TrainingFields:
     """The training cost, the memory estimate with the optimizer's slots and, with
-    ``--measure-memory``, TensorFlow's measured peak of steps at the batch."""
+    ``--measure-memory``, TensorFlow's measured peak of steps at the batch (of the model
+    ``asked`` names, built afresh in a child process)."""
     from convcost.analysis.optimizers import model_slots
     from convcost.analysis.training import TrainingFields, training_cost
     from convcost.analysis.training_memory import training_memory
@@ -132,7 +100,7 @@ def training_fields(model: Any, report: Report, args: AnalyzeArgs) -> TrainingFi
     from convcost.measure.memory_peak import measure_training_peak
 
     check_fits(report, purpose="--measure-memory", batch=batch, training=True)
-    peak = measure_training_peak(request_of(args).spec, batch=batch, optimizer=args.optimizer)
+    peak = measure_training_peak(asked.spec, batch=batch, optimizer=args.optimizer)
     return TrainingFields(cost, estimate, peak.rest_bytes, peak.peak_bytes)
 
 

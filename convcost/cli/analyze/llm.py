@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from convcost.cli.analyze.args import AnalyzeArgs
-from convcost.cli.analyze.keras_model import render_options, request_of
+from convcost.cli.analyze.shared import render_options, request_of
 from convcost.cli.app import load_keras
 from convcost.cli.output import check_output_dir, emit
 from convcost.errors import ConvcostError

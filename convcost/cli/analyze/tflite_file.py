@@ -5,7 +5,7 @@ kind (exit 1 when they disagree, after the output)."""
 from __future__ import annotations
 
 from convcost.cli.analyze.args import AnalyzeArgs
-from convcost.cli.analyze.keras_model import counted, render_options
+from convcost.cli.analyze.shared import counted, render_options
 from convcost.cli.options import model_request
 from convcost.cli.output import emit
 from convcost.errors import ConvcostError
