@@ -109,11 +109,10 @@ def _train(names: list[str], data_path: Path | None, config: TrainConfig, out: P
     from convcost.measure import data, experiment
     from convcost.measure.machine import machine_info
     from convcost.measure.probe import peak_matmul
-    from convcost.measure.sources import check_files_for_mnist, check_fits_for_training
+    from convcost.measure.sources import check_before_training
 
     experiment.resolve_device(config.device)  # a missing GPU fails before anything is written
-    check_files_for_mnist(names)
-    check_fits_for_training(names, alpha=config.alpha, batch=config.batch_size)
+    check_before_training(names, alpha=config.alpha, batch=config.batch_size)
     mnist = data.load_mnist(data_path)
     stderr.print(data.describe_source(data_path, mnist), highlight=False, markup=False)
     prepared = data.prepare(mnist, subset=config.subset, test_subset=config.test_subset)

@@ -56,19 +56,22 @@ def build(name: str, *, alpha: float | None = None,
     return resolve_fitting(asked, purpose=purpose, batch=batch, training=training).model
 
 
-def check_fits_for_training(names: Sequence[str], *, alpha: float | None, batch: int) -> None:
-    """Check, before anything trains, that each model's training step fits in memory at
-    ``batch`` (a zoo model built shape-only at MNIST's shape; a ``.keras`` file from its
-    architecture, before its weights are read)."""
-    from convcost.measure.fits import check_request
+def check_before_training(names: Sequence[str], *, alpha: float | None, batch: int) -> None:
+    """Before anything trains, with one shape-only build of each model: a model file takes
+    MNIST (:func:`check_mnist`), and each model's training step at ``batch`` fits in memory (a
+    zoo model built at MNIST's shape; a ``.keras`` file from its architecture, before its
+    weights are read)."""
+    from convcost.measure.fits import check_fits, check_request
 
     for name in names:
-        if looks_like_path(name):
-            asked = loader.request(name)
-        else:
+        if not looks_like_path(name):
             asked = loader.request(name, input_shape=MNIST_INPUT, classes=MNIST_CLASSES,
                                    alpha=alpha)
-        check_request(asked, purpose="train", batch=batch, training=True)
+            check_request(asked, purpose="train", batch=batch, training=True)
+            continue
+        resolved = loader.resolve(name)  # shapes only: nothing allocated
+        check_mnist(resolved.model, name)
+        check_fits(loader.count(resolved), purpose="train", batch=batch, training=True)
 
 
 def check_mnist(model: Any, name: str) -> None:
@@ -81,13 +84,6 @@ def check_mnist(model: Any, name: str) -> None:
             f"A model trained on MNIST must take one 28x28x1 input and give 10 classes. "
             f"Received: {label(name)!r} with inputs {_shapes(inputs)} and outputs "
             f"{_shapes(outputs)}.")
-
-
-def check_files_for_mnist(names: Sequence[str]) -> None:
-    """Load every model file among ``names`` and check it fits MNIST (before training)."""
-    for name in names:
-        if looks_like_path(name):
-            check_mnist(loader.resolve(name).model, name)  # shapes only: nothing allocated
 
 
 def _shapes(shapes: list[tuple]) -> str:
