@@ -103,7 +103,8 @@ def test_a_profile_that_is_not_a_regular_file_is_refused_before_opening(tmp_path
 
     pipe = tmp_path / "latency-litert-t1-b1.json"
     os.mkfifo(pipe)  # opening it to read would block forever
-    with pytest.raises(ConvcostError, match=r"latency profile must be a regular file.*pipe") as info:
+    pattern = r"latency profile must be a regular file.*pipe"
+    with pytest.raises(ConvcostError, match=pattern) as info:
         latency.load(pipe, command=COMMAND)
     assert "\n" not in str(info.value)
 
