@@ -226,13 +226,20 @@ def main() -> None:
                                  f"{args.batch_size} ({profile.clock} clock)")
 
 
+def _meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """The profile's provenance without its samples and chains (those stay in the profile)."""
+    kept = {k: v for k, v in meta.items() if k not in ("samples", "composition")}
+    if meta.get("composition"):
+        kept["composition"] = {k: v for k, v in meta["composition"].items() if k != "models"}
+    return kept
+
+
 def _write(args: argparse.Namespace, profile: Any, results: list[dict[str, Any]]) -> None:
     if args.json is None:
         return
     args.json.parent.mkdir(parents=True, exist_ok=True)
     document = {"runtime": args.runtime, "threads": args.threads, "batch": args.batch_size,
-                "clock": profile.clock, "profile_meta": {k: v for k, v in profile.meta.items()
-                                                         if k != "samples"},
+                "clock": profile.clock, "profile_meta": _meta(profile.meta),
                 "summary": summary(results) if results else {}, "speedups": speedups(results),
                 "results": results}
     args.json.write_text(json.dumps(document, indent=1) + "\n")

@@ -14,7 +14,10 @@ kernels 1/3/5/7, strides 1/2, capped at a work size that keeps one sample under 
 first round over every kind, the rest of the budget goes where the cross-validated error is
 highest (nn-Meter's adaptive sampling): new shapes near the worst-predicted samples of the
 worst kinds. The fixed cost of one call (a one-element model) is measured first and taken off
-every sample.
+every sample. Last, whole *generated chains* of kernels (:func:`chain_model`: random stems,
+separable, inverted-residual, basic and pooling blocks; never a zoo model) are timed, and the
+one factor that turns their kernels' predicted sum into their measured time is fitted
+(:func:`convcost.analysis.latency.compose`), with its leave-one-out error over the chains.
 """
 
 from __future__ import annotations
@@ -213,6 +216,62 @@ def kernel_model(config: dict[str, Any]) -> Any:
     return model
 
 
+def chain_model(seed: int) -> Any:
+    """A generated CNN of 2..10 random blocks (never a zoo model): a strided stem on a
+    32..224 image, then separable (depthwise + pointwise), inverted-residual (expand,
+    depthwise, linear projection, residual add), basic (3x3 conv, residual add) or max-pool
+    blocks of random width and stride, BN and ReLU/ReLU6 after convs, a global pool and a
+    dense head. Seeded: the same seed gives the same model."""
+    import keras
+
+    rng, layers = random.Random(seed), keras.layers
+    rho, width = rng.choice((32, 48, 64, 96, 128, 160, 192, 224)), rng.choice((8, 16, 32, 64))
+
+    def conv_bn(y: Any, conv: Any, act: bool = True) -> Any:
+        y = layers.BatchNormalization()(conv(y))
+        return layers.ReLU(6.0 if rng.random() < 0.5 else None)(y) if act else y
+
+    x = keras.Input((rho, rho, 3))
+    y = conv_bn(x, layers.Conv2D(width, rng.choice((3, 5, 7)), 2, "same", use_bias=False))
+    size = (rho + 1) // 2
+    for _ in range(rng.randint(2, 10)):
+        stride = 2 if size >= 4 and rng.random() < 0.35 else 1
+        new = min(1024, max(8, int(width * rng.choice((1, 1, 1.5, 2)))))
+        block = rng.choice(("separable", "inverted", "basic", "pool"))
+        if block == "pool":
+            y, stride, new = layers.MaxPooling2D(2, 2, "same")(y), 2, width
+        elif block == "separable":
+            y = conv_bn(y, layers.DepthwiseConv2D(rng.choice((3, 5)), stride, "same",
+                                                  use_bias=False))
+            y = conv_bn(y, layers.Conv2D(new, 1, use_bias=False))
+        else:
+            z = y
+            if block == "inverted":
+                z = conv_bn(z, layers.Conv2D(width * rng.choice((2, 3, 4, 6)), 1,
+                                             use_bias=False))
+                z = conv_bn(z, layers.DepthwiseConv2D(3, stride, "same", use_bias=False))
+                z = conv_bn(z, layers.Conv2D(new, 1, use_bias=False), act=False)
+            else:
+                z = conv_bn(z, layers.Conv2D(new, 3, stride, "same", use_bias=False))
+            y = layers.Add()([y, z]) if stride == 1 and new == width else z
+        width, size = new, (size + 1) // 2 if stride == 2 else size
+    y = layers.GlobalAveragePooling2D()(y)
+    y = layers.Dense(rng.choice((10, 100, 1000)), activation=rng.choice(("softmax", None)))(y)
+    return keras.Model(x, y, name=f"chain_{seed}")
+
+
+def measure_chain(seed: int, setting: Setting) -> dict[str, Any]:
+    """Time one generated chain whole; its kernels as ``predict`` maps them."""
+    from convcost.count.walker import analyze
+
+    model = chain_model(seed)
+    kernels = [{"kind": k.kind, **dataclasses.asdict(k.shape)}
+               for k in kernels_of(analyze(model), setting.runtime)
+               if k.kind != "none" and k.shape is not None]
+    return {"name": model.name, "seconds": time_model(model, setting, target=0.3),
+            "kernels": kernels}
+
+
 def _randomize(model: Any) -> None:
     import numpy as np
 
@@ -303,7 +362,7 @@ Progress = Callable[[str, float], None]  # (what is being done, share of the bud
 
 def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.0,
               kinds: tuple[str, ...] = KINDS, first_round: int | None = None, seed: int = 0,
-              progress: Progress | None = None,
+              progress: Progress | None = None, chains: int | None = None,
               extend: latency.LatencyProfile | None = None) -> latency.LatencyProfile:
     """Measure kernels for about ``budget_s`` seconds and fit one predictor per kind.
 
@@ -314,7 +373,10 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
         kinds: the kernel kinds to calibrate.
         first_round: samples per kind (weight 1) in the first round (default from the budget).
         progress: called with a description and the share of the budget used.
-        extend: an earlier profile of the same setting whose samples are kept and added to.
+        chains: generated chains to time whole (default: the last ~17 % of the budget, at
+            least 3) for the composition scale.
+        extend: an earlier profile of the same setting whose samples (and chains) are kept
+            and added to.
     """
     start, rng, samples = time.perf_counter(), random.Random(seed), Samples.kept(extend)
     if extend is not None:
@@ -330,13 +392,28 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
         if used() > 0.55:
             break
         _take(config, setting, fixed, samples, report, used)
-    while first_round is None and used() < 0.92:
+    while first_round is None and used() < 0.75:
         for config in _adaptive(samples, setting, device, rng, kinds):
             _take(config, setting, fixed, samples, report, used)
-            if used() >= 0.92:
+            if used() >= 0.75:
                 break
+    timed = _chains(setting, rng, report, used, chains, extend)
     report("fitting", min(used(), 1.0))
-    return _fit(samples, setting, device, fixed, time.perf_counter() - start)
+    profile = _fit(samples, setting, device, fixed, time.perf_counter() - start)
+    return latency.compose(profile, timed)
+
+
+def _chains(setting: Setting, rng: random.Random, report: Progress, used: Callable[[], float],
+            count: int | None, extend: latency.LatencyProfile | None) -> list[dict[str, Any]]:
+    """Generated chains timed whole: ``count`` of them, or until 92 % of the budget (at least
+    3); an extended profile's chains are kept."""
+    timed = list(((extend.meta.get("composition") or {}).get("models") or []) if extend else [])
+    new = 0
+    while (new < count) if count is not None else (new < 3 or used() < 0.92):
+        timed.append(measure_chain(rng.randrange(1 << 30), setting))
+        new += 1
+        report(f"chain {timed[-1]['name']} ({len(timed)} models)", min(used(), 1.0))
+    return timed
 
 
 def _take(config: dict[str, Any], setting: Setting, fixed: float, samples: Samples,

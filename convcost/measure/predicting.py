@@ -84,4 +84,10 @@ def document(predictions: Sequence[ModelPrediction], profile: latency.LatencyPro
             "batch_size": profile.batch, "profile": label, "clock": profile.clock,
             "calibrated": {k: {"samples": m.samples, "cv": m.cv}
                            for k, m in profile.kinds.items()},
-            "models": models}
+            "scale": profile.scale, "composition": _composition(profile), "models": models}
+
+
+def _composition(profile: latency.LatencyProfile) -> dict[str, Any] | None:
+    """The whole-model check of the profile without its chains (None in older profiles)."""
+    fitted = profile.meta.get("composition")
+    return {k: v for k, v in fitted.items() if k != "models"} if fitted else None

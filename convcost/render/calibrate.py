@@ -21,6 +21,7 @@ def summary(profile: dict[str, Any]) -> str:
         cv = entry["cv"]
         lines.append(f"{kind:<14}{entry['samples']:>8}{_pct(cv['rmspe']):>10}"
                      f"{_pct(cv['mape']):>10}{_pct(cv['within_10']):>12}")
+    lines += _composition(profile.get("composition"))
     seconds = profile.get("calibration_seconds")
     if seconds is not None:
         lines.append(f"measured for {seconds:.0f} s (load {profile.get('loadavg', '?')})")
@@ -31,6 +32,17 @@ def render(data: dict[str, Any], fmt: str, opts: dict[str, Any] | None = None) -
     """The calibration summary (``fmt`` is ``table``)."""
     check_choice("format", fmt, FORMATS)
     return summary(data)
+
+
+def _composition(fitted: dict[str, Any] | None) -> list[str]:
+    """How whole generated models compose from their kernels (absent in older profiles)."""
+    if not fitted:
+        return []
+    return [f"whole models: {fitted['chains']} generated chains timed; a model = fixed cost + "
+            f"{fitted['scale']:.3f} x its kernels' sum",
+            f"  model-level error, leave-one-out: RMSPE {_pct(fitted['rmspe'])}, within 10% "
+            f"{_pct(fitted['within_10'])} (unscaled sum: {_pct(fitted['rmspe_unscaled'])}, "
+            f"{_pct(fitted['within_10_unscaled'])})"]
 
 
 def _pct(value: float) -> str:

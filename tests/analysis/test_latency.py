@@ -127,3 +127,56 @@ def test_a_damaged_profile_is_one_line_error(synthetic_profile, tmp_path, damage
     with pytest.raises(ConvcostError, match=f"run '{COMMAND}' again") as error:
         latency.load(copy, command=COMMAND)
     assert "\n" not in str(error.value)
+
+
+def test_fit_scale_recovers_a_known_factor_and_says_the_plain_error():
+    sums = [1e-3, 2e-3, 4e-3, 8e-4, 3e-4]
+    fixed = 1e-6
+    measured = [fixed + 0.8 * s for s in sums]  # every model is 0.8 x its kernels' sum
+    fitted = latency.fit_scale(sums, measured, fixed)
+    assert fitted["scale"] == pytest.approx(0.8, rel=1e-9)
+    assert fitted["rmspe"] == pytest.approx(0.0, abs=1e-9) and fitted["within_10"] == 1.0
+    # the plain sum over-predicts each by (fixed + s) / (fixed + 0.8 s) - 1, about +25 %
+    plain = [(fixed + s) / (fixed + 0.8 * s) - 1 for s in sums]
+    assert fitted["rmspe_unscaled"] == pytest.approx((sum(e * e for e in plain) / 5) ** 0.5)
+    assert fitted["within_10_unscaled"] == 0.0 and fitted["chains"] == 5
+
+
+def test_fit_scale_with_one_chain_is_its_ratio_and_has_no_held_out_error():
+    fitted = latency.fit_scale([2e-3], [1.8e-3 + 1e-6], 1e-6)
+    assert fitted["scale"] == pytest.approx(0.9)
+    assert fitted["rmspe"] != fitted["rmspe"]  # NaN: nothing held out under 3 chains
+    assert latency.fit_scale([], [], 1e-6)["scale"] == 1.0
+
+
+def _chain(model, seconds_per_truth: float) -> dict:
+    from dataclasses import asdict
+
+    from convcost.count.walker import analyze
+
+    kernels = [k for k in kernels_of(analyze(model), "litert") if k.kind != "none"]
+    truth = sum(synthetic_seconds(k.shape) for k in kernels)
+    return {"name": model.name, "seconds": SYNTHETIC_FIXED_S + seconds_per_truth * truth,
+            "kernels": [{"kind": k.kind, **asdict(k.shape)} for k in kernels]}
+
+
+def test_compose_scales_rows_and_survives_refit_and_saving(profile, tmp_path):
+    from convcost.count.walker import analyze
+
+    chains = [_chain(_model(c, 2 * c, size), 0.5) for c, size in ((8, 14), (16, 28), (32, 20))]
+    composed = latency.compose(profile, chains)
+    assert composed.scale == pytest.approx(0.5, rel=0.25)  # the forests are ~exact here
+    report = analyze(_model())
+    plain, scaled = predict_report(report, profile), predict_report(report, composed)
+    assert scaled.predicted_ms - scaled.fixed_ms == pytest.approx(
+        composed.scale * (plain.predicted_ms - plain.fixed_ms))
+    loaded = latency.load(latency.save(composed, tmp_path / "c.json"), command=COMMAND)
+    assert loaded.scale == composed.scale
+    assert loaded.meta["composition"]["models"] == chains
+    (add,) = [{k: v for k, v in row.items() if k != "kind"} for row in chains[0]["kernels"]
+              if row["kind"] == "add"]
+    with_samples = latency.LatencyProfile(
+        composed.runtime, 1, 1, composed.device, composed.fixed_seconds, {},
+        meta={"samples": {"add": [{**add, "seconds": 3e-6}] * 4},
+              "composition": composed.meta["composition"]})
+    assert latency.refit(with_samples).meta["composition"]["chains"] == 3

@@ -3,12 +3,22 @@ tiny real calibration runs the whole path: measure -> fit -> save -> load -> pre
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 import pytest
 
+import convcost
 from convcost.analysis.kernels import KINDS, kernels_of
-from convcost.measure.calibrate import MAX_MACS, Setting, _macs, calibrate, draw, kernel_model
+from convcost.measure.calibrate import (
+    MAX_MACS,
+    Setting,
+    _macs,
+    calibrate,
+    chain_model,
+    draw,
+    kernel_model,
+)
 
 
 @pytest.mark.parametrize("runtime", ["litert", "tf"])
@@ -18,8 +28,9 @@ def test_every_calibration_model_is_one_kernel_of_its_kind(runtime):
     rng = random.Random(3)
     for kind in KINDS:
         for _ in range(2):
-            kernels = [k for k in kernels_of(analyze(kernel_model(draw(kind, rng))), runtime)
-                       if k.kind != "none"]
+            with convcost.shape_only():  # the mapping needs shapes, not weights
+                model = kernel_model(draw(kind, rng))
+            kernels = [k for k in kernels_of(analyze(model), runtime) if k.kind != "none"]
             assert [k.kind for k in kernels] == [kind]
 
 
@@ -36,16 +47,27 @@ def test_tiny_calibration_end_to_end(tmp_path):
     import keras
 
     from convcost.analysis import latency
+    from convcost.analysis.kernels import Kernel, KernelShape
     from convcost.analysis.predict import predict_report
     from convcost.analysis.roofline import DeviceProfile
     from convcost.count.walker import analyze
 
     seen = []
     profile = calibrate(Setting("litert"), DeviceProfile(50e9, 20e9), budget_s=600,
-                        kinds=("pointwise", "add"), first_round=2,
+                        kinds=("pointwise", "add"), first_round=1, chains=1,
                         progress=lambda what, share: seen.append(what))
-    assert {k: m.samples for k, m in profile.kinds.items()} == {"pointwise": 6, "add": 3}
-    assert len(seen) == 9 + 1 and seen[-1] == "fitting"  # one report per kernel, then fitting
+    # at least 3 per kind in the first round (the weights would give 3 and 1)
+    assert {k: m.samples for k, m in profile.kinds.items()} == {"pointwise": 3, "add": 3}
+    # one report per kernel, one for the chain, then fitting
+    assert len(seen) == 6 + 1 + 1 and seen[-1] == "fitting"
+    (chain,) = profile.meta["composition"]["models"]
+    assert chain["name"].startswith("chain_") and chain["seconds"] > 0 and chain["kernels"]
+    plain = dataclasses.replace(profile, scale=1.0)
+    kernel_sum = sum(p.seconds for p in latency.predict_kernels(plain, [
+        Kernel(row["kind"], KernelShape(**{k: v for k, v in row.items() if k != "kind"}), (0,))
+        for row in chain["kernels"]]))
+    # one chain: the scale is what makes its kernels' sum its measured time
+    assert profile.scale == pytest.approx((chain["seconds"] - profile.fixed_seconds) / kernel_sum)
     assert profile.fixed_seconds > 0
     path = latency.save(profile, tmp_path / "p.json")
     loaded = latency.load(path, command="convcost calibrate")
@@ -54,6 +76,10 @@ def test_tiny_calibration_end_to_end(tmp_path):
     report = analyze(keras.Model(x, keras.layers.Add()([x, y])))
     first, second = predict_report(report, profile), predict_report(report, loaded)
     assert first.predicted_ms == pytest.approx(second.predicted_ms)  # same forests after I/O
+    assert loaded.scale == profile.scale
+    plain = predict_report(report, dataclasses.replace(profile, scale=1.0))
+    assert [r.predicted_ms for r in first.rows] == pytest.approx(
+        [r.predicted_ms * profile.scale for r in plain.rows])
     assert [row.kernel for row in first.rows] == ["pointwise", "add"]
     assert all(row.predicted_ms > 0 for row in first.rows)
 
@@ -74,6 +100,18 @@ def test_an_extended_calibration_starts_from_the_kept_samples():
     assert samples.count() == 3 and samples.shapes["pointwise"][0] == shape
     assert samples.configs["pointwise"] == [None] * 3  # no shape to perturb from
     assert Samples.kept(None).count() == 0
+
+
+def test_chains_are_seeded_generated_models():
+    from convcost.count.walker import analyze
+
+    first, again, other = chain_model(7), chain_model(7), chain_model(8)
+    assert analyze(first).macs == analyze(again).macs != analyze(other).macs
+    assert first.name == "chain_7"
+    with convcost.shape_only():
+        types = {layer.__class__.__name__ for seed in range(12)
+                 for layer in chain_model(seed).layers}
+    assert {"Conv2D", "DepthwiseConv2D", "Add", "GlobalAveragePooling2D", "Dense"} <= types
 
 
 def test_unknown_kernel_kind_is_one_line(tmp_path):
