@@ -132,6 +132,7 @@ def test_python_blocks_skip_marked_ones() -> None:
 # --- the pages themselves ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("name", "code"), _examples())
 def test_python_example_runs(name: str, code: str) -> None:
     exec(compile(code, name, "exec"), {"__name__": "docs_example"})
@@ -147,6 +148,7 @@ def test_command_blocks_are_filled(page: Path) -> None:
             assert f"$ {arg}\n" in body, f"{page.relative_to(REPO)}: block does not show `{arg}`"
 
 
+@pytest.mark.slow
 def test_mkdocs_build_strict(tmp_path: Path) -> None:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     done = subprocess.run(

@@ -23,6 +23,7 @@ def _run(level: str | None) -> subprocess.CompletedProcess[str]:
                           env=env, timeout=300, check=True)
 
 
+@pytest.mark.slow
 def test_api_prints_no_tensorflow_start_up_lines() -> None:
     loud = _run("0")  # asked for, TensorFlow's lines appear (where this machine has any)
     if not any(t in loud.stderr for t in TF_LINE):

@@ -97,6 +97,7 @@ def test_kv_cache_sliding_window_keeps_the_window(tiny_mistral):
 # --- decode ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_gpt2_decode_macs_at_1023(causal_lm, layout_of):
     """One token against 1024 keys: per block 12*d^2 (QKV, output, MLP 4d) + 2*1024*d
     (scores and context), and the tied LM head d*V."""
@@ -109,6 +110,7 @@ def test_gpt2_decode_macs_at_1023(causal_lm, layout_of):
     assert block == 12 * d * d + 2 * 1024 * d
 
 
+@pytest.mark.slow
 def test_gpt2_decode_kv_traffic(causal_lm, layout_of):
     """Reads K and V of 1024 tokens in every layer, writes those of the new one."""
     phase = dec.decode(causal_lm("gpt2"), layout_of("gpt2"), 1023)
@@ -153,7 +155,8 @@ def test_window_caps_the_keys(tiny_mistral):
 # --- generate -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("model,prompt,steps", [("gpt2", 8, 5), ("tiny_mistral", 2, 6)])
+@pytest.mark.parametrize("model,prompt,steps", [pytest.param("gpt2", 8, 5, marks=pytest.mark.slow),
+                                                ("tiny_mistral", 2, 6)])
 def test_decode_steps_equal_the_sum_of_single_steps(causal_lm, tiny_mistral, model, prompt,
                                                     steps):
     """The summed phase equals the steps traced one by one (the window crossed mid-way)."""
@@ -216,6 +219,7 @@ def test_formulas_refuse_a_window(tiny_mistral):
 # --- decode at several contexts (the sweep) -------------------------------------------------
 
 
+@pytest.mark.slow
 def test_decode_at_equals_direct_traces_gpt2(causal_lm, layout_of):
     """The affine form from three traces gives, at every context, the rows of a direct trace."""
     lm, layout = causal_lm("gpt2"), layout_of("gpt2")
@@ -226,6 +230,7 @@ def test_decode_at_equals_direct_traces_gpt2(causal_lm, layout_of):
         GPT2_LAYERS * (12 * GPT2_D**2 + 2 * 1024 * GPT2_D) + GPT2_D * GPT2_V)
 
 
+@pytest.mark.slow
 def test_decode_at_across_a_sliding_window(tiny_mistral):
     layout = dec.cache_layout(tiny_mistral)
     contexts = [0, 1, 2, 3, 9, 50]

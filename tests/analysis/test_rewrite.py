@@ -405,6 +405,7 @@ def test_merge_mobilenet_gives_the_papers_conv_mobilenet():
     assert kinds.count("BatchNormalization") == 27 - 13
 
 
+@pytest.mark.slow
 def test_separate_resnet50_saves_what_the_formula_says():
     resnet = zoo.build("resnet50")
     new, log = separate(resnet)

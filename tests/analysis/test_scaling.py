@@ -81,8 +81,10 @@ def test_article_formula_equals_analyze_at_unseen_sizes(name: str, sizes: tuple[
 
 
 @pytest.mark.parametrize(("name", "sizes"), [("mobilenet", (96, 128)),
-                                             ("mobilenet_v2", (128, 64)),
-                                             ("resnet50", (256, 96))])
+                                             pytest.param("mobilenet_v2", (128, 64),
+                                                          marks=pytest.mark.slow),
+                                             pytest.param("resnet50", (256, 96),
+                                                          marks=pytest.mark.slow)])
 def test_application_formula_equals_analyze_at_an_unseen_size(name: str,
                                                               sizes: tuple[int, int]) -> None:
     formula = zoo_formula(name)
@@ -109,6 +111,7 @@ def test_mobilenet_formula_equals_the_paper_table_derivation() -> None:
     assert sympy.expand(zoo_formula("mobilenet").macs.expr - body.macs - classifier.macs) == 0
 
 
+@pytest.mark.slow
 def test_application_cost_is_a_multiple_of_hw_plus_the_classifier() -> None:
     """Every conv runs on an H/s x W/s map: only H*W terms, plus the constant classifier."""
     for name, classifier in (("mobilenet", 1024 * 1000), ("mobilenet_v2", 1280 * 1000),

@@ -10,7 +10,8 @@ from convcost.count.tflite import analyze_tflite
 from convcost.count.walker import analyze
 
 
-@pytest.mark.parametrize(("name", "batchnorm"), [("naive", 1_024), ("v1", 1_024), ("v2", 0)])
+@pytest.mark.parametrize(("name", "batchnorm"), [("naive", 1_024), ("v1", 1_024),
+                                                 pytest.param("v2", 0, marks=pytest.mark.slow)])
 def test_trained_like_nets_are_fully_explained(name: str, batchnorm: int, tflite_model) -> None:
     model, path = tflite_model(name)
     check = check_against(analyze_tflite(path), analyze(model))
@@ -38,6 +39,7 @@ def test_fresh_model_zero_biases(tflite_model) -> None:
     assert fc.keras_biases - fc.file_biases <= check.dropped_zero_biases
 
 
+@pytest.mark.slow
 def test_another_model_is_not_explained(tflite_model) -> None:
     _, path = tflite_model("v1")
     other, _ = tflite_model("v2")

@@ -336,6 +336,7 @@ def test_tiny_gpt2_frozen_embeddings_and_first_blocks() -> None:
     assert cost.input_grad_macs == block + 2 * s * s * d + head
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("frozen", [
     (), ("token_embedding",),
     ("token_embedding", "position_embedding", "transformer_layer_0", "transformer_layer_1")],

@@ -170,8 +170,9 @@ def test_huge_activations_are_never_allocated():
 # --- zoo models (the full table: scripts/verify_applications.py) -----------------------------
 
 
-@pytest.mark.parametrize("name", ["naive", "v1", "v2", "mobilenet", "mobilenet_v2",
-                                  "mobilenet_v3_small"])
+@pytest.mark.parametrize("name", ["naive", "v1", "v2",
+                                  *(pytest.param(name, marks=pytest.mark.slow) for name in
+                                    ("mobilenet", "mobilenet_v2", "mobilenet_v3_small"))])
 def test_zoo_models_agree_with_keras_and_the_profiler(zoo_model, name):
     model = zoo_model(name)
     result = verify(model)

@@ -497,6 +497,7 @@ def _run(*args: str, code: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
 
+@pytest.mark.slow
 def test_json_goes_to_stdout_and_nothing_to_stderr() -> None:
     done = _run("analyze", "v1", "--format", "json")
     assert done.returncode == 0, done.stderr
@@ -524,8 +525,10 @@ print(code, sorted({"tensorflow", "keras", "keras_hub"} & set(sys.modules)), fil
 """
 
 
-@pytest.mark.parametrize("args", [["--help"], ["zoo"], ["zoo", "--format", "json"],
-                                  ["formulas"], ["analyze", "--help"], ["compare", "--help"]])
+@pytest.mark.parametrize("args", [["zoo", "--format", "json"], ["formulas"],
+                                  *(pytest.param(args, marks=pytest.mark.slow) for args in
+                                    (["--help"], ["zoo"], ["analyze", "--help"],
+                                     ["compare", "--help"]))])
 def test_light_commands_do_not_import_tensorflow(args: list[str]) -> None:
     from convcost.cli import app as the_app
 
@@ -626,6 +629,7 @@ def test_training_table_and_sgd(v1) -> None:
     assert "SGD: 0 slot values per weight" in text
 
 
+@pytest.mark.slow
 def test_measured_training_peak_is_near_the_estimate() -> None:
     data = cli_json("analyze", "v1", "--measure-memory", "--batch-size", "64")
     estimate = data["training_memory"]["step_bytes"]
@@ -768,7 +772,7 @@ def _wrapped_names(text: str) -> list[str]:
     return names
 
 
-@pytest.mark.parametrize("width", [60, 40])
+@pytest.mark.parametrize("width", [60, pytest.param(40, marks=pytest.mark.slow)])
 def test_narrow_table_fits_the_width_and_wraps_whole_names(zoo_model, width: int) -> None:
     text = cli_ok("analyze", "resnet50", "--width", str(width))
     assert max(len(line) for line in text.splitlines()) <= width, text

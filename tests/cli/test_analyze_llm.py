@@ -22,6 +22,7 @@ def test_decode_json_gpt2_hand_numbers():
     assert "time_per_output_token_s" not in data  # no device, no times
 
 
+@pytest.mark.slow
 def test_generate_totals_are_the_sum_of_the_phases():
     data = cli_json("analyze", "gpt2", "--generate", "16,4", "--device", "l4",
                     "--dtype", "float16")
@@ -48,6 +49,7 @@ def test_llama2_7b_tpot_bound_on_h100_by_hand():
     assert data["phase_times"]["decode"]["limit"] == "memory"
 
 
+@pytest.mark.slow
 def test_efficiency_is_labelled_an_estimate():
     text = cli_ok("analyze", "gpt2", "--decode", "--context", "10", "--device", "t4",
                   "--dtype", "float16", "--efficiency", "0.5")
@@ -78,6 +80,7 @@ def test_not_an_llm_is_one_line_error():
                           "keras-hub causal LM")
 
 
+@pytest.mark.slow
 def test_symbolic_generate_matches_the_numbers():
     """The generate formula at P = 16, N = 4 equals the traced totals of --generate 16,4."""
     import sympy
@@ -95,6 +98,7 @@ SINGLE_KEYS = ("time_per_output_token_s", "tokens_per_s", "kv_cache_bytes", "wei
 ON_H100 = ("--decode", "--device", "h100_sxm", "--dtype", "bfloat16")
 
 
+@pytest.mark.slow
 def test_context_sweep_points_equal_single_decodes(tmp_path):
     plot = tmp_path / "sweep.png"
     data = cli_json("analyze", "gpt2", *ON_H100, "--context", "4096",
@@ -114,6 +118,7 @@ def test_context_sweep_points_equal_single_decodes(tmp_path):
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_batch_sweep_points_equal_single_decodes():
     data = cli_json("analyze", "gpt2", *ON_H100, "--context", "1023", "--sweep", "batch=1,8")
     for point, batch in zip(data["points"], (1, 8), strict=True):
@@ -124,6 +129,7 @@ def test_batch_sweep_points_equal_single_decodes():
         assert point["tokens_per_s"] == pytest.approx(batch / point["time_per_output_token_s"])
 
 
+@pytest.mark.slow
 def test_sweep_table_and_markdown():
     table = cli_ok("analyze", "gpt2", *ON_H100, "--sweep", "context=10,20")
     markdown = cli_ok("analyze", "gpt2", *ON_H100, "--sweep", "context=10,20", "--format",

@@ -41,6 +41,7 @@ def test_int8_file_has_int8_input_and_output(exported):
         assert runner.get_output_details()[0]["dtype"] == dtype
 
 
+@pytest.mark.slow
 def test_int8_calibrates_from_the_environment(tmp_path, mnist_path):
     path = tmp_path / "naive.tflite"
     run_ok("export", "naive", "--int8", "-o", str(path), env={"CONVCOST_MNIST": str(mnist_path)})

@@ -14,6 +14,7 @@ from tests.conftest import assert_one_line_error, run_cli, run_ok
 AFTER_PROGRESS = {"after_progress": True, "stdout_empty": False}
 
 
+@pytest.mark.slow
 def test_train_subset_with_preset_overrides(mnist_path: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     result = run_cli(*[
@@ -33,6 +34,7 @@ def test_train_subset_with_preset_overrides(mnist_path: Path, tmp_path: Path) ->
     assert "48.33 K" in result.stdout  # v1's params in the printed summary
 
 
+@pytest.mark.slow
 def test_interrupted_run_keeps_epoch_one(mnist_path: Path, tmp_path: Path, monkeypatch) -> None:
     original = experiment.EpochTimer.on_epoch_end
 
@@ -132,6 +134,7 @@ def model_files(tmp_path_factory) -> dict[str, Path]:
     return {"v1": folder / "v1_file.keras", "wrong": folder / "cifar.keras"}
 
 
+@pytest.mark.slow
 def test_train_a_model_file_and_say_where_mnist_is(mnist_path: Path, model_files,
                                                    tmp_path: Path) -> None:
     out = tmp_path / "file"
@@ -171,6 +174,7 @@ def test_missing_model_file(tmp_path: Path) -> None:
                           r"Model file not found. Received: '.*none.keras'")
 
 
+@pytest.mark.slow
 def test_distribute_mirrored_in_process_on_one_device(mnist_path: Path, tmp_path: Path) -> None:
     """The same run in this process, where TensorFlow started long ago: MirroredStrategy over
     the one CPU device, so the ring moves nothing (2(n-1)/n = 0) and predicts no all-reduce.

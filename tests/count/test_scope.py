@@ -18,7 +18,8 @@ SMALL = {"naive": None, "v1": None, "v2": None, "mobilenet": (64, 64, 3),
          "resnet50": (64, 64, 3), "convnext_tiny": (64, 64, 3)}
 
 
-@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("name", [pytest.param(name, marks=() if SMALL[name] is None
+                                               else pytest.mark.slow) for name in sorted(SMALL)])
 def test_shape_only_and_normal_builds_give_identical_reports(name):
     # the same automatic layer names in both builds (no gc.collect: names are all it is for)
     keras.backend.clear_session(free_memory=False)

@@ -177,6 +177,7 @@ def test_gpu_without_gpu_is_an_error() -> None:
 # --- a real run on a small slice of MNIST ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_run_counts_match_the_reference_values(small_run) -> None:
     naive, v1, v2 = small_run.runs
     assert (naive.params, naive.macs) == (NAIVE["params"], NAIVE["macs"])
@@ -185,6 +186,7 @@ def test_run_counts_match_the_reference_values(small_run) -> None:
     assert all(run.device == "cpu:0" for run in small_run.runs)
 
 
+@pytest.mark.slow
 def test_run_learns(small_run) -> None:
     with open(small_run.folder.path / "epochs.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
@@ -199,6 +201,7 @@ def test_run_learns(small_run) -> None:
     assert max(float(r["train_accuracy"]) for r in rows if r["epoch"] == "2") > 0.1
 
 
+@pytest.mark.slow
 def test_run_times_are_consistent(small_run) -> None:
     for run in small_run.runs:
         t = run.timing
@@ -210,6 +213,7 @@ def test_run_times_are_consistent(small_run) -> None:
         assert parts == pytest.approx(t.fit_s, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_run_writes_every_file(small_run) -> None:
     path = small_run.folder.path
     names = {p.name for p in small_run.written} | {"epochs.csv", "epochs.json", "models"}
@@ -228,6 +232,7 @@ def test_run_writes_every_file(small_run) -> None:
     assert epochs["config"]["batch_size"] == 64 and len(epochs["fits"]) == 3
 
 
+@pytest.mark.slow
 def test_run_summary_numbers(small_run) -> None:
     path = small_run.folder.path
     summary = json.loads((path / "summary.json").read_text())["summary"]
@@ -249,6 +254,7 @@ def test_run_summary_numbers(small_run) -> None:
     assert "| v1 | 48,330 | 3,109,760 |" in markdown and "8.07x" in markdown
 
 
+@pytest.mark.slow
 def test_interrupt_keeps_finished_epochs(mnist_path: Path, tmp_path: Path) -> None:
     import keras
 

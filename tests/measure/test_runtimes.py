@@ -39,6 +39,7 @@ def trained_v1(small_run):
     return small_run.folder.path / "models" / "v1.keras", small_run.prepared
 
 
+@pytest.mark.slow
 def test_trained_model_accuracy_on_every_runtime(trained_v1) -> None:
     from convcost.models.loader import load_model
 

@@ -15,6 +15,7 @@ from convcost.models import hub, zoo
 
 pytest.importorskip("keras_hub")
 
+DEFAULT_RUN = ("gpt2", "mobilenet_v3_small_050")
 PUBLISHED = {
     # name: (params with the zoo's default top, backbone params); source in models/hub.py
     "gpt2": (124_439_808, 124_439_808),  # GPT-2 small "124M" (tied LM head: no params)
@@ -37,7 +38,10 @@ def test_every_hub_entry_has_a_published_count():
     assert set(PUBLISHED) == set(hub.HUB_MODELS)
 
 
-@pytest.mark.parametrize("name", sorted(PUBLISHED))
+# gpt2 and the small MobileNetV3 by default; the others (1-2 s each) in the slow run
+@pytest.mark.parametrize("name", [pytest.param(name, marks=() if name in DEFAULT_RUN
+                                               else pytest.mark.slow)
+                                  for name in sorted(PUBLISHED)])
 def test_params_equal_the_published_count(name):
     with_top, backbone = PUBLISHED[name]
     with convcost.shape_only():

@@ -128,6 +128,7 @@ def test_the_guard_sees_the_counts_before_the_real_build():
     assert seen == [259_082]  # the article's naive net, by model.summary()
 
 
+@pytest.mark.slow
 def test_past_the_learned_positions_is_noted():
     # GPT-2's published config: 1,024 learned positions (n_positions)
     within = loader.resolve("gpt2", seq_len=1024)

@@ -19,6 +19,8 @@ from convcost import render
 from convcost.render import html
 from tests.conftest import BIG, nasty_report
 
+pytestmark = pytest.mark.slow  # a real browser: in the slow run (CI runs it), not the default
+
 VIEWPORT = {"width": 1400, "height": 900}
 
 
