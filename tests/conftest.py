@@ -30,10 +30,12 @@ CLI_ENV = {"COLUMNS": "120", "NO_COLOR": "1"}
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Move what collection imported (TensorFlow, Keras: millions of objects) out of the
     garbage collector's sight: each full collection while the tests build models then walks
-    only what the tests made (a third of the suite's time went to collections without it).
-    Start saving the other process's model files now, on the other core, if a test needs them."""
+    only what the tests made (a third of the suite's time went to collections without it), and
+    less often. Start saving the other process's model files now, on the other core, if a test
+    needs them."""
     gc.collect()
     gc.freeze()
+    gc.set_threshold(50_000, 20, 20)  # fewer, larger collections: ~3 % faster, +20 MB
     if any("saved_elsewhere" in getattr(item, "fixturenames", ()) for item in session.items):
         _start_saving()
 

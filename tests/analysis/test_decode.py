@@ -169,6 +169,7 @@ def test_decode_steps_equal_the_sum_of_single_steps(causal_lm, tiny_mistral, mod
     assert summed.steps == steps
 
 
+@pytest.mark.slow
 def test_prefill_is_the_forward_pass(causal_lm, layout_of):
     """Prefill of P tokens costs what the forward count of the model at L = P costs."""
     from convcost.count.walker import analyze

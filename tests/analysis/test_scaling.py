@@ -96,6 +96,7 @@ def test_application_formula_equals_analyze_at_an_unseen_size(name: str,
     assert formula.domain.steps == (32, 32)
 
 
+@pytest.mark.slow
 def test_mobilenet_formulas_give_the_reference_counts_at_224() -> None:
     """Reference values measured with TensorFlow's profiler (FINDINGS.md): MobileNet
     568,740,352 and MobileNetV2 300,774,272 conv + depthwise + dense MACs at 224x224."""
@@ -218,6 +219,7 @@ def test_a_re_shaped_model_whose_weights_do_not_fit_is_refused() -> None:
 # --- keras-hub text models ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_gpt2_backbone_formula_is_the_hand_count() -> None:
     """GPT-2 small's backbone (d = 768, d_ff = 3,072, 12 layers, full attention) per token and
     layer: Q, K, V and output projections 4 d² = 2,359,296, MLP 2 d·d_ff = 4,718,592, so

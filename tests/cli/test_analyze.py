@@ -525,9 +525,10 @@ print(code, sorted({"tensorflow", "keras", "keras_hub"} & set(sys.modules)), fil
 """
 
 
-@pytest.mark.parametrize("args", [["zoo", "--format", "json"], ["formulas"],
+# `formulas` alone: tests/cli/test_formulas.py; the others in the slow run
+@pytest.mark.parametrize("args", [["zoo", "--format", "json"],
                                   *(pytest.param(args, marks=pytest.mark.slow) for args in
-                                    (["--help"], ["zoo"], ["analyze", "--help"],
+                                    (["--help"], ["zoo"], ["formulas"], ["analyze", "--help"],
                                      ["compare", "--help"]))])
 def test_light_commands_do_not_import_tensorflow(args: list[str]) -> None:
     from convcost.cli import app as the_app

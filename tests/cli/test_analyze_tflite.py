@@ -20,6 +20,7 @@ def test_table_and_against(tflite_model, tmp_path) -> None:
     assert "MACs equal per kind: yes ✓; weights equal per kind: yes ✓" in out
 
 
+@pytest.mark.slow
 def test_json_keeps_the_analyze_keys(tflite_model) -> None:
     _, path = tflite_model("v2")
     data = json.loads(cli_ok("analyze", str(path), "-f", "json", "--against", "v2"))

@@ -23,6 +23,7 @@ def test_litert_json_for_v1() -> None:
     assert document["versions"]["ai-edge-litert"] and document["load"]["before"]
 
 
+@pytest.mark.slow
 def test_tables_per_runtime() -> None:
     out = run_ok("bench", "v1", "--runtime", "litert", *QUICK).stdout
     assert out.startswith("litert (XNNPACK, fp32) · threads 1 · batch 1")

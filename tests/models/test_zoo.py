@@ -57,8 +57,9 @@ def test_mobilenet_v2_matches_the_paper(zoo_model):
     assert report.macs == pytest.approx(300e6, rel=0.01)  # MobileNetV2 paper, Table 4: 300M
 
 
-@pytest.mark.parametrize("name", ["mobilenet", "mobilenet_v2", "resnet50", "densenet121",
-                                  "vgg16", "inception_v3"])
+@pytest.mark.parametrize("name", ["mobilenet", "mobilenet_v2", "resnet50", "vgg16",
+                                  *(pytest.param(name, marks=pytest.mark.slow)
+                                    for name in ("densenet121", "inception_v3"))])
 def test_every_layer_of_applications_matches_count_params(name):
     with shape_only():  # count_params() reads the variables' shapes; no weights needed
         model = zoo.build(name)
