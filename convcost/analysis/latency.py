@@ -14,7 +14,8 @@ interpolate a smooth quantity; the 1 us floor (:data:`FLOOR_SECONDS`, about the 
 a call) keeps kernels of a few nanoseconds, whose time is mostly noise, from dominating the
 fit. The cross-validated errors count the same floor. Features: log FLOPs, log bytes, log
 roofline time, channels, spatial sizes, kernel, stride, groups, inputs, activation code,
-threads.
+threads, and how much of the last SIMD vector the channels in and out leave empty
+(:func:`padding`, for 4, 8 and 16 lanes).
 
 :func:`predict_kernels` never extrapolates silently: a kernel whose shape lies outside the
 calibrated range of its kind carries the names of the features that are out of range, and a
@@ -36,13 +37,15 @@ from convcost.analysis.roofline import DeviceProfile, bound
 from convcost.errors import ConvcostError, one_line
 from convcost.files import regular_file, write_text
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: channel-padding features (profiles of format 1 must be re-made)
 RANGE_FIELDS = ("c_in", "c_out", "h_in", "h_out", "k", "stride", "groups", "inputs")
 CATEGORY_FIELDS = ("act",)
 MIN_SECONDS = 1e-8
 #: A profile's JSON keeps its samples (about 0.5 MB for a 10-minute calibration).
 MAX_PROFILE_BYTES = 1 << 26
 FLOOR_SECONDS = 1e-6
+#: How much lower (absolute RMSPE) a whole-model factor's held-out error must be to be applied.
+MIN_GAIN = 0.01
 
 
 def target(seconds: Any, roof: Any) -> Any:
@@ -65,13 +68,29 @@ def roofline_seconds(shape: KernelShape, batch: int, device: DeviceProfile) -> f
     return max(bound(shape.flops * batch, shape.bytes_moved(batch), device).seconds, MIN_SECONDS)
 
 
+#: SIMD widths in float32 lanes (NEON 4, AVX2 8, AVX-512 16) whose channel padding is a feature.
+LANES = (4, 8, 16)
+
+
 def features(shape: KernelShape, batch: int, threads: int, device: DeviceProfile) -> list[float]:
     """The predictor's inputs for one kernel (see the module docstring)."""
     log = math.log
     return [log(1 + shape.flops * batch), log(1 + shape.bytes_moved(batch)),
             log(roofline_seconds(shape, batch, device)), log(shape.c_in), log(shape.c_out),
             log(shape.h_in * shape.w_in), log(shape.h_out * shape.w_out), shape.k, shape.stride,
-            log(shape.groups), shape.inputs, shape.act, log(1 + shape.weights), threads]
+            log(shape.groups), shape.inputs, shape.act, log(1 + shape.weights), threads,
+            *(padding(shape.c_in, lanes) for lanes in LANES),
+            *(padding(shape.c_out, lanes) for lanes in LANES)]
+
+
+def padding(channels: int, lanes: int) -> float:
+    """Channels rounded up to a multiple of ``lanes``, over channels (1: no lane wasted).
+
+    Kernels run channels in SIMD lanes: 17 channels cost about what 32 cost on 16 lanes. Models
+    use multiples of 8 or 16, random calibration shapes mostly do not, and without this feature
+    the forests could not tell the two apart (the profile's plain sum over-predicted whole
+    models by ~9 %: run E in docs/results/predict.md)."""
+    return math.ceil(channels / lanes) * lanes / channels
 
 
 @dataclass
@@ -185,9 +204,13 @@ def fit_scale(kernel_sums: Sequence[float], measured: Sequence[float],
     forests' own errors are correlated across the kernels of a model; one factor absorbs the
     systematic part. A positive least-squares fit (scikit-learn) on the relative error.
 
-    Returns: ``scale`` (1 without chains), ``chains``, and over the chains the RMSPE and share
-    within ±10 % of the plain sum (``*_unscaled``) and of the scaled sum, leave-one-out
-    (``rmspe``, ``within_10``; NaN under 3 chains).
+    The factor is applied only where it earns its place: when its leave-one-out RMSPE over the
+    chains is at least :data:`MIN_GAIN` below the plain sum's (always under 3 chains, where
+    nothing can be held out). Otherwise ``scale`` is 1 and the fitted one is only reported.
+
+    Returns: ``scale`` (what ``predict`` uses), ``fitted_scale``, ``applied``, ``chains``, and
+    over the chains the RMSPE and share within ±10 % of the plain sum (``*_unscaled``) and of
+    the scaled sum, leave-one-out (``rmspe``, ``within_10``; NaN under 3 chains).
     """
     import numpy as np
     from sklearn.linear_model import LinearRegression
@@ -199,13 +222,17 @@ def fit_scale(kernel_sums: Sequence[float], measured: Sequence[float],
     result: dict[str, Any] = {"chains": len(times), "rmspe_unscaled": _rmspe(plain),
                               "within_10_unscaled": _within(plain)}
     if not len(times):
-        return {**result, "scale": 1.0, "rmspe": math.nan, "within_10": math.nan}
+        return {**result, "scale": 1.0, "fitted_scale": 1.0, "applied": False,
+                "rmspe": math.nan, "within_10": math.nan}
     regression = LinearRegression(positive=True, fit_intercept=False)
-    scale = float(regression.fit(x, y).coef_[0]) or 1.0
+    fitted = float(regression.fit(x, y).coef_[0]) or 1.0
     if len(times) < 3:  # too few to say how well it holds on a chain it was not fitted on
-        return {**result, "scale": scale, "rmspe": math.nan, "within_10": math.nan}
+        return {**result, "scale": fitted, "fitted_scale": fitted, "applied": True,
+                "rmspe": math.nan, "within_10": math.nan}
     held_out = cross_val_predict(regression, x, y, cv=LeaveOneOut()) - y  # relative errors
-    return {**result, "scale": scale, "rmspe": _rmspe(held_out), "within_10": _within(held_out)}
+    applied = _rmspe(held_out) < result["rmspe_unscaled"] - MIN_GAIN
+    return {**result, "scale": fitted if applied else 1.0, "fitted_scale": fitted,
+            "applied": applied, "rmspe": _rmspe(held_out), "within_10": _within(held_out)}
 
 
 def compose(profile: LatencyProfile, chains: Sequence[dict[str, Any]]) -> LatencyProfile:

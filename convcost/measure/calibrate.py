@@ -102,6 +102,8 @@ def draw(kind: str, rng: random.Random, batch: int = 1) -> dict[str, Any]:
         config.update(c_in=_log_int(rng, 8, 4096), c_out=_log_int(rng, 2, 4096), h=1)
     if kind in ("conv", "pointwise", "depthwise") and config["c_in"] > 3 and rng.random() < 0.5:
         config.update(_cnn_like(rng))
+    if kind in ("conv", "pointwise", "depthwise", "dense") and rng.random() < 0.5:
+        config.update(_aligned(config, rng))
     if kind in ("pool", "global_pool"):
         config.update(k=rng.choice((2, 3)), stride=2, op=rng.choice(("max", "average")),
                       h=_log_int(rng, 2, 114))
@@ -132,6 +134,15 @@ def _cnn_like(rng: random.Random) -> dict[str, int]:
     c_in = min(2048, max(8, round(32 * 112 / size * 2 ** rng.gauss(0, 0.8))))
     c_out = min(2048, max(8, round(c_in * rng.choice((1 / 6, 1 / 4, 1 / 2, 1, 1, 2, 4, 6)))))
     return {"h": size, "c_in": c_in, "c_out": c_out}
+
+
+def _aligned(config: dict[str, Any], rng: random.Random) -> dict[str, int]:
+    """Channels rounded to a multiple of 8 or 16, as models have them (half of the samples of
+    the compute kinds; the other half keep any count, so both sides of the padding feature are
+    seen). A stem's 1 or 3 input channels stay."""
+    step = rng.choice((8, 16))
+    return {key: max(step, round(config[key] / step) * step) for key in ("c_in", "c_out")
+            if config[key] > 3}
 
 
 def shrink(config: dict[str, Any]) -> dict[str, Any]:

@@ -38,11 +38,15 @@ def _composition(fitted: dict[str, Any] | None) -> list[str]:
     """How whole generated models compose from their kernels (absent in older profiles)."""
     if not fitted:
         return []
-    return [f"whole models: {fitted['chains']} generated chains timed; a model = fixed cost + "
-            f"{fitted['scale']:.3f} x its kernels' sum",
-            f"  model-level error, leave-one-out: RMSPE {_pct(fitted['rmspe'])}, within 10% "
-            f"{_pct(fitted['within_10'])} (unscaled sum: {_pct(fitted['rmspe_unscaled'])}, "
-            f"{_pct(fitted['within_10_unscaled'])})"]
+    applied = fitted.get("applied", True)
+    first = (f"whole models: {fitted['chains']} generated chains timed; a model = fixed cost + "
+             f"{fitted['scale']:.3f} x its kernels' sum")
+    if not applied:
+        first += (f" (a factor of {fitted['fitted_scale']:.3f} did not predict held-out chains "
+                  f"better)")
+    return [first, f"  model-level error: plain sum RMSPE {_pct(fitted['rmspe_unscaled'])}, "
+                   f"within 10% {_pct(fitted['within_10_unscaled'])}; with the factor, "
+                   f"leave-one-out: {_pct(fitted['rmspe'])}, {_pct(fitted['within_10'])}"]
 
 
 def _pct(value: float) -> str:

@@ -140,6 +140,16 @@ def test_fit_scale_recovers_a_known_factor_and_says_the_plain_error():
     plain = [(fixed + s) / (fixed + 0.8 * s) - 1 for s in sums]
     assert fitted["rmspe_unscaled"] == pytest.approx((sum(e * e for e in plain) / 5) ** 0.5)
     assert fitted["within_10_unscaled"] == 0.0 and fitted["chains"] == 5
+    assert fitted["applied"] and fitted["fitted_scale"] == fitted["scale"]
+
+
+def test_a_factor_that_does_not_help_held_out_chains_is_not_applied():
+    sums = [1e-3, 2e-3, 4e-3, 8e-4, 3e-4, 5e-4]
+    measured = [s * (1.05 if i % 2 else 0.95) for i, s in enumerate(sums)]  # no bias, ±5 %
+    fitted = latency.fit_scale(sums, measured, 0.0)
+    assert not fitted["applied"] and fitted["scale"] == 1.0
+    assert fitted["fitted_scale"] == pytest.approx(1.0, abs=0.03)
+    assert fitted["rmspe"] >= fitted["rmspe_unscaled"] - latency.MIN_GAIN
 
 
 def test_fit_scale_with_one_chain_is_its_ratio_and_has_no_held_out_error():
@@ -180,3 +190,24 @@ def test_compose_scales_rows_and_survives_refit_and_saving(profile, tmp_path):
         meta={"samples": {"add": [{**add, "seconds": 3e-6}] * 4},
               "composition": composed.meta["composition"]})
     assert latency.refit(with_samples).meta["composition"]["chains"] == 3
+
+
+def test_padding_is_the_share_of_lanes_paid_for():
+    assert latency.padding(32, 16) == 1.0 and latency.padding(17, 16) == 32 / 17
+    assert latency.padding(3, 4) == 4 / 3 and latency.padding(24, 16) == 32 / 24
+    from convcost.analysis.kernels import KernelShape
+    from convcost.analysis.roofline import DeviceProfile
+
+    shape = KernelShape(24, 17, 8, 8, 8, 8, elements_in=1536, elements_out=1088, flops=1)
+    row = latency.features(shape, 1, 1, DeviceProfile(1e9, 1e9))
+    assert row[-6:] == [1.0, 1.0, 32 / 24, 20 / 17, 24 / 17, 32 / 17]  # in: 4, 8, 16; out
+
+
+def test_an_older_profile_format_asks_for_a_new_calibration(synthetic_profile, tmp_path):
+    copy = tmp_path / "p.json"
+    blob = synthetic_profile.with_suffix(".joblib")
+    shutil.copy(blob, tmp_path / blob.name)
+    copy.write_text(json.dumps({**json.loads(synthetic_profile.read_text()), "format": 1}))
+    with pytest.raises(ConvcostError, match=f"not a format {latency.FORMAT_VERSION} latency "
+                                            f"profile.*run '{COMMAND}' again"):
+        latency.load(copy, command=COMMAND)

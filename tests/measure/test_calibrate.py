@@ -34,6 +34,15 @@ def test_every_calibration_model_is_one_kernel_of_its_kind(runtime):
             assert [k.kind for k in kernels] == [kind]
 
 
+def test_half_of_the_compute_kernels_have_channels_as_models_have_them():
+    rng = random.Random(1)
+    drawn = [draw(kind, rng) for kind in ("conv", "pointwise", "depthwise", "dense")
+             for _ in range(100)]
+    aligned = [c for c in drawn if all(c[k] % 8 == 0 for k in ("c_in", "c_out") if c[k] > 3)]
+    assert 0.4 < len(aligned) / len(drawn) < 0.75  # half drawn aligned, a few by chance
+    assert any(c["c_in"] % 8 and c["c_in"] > 3 for c in drawn)  # and unaligned ones too
+
+
 def test_drawn_shapes_stay_under_the_work_cap_and_scale_with_the_batch():
     rng = random.Random(0)
     for _ in range(200):

@@ -17,10 +17,15 @@ def test_kinds_and_their_cross_validated_error():
 
 
 def test_the_whole_model_check_states_scale_and_both_errors():
-    composition = {"chains": 42, "scale": 0.8912, "rmspe": 0.12, "within_10": 0.5,
-                   "rmspe_unscaled": 0.2, "within_10_unscaled": 0.4, "models": []}
+    composition = {"chains": 42, "scale": 0.8912, "fitted_scale": 0.8912, "applied": True,
+                   "rmspe": 0.12, "within_10": 0.5, "rmspe_unscaled": 0.2,
+                   "within_10_unscaled": 0.4, "models": []}
     lines = summary({**PROFILE, "composition": composition}).splitlines()
     assert lines[3] == ("whole models: 42 generated chains timed; a model = fixed cost + 0.891 x "
                         "its kernels' sum")
-    assert lines[4] == ("  model-level error, leave-one-out: RMSPE 12.0%, within 10% 50.0% "
-                        "(unscaled sum: 20.0%, 40.0%)")
+    assert lines[4] == ("  model-level error: plain sum RMSPE 20.0%, within 10% 40.0%; with the "
+                        "factor, leave-one-out: 12.0%, 50.0%")
+    kept = {**composition, "scale": 1.0, "fitted_scale": 1.048, "applied": False}
+    line = summary({**PROFILE, "composition": kept}).splitlines()[3]
+    assert line.endswith("fixed cost + 1.000 x its kernels' sum (a factor of 1.048 did not "
+                         "predict held-out chains better)")
