@@ -44,7 +44,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def _fresh_keras_state_per_module():
     """Drop Keras' global state (layer-name counters, the graph) after each test module:
     without it the default run peaks at 2.3 GiB and builds slow down as the state grows; with
-    it, 1.8 GiB and about 10 % faster. Models a session fixture keeps stay usable."""
+    it, 1.7 GiB and about 10 % faster. Models a session fixture keeps stay usable."""
     yield
     if "keras" in sys.modules:
         sys.modules["keras"].backend.clear_session(free_memory=False)
