@@ -6,14 +6,16 @@ the whole new one, never half of it), except to a target that is not a regular f
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from convcost.errors import ConvcostError
+from convcost.errors import ConvcostError, one_line
 
 
 @contextlib.contextmanager
@@ -78,6 +80,19 @@ def regular_file(path: str | Path, *, what: str = "file", max_bytes: int | None 
         raise ConvcostError(f"The {what} is too big to read: {info.st_size:,} bytes, more than "
                             f"{max_bytes:,}. Received: {str(path)!r}.")
     return file
+
+
+def read_json(path: str | Path, *, what: str, max_bytes: int, advice: str = "",
+              invalid: str = "is not valid JSON") -> Any:
+    """The JSON document in ``path``, a regular file of at most ``max_bytes``
+    (:func:`regular_file`); a file that cannot be read or decoded is one line: "The {what}
+    {invalid} (why){advice}. Received: path." """
+    file = regular_file(path, what=what, max_bytes=max_bytes)
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConvcostError(f"The {what} {invalid} ({one_line(error)}){advice}. Received: "
+                            f"{str(path)!r}.") from None
 
 
 def file_kind(mode: int) -> str:

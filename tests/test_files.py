@@ -140,3 +140,15 @@ def test_write_through_is_chosen_for_devices_and_pipes_only(tmp_path, fifo):
             files._special(tmp_path / "new.txt"), files._special(tmp_path)) == (
         True, False, False, False)
     assert files._special(Path("/dev/null"))
+
+
+def test_read_json_reads_a_document_and_says_why_it_cannot(tmp_path):
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text('{"a": [1, 2]}')
+    bad.write_text("{")
+    assert files.read_json(good, what="profile", max_bytes=100) == {"a": [1, 2]}
+    with pytest.raises(ConvcostError, match=r"^The profile is not valid JSON \(Expecting .*\); "
+                                            r"run it again\. Received: .*bad\.json'\.$"):
+        files.read_json(bad, what="profile", max_bytes=100, advice="; run it again")
+    with pytest.raises(ConvcostError, match="too big to read: 13 bytes, more than 12"):
+        files.read_json(good, what="profile", max_bytes=12)

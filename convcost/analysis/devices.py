@@ -10,8 +10,8 @@ from typing import Any
 
 from convcost import checks
 from convcost.analysis.roofline import GIGA, DeviceProfile, from_user
-from convcost.errors import ConvcostError, one_line
-from convcost.files import regular_file, write_text
+from convcost.errors import ConvcostError
+from convcost.files import read_json, write_text
 
 
 def default_profile_path() -> Path:
@@ -41,16 +41,7 @@ def load_profile(path: str | Path) -> DeviceProfile:
     if not file.exists():
         raise ConvcostError(f"Device profile not found; run 'convcost probe' to make one. "
                             f"Received: {str(file)!r}.")
-    regular_file(file, what="device profile", max_bytes=MAX_PROFILE_BYTES)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConvcostError(f"Device profile not found; run 'convcost probe' to make one. "
-                            f"Received: {str(file)!r}.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        reason = one_line(error)
-        raise ConvcostError(f"The device profile is not valid JSON ({reason}). "
-                            f"Received: {str(file)!r}.") from None
+    data = read_json(file, what="device profile", max_bytes=MAX_PROFILE_BYTES)
     return _profile_from(data, file)
 
 

@@ -12,7 +12,6 @@ runs are slower. ``efficiency`` (0 < e <= 1) scales peak and bandwidth for a rea
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +20,10 @@ from typing import Any
 from convcost import checks
 from convcost.analysis.decode import CacheLayout, Phase, Precision
 from convcost.errors import ConvcostError
+from convcost.files import read_json
 from convcost.models.devices import GB, PRESETS, THIS_MACHINE, DeviceSpec
 
+MAX_DEVICE_FILE_BYTES = 1 << 20  # a device file is a few hundred bytes of JSON
 DTYPE_BITS = {"float32": 32, "float16": 16, "bfloat16": 16}
 
 
@@ -64,12 +65,8 @@ def this_machine() -> DeviceSpec:
 
 def device_from_file(path: Path) -> DeviceSpec:
     """A device described in a JSON file (the shape ``devices --format json`` prints)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        reason = " ".join(str(error).split())
-        raise ConvcostError(f"The device file cannot be read as JSON ({reason}). "
-                            f"Received: {str(path)!r}.") from None
+    data = read_json(path, what="device file", max_bytes=MAX_DEVICE_FILE_BYTES,
+                     invalid="cannot be read as JSON")
     if not isinstance(data, dict):
         raise ConvcostError(f"The device file must hold a JSON object. Received: "
                             f"{type(data).__name__} in {str(path)!r}.")

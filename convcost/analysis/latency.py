@@ -35,7 +35,7 @@ from typing import Any
 from convcost.analysis.kernels import Kernel, KernelShape
 from convcost.analysis.roofline import DeviceProfile, bound
 from convcost.errors import ConvcostError, one_line
-from convcost.files import regular_file, write_text
+from convcost.files import read_json, write_text
 
 FORMAT_VERSION = 2  # 2: channel-padding features (profiles of format 1 must be re-made)
 RANGE_FIELDS = ("c_in", "c_out", "h_in", "h_out", "k", "stride", "groups", "inputs")
@@ -391,12 +391,8 @@ def load(path: str | Path, *, command: str) -> LatencyProfile:
     if not file.exists():
         raise ConvcostError(f"No latency profile for this setting; run '{command}' (about 10 "
                             f"minutes) to make one. Received: {str(file)!r}.")
-    regular_file(file, what="latency profile", max_bytes=MAX_PROFILE_BYTES)
-    try:
-        data = json.loads(file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ConvcostError(f"The latency profile is not valid JSON ({one_line(error)}); run "
-                            f"'{command}' again. Received: {str(file)!r}.") from None
+    data = read_json(file, what="latency profile", max_bytes=MAX_PROFILE_BYTES,
+                     advice=f"; run '{command}' again")
     return _from_json(data, file, command)
 
 

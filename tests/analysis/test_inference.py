@@ -108,6 +108,19 @@ def test_bad_device_file(tmp_path, content, pattern):
         inf.resolve_device(str(path))
 
 
+def test_a_device_file_that_is_not_a_regular_file_is_refused_before_reading(tmp_path):
+    import os
+
+    pipe, zero = tmp_path / "pipe.json", tmp_path / "zero.json"
+    os.mkfifo(pipe)  # reading it would block forever
+    zero.symlink_to("/dev/zero")  # reading it would never end
+    with pytest.raises(ConvcostError, match=r"The device file must be a regular file, not a "
+                                            r"named pipe \(FIFO\)"):
+        inf.resolve_device(str(pipe))
+    with pytest.raises(ConvcostError, match="not a character device"):
+        inf.resolve_device(str(zero))
+
+
 @pytest.mark.parametrize("value", [0.0, -1.0, 1.5])
 def test_efficiency_range(value):
     with pytest.raises(ConvcostError, match="--efficiency"):
