@@ -78,6 +78,12 @@ class KernelShape:
     weights: int = 0
     flops: int = 0
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> KernelShape:
+        """The shape kept in a profile's row, whatever else the row holds ("seconds",
+        "kind")."""
+        return cls(**{name: row[name] for name in cls.__dataclass_fields__ if name in row})
+
     def bytes_moved(self, batch: int, itemsize: int = 4) -> int:
         """Bytes read and written for ``batch`` samples (weights read once)."""
         return itemsize * ((self.elements_in + self.elements_out) * batch + self.weights)

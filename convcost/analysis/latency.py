@@ -170,8 +170,8 @@ def cross_validate(x: Any, y: Any, folds: int, seed: int) -> dict[str, float]:
     split = KFold(n_splits=min(folds, n), shuffle=True, random_state=seed)
     predicted = cross_val_predict(forest(seed), x, y, cv=split)
     error = np.exp(predicted - y) - 1.0  # predicted/measured - 1
-    return {"rmspe": float(np.sqrt(np.mean(error**2))), "mape": float(np.mean(np.abs(error))),
-            "within_10": float(np.mean(np.abs(error) <= 0.10))}
+    return {"rmspe": _rmspe(error), "mape": float(np.mean(np.abs(error))),
+            "within_10": _within(error)}
 
 
 def refit(profile: LatencyProfile, seed: int = 0) -> LatencyProfile:
@@ -182,8 +182,7 @@ def refit(profile: LatencyProfile, seed: int = 0) -> LatencyProfile:
                             "profile without 'samples'.")
     kinds = {}
     for kind, rows in samples.items():
-        shapes = [KernelShape(**{k: v for k, v in row.items() if k != "seconds"})
-                  for row in rows]
+        shapes = [KernelShape.from_row(row) for row in rows]
         kinds[kind] = fit_kind(shapes, [row["seconds"] for row in rows], batch=profile.batch,
                                threads=profile.threads, device=profile.device, seed=seed)
     refitted = LatencyProfile(profile.runtime, profile.threads, profile.batch, profile.device,
@@ -219,19 +218,14 @@ def fit_scale(kernel_sums: Sequence[float], measured: Sequence[float],
     sums, times = np.asarray(kernel_sums, dtype=float), np.asarray(measured, dtype=float)
     x, y = (sums / times)[:, None], (times - fixed) / times
     plain = (fixed + sums) / times - 1.0
-    result: dict[str, Any] = {"chains": len(times), "rmspe_unscaled": _rmspe(plain),
-                              "within_10_unscaled": _within(plain)}
-    if not len(times):
-        return {**result, "scale": 1.0, "fitted_scale": 1.0, "applied": False,
-                "rmspe": math.nan, "within_10": math.nan}
-    regression = LinearRegression(positive=True, fit_intercept=False)
-    fitted = float(regression.fit(x, y).coef_[0]) or 1.0
-    if len(times) < 3:  # too few to say how well it holds on a chain it was not fitted on
-        return {**result, "scale": fitted, "fitted_scale": fitted, "applied": True,
-                "rmspe": math.nan, "within_10": math.nan}
-    held_out = cross_val_predict(regression, x, y, cv=LeaveOneOut()) - y  # relative errors
-    applied = _rmspe(held_out) < result["rmspe_unscaled"] - MIN_GAIN
-    return {**result, "scale": fitted if applied else 1.0, "fitted_scale": fitted,
+    chains, regression = len(times), LinearRegression(positive=True, fit_intercept=False)
+    fitted = (float(regression.fit(x, y).coef_[0]) or 1.0) if chains else 1.0
+    # held out, relative errors; under 3 chains nothing can be held out (NaN errors)
+    held_out = (cross_val_predict(regression, x, y, cv=LeaveOneOut()) - y if chains >= 3
+                else np.array([]))
+    applied = 0 < chains < 3 or _rmspe(held_out) < _rmspe(plain) - MIN_GAIN
+    return {"chains": chains, "rmspe_unscaled": _rmspe(plain), "within_10_unscaled":
+            _within(plain), "scale": fitted if applied else 1.0, "fitted_scale": fitted,
             "applied": applied, "rmspe": _rmspe(held_out), "within_10": _within(held_out)}
 
 
@@ -245,16 +239,17 @@ def compose(profile: LatencyProfile, chains: Sequence[dict[str, Any]]) -> Latenc
     import dataclasses
 
     plain = dataclasses.replace(profile, scale=1.0)
-    sums = [sum(p.seconds for p in predict_kernels(plain, _chain_kernels(chain)))
+    sums = [sum(p.seconds for p in predict_kernels(plain, chain_kernels(chain)))
             for chain in chains]
     fitted = fit_scale(sums, [chain["seconds"] for chain in chains], profile.fixed_seconds)
     meta = {**profile.meta, "composition": {**fitted, "models": list(chains)}}
     return dataclasses.replace(profile, scale=fitted["scale"], meta=meta)
 
 
-def _chain_kernels(chain: dict[str, Any]) -> list[Kernel]:
-    return [Kernel(row["kind"], KernelShape(**{k: v for k, v in row.items() if k != "kind"}),
-                   (index,)) for index, row in enumerate(chain["kernels"])]
+def chain_kernels(chain: dict[str, Any]) -> list[Kernel]:
+    """The kernels a chain of :func:`compose` keeps, as ``predict_kernels`` takes them."""
+    return [Kernel(row["kind"], KernelShape.from_row(row), (index,))
+            for index, row in enumerate(chain["kernels"])]
 
 
 def _rmspe(errors: Any) -> float:

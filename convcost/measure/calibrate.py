@@ -69,8 +69,7 @@ class Samples:
         samples = cls()
         for kind, rows in ((profile.meta.get("samples") or {}) if profile else {}).items():
             for row in rows:
-                shape = KernelShape(**{k: v for k, v in row.items() if k != "seconds"})
-                samples.add(kind, None, shape, row["seconds"])
+                samples.add(kind, None, KernelShape.from_row(row), row["seconds"])
         return samples
 
 

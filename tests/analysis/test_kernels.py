@@ -139,3 +139,12 @@ def test_a_dense_softmax_head_is_a_dense_and_a_softmax_of_its_output():
     assert dense.shape.weights == 64 * 10 + 10
     assert (softmax.shape.elements_in, softmax.shape.elements_out) == (10, 10)
     assert softmax.shape.flops == 3 * 10  # exp, sum, divide per class
+
+
+def test_a_shape_is_read_back_from_a_profile_row_whatever_else_it_holds():
+    from dataclasses import asdict
+
+    from convcost.analysis.kernels import KernelShape
+
+    shape = KernelShape(8, 16, 4, 4, 2, 2, k=3, stride=2, elements_in=128, flops=4096)
+    assert KernelShape.from_row({**asdict(shape), "seconds": 2e-6, "kind": "conv"}) == shape

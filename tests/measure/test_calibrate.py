@@ -56,7 +56,6 @@ def test_tiny_calibration_end_to_end(tmp_path):
     import keras
 
     from convcost.analysis import latency
-    from convcost.analysis.kernels import Kernel, KernelShape
     from convcost.analysis.predict import predict_report
     from convcost.analysis.roofline import DeviceProfile
     from convcost.count.walker import analyze
@@ -72,9 +71,8 @@ def test_tiny_calibration_end_to_end(tmp_path):
     (chain,) = profile.meta["composition"]["models"]
     assert chain["name"].startswith("chain_") and chain["seconds"] > 0 and chain["kernels"]
     plain = dataclasses.replace(profile, scale=1.0)
-    kernel_sum = sum(p.seconds for p in latency.predict_kernels(plain, [
-        Kernel(row["kind"], KernelShape(**{k: v for k, v in row.items() if k != "kind"}), (0,))
-        for row in chain["kernels"]]))
+    kernel_sum = sum(p.seconds for p in latency.predict_kernels(plain,
+                                                                latency.chain_kernels(chain)))
     # one chain: the scale is what makes its kernels' sum its measured time
     assert profile.scale == pytest.approx((chain["seconds"] - profile.fixed_seconds) / kernel_sum)
     assert profile.fixed_seconds > 0
