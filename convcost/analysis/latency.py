@@ -37,7 +37,7 @@ from convcost.analysis.roofline import DeviceProfile, bound
 from convcost.errors import ConvcostError, one_line
 from convcost.files import read_json, write_text
 
-FORMAT_VERSION = 2  # 2: channel-padding features (profiles of format 1 must be re-made)
+FORMAT_VERSION = 3  # 3: per-kind method and baseline; 2: channel padding (older: re-made)
 RANGE_FIELDS = ("c_in", "c_out", "h_in", "h_out", "k", "stride", "groups", "inputs")
 CATEGORY_FIELDS = ("act",)
 MIN_SECONDS = 1e-8
@@ -68,6 +68,8 @@ def roofline_seconds(shape: KernelShape, batch: int, device: DeviceProfile) -> f
     return max(bound(shape.flops * batch, shape.bytes_moved(batch), device).seconds, MIN_SECONDS)
 
 
+_UNIT = KernelShape(1, 1, 1, 1, 1, 1)  # any shape: only the length of its work terms is read
+
 #: SIMD widths in float32 lanes (NEON 4, AVX2 8, AVX-512 16) whose channel padding is a feature.
 LANES = (4, 8, 16)
 
@@ -95,13 +97,19 @@ def padding(channels: int, lanes: int) -> float:
 
 @dataclass
 class KindModel:
-    """The predictor of one kernel kind, the shapes it was fitted on and its CV error."""
+    """The predictor of one kernel kind, the shapes it was fitted on and its CV error.
+
+    ``baseline``: the non-negative coefficients of :func:`work_terms` that the trees' target
+    is relative to, or None for the roofline bound; ``method`` names the trees and baseline
+    that won the kind's cross-validation (:data:`METHODS`)."""
 
     estimator: Any
     samples: int
     ranges: dict[str, list[float]]
     categories: dict[str, list[int]]
     cv: dict[str, float]
+    baseline: list[float] | None = None
+    method: str = "forest/roofline"
 
 
 @dataclass
@@ -131,46 +139,132 @@ def profile_key(runtime: str, threads: int, batch: int) -> str:
 # --- fitting ---------------------------------------------------------------------------------
 
 
+#: What ``fit_kind`` chooses from, per kind, by cross-validation: trees (random forest or
+#: extra trees) on the time relative to a baseline (the roofline bound, or a linear fit of the
+#: kernel's work terms).
+METHODS = ("forest/roofline", "forest/linear", "extra-trees/roofline", "extra-trees/linear")
+#: Under this many samples a kind keeps the first method: a 5-fold CV of 20 samples is too
+#: noisy to choose by (it picked a baseline that doubled MobileNetV3-Small's rescaling).
+MIN_TO_CHOOSE = 50
+
+
 def fit_kind(shapes: Sequence[KernelShape], seconds: Sequence[float], *, batch: int,
-             threads: int, device: DeviceProfile, folds: int = 5, seed: int = 0) -> KindModel:
-    """Fit one kind's random forest on measured kernels; cross-validate it first.
+             threads: int, device: DeviceProfile, folds: int = 5, seed: int = 0,
+             methods: Sequence[str] = METHODS) -> KindModel:
+    """Fit one kind's predictor on measured kernels: each of ``methods`` is cross-validated,
+    the one with the lowest RMSPE is fitted on all samples.
 
     Args:
         shapes: the kernels measured (at least 2).
         seconds: each kernel's time, the fixed cost per call already taken off.
         batch, threads, device: the setting, and the device numbers of the roofline feature.
         folds: cross-validation folds (fewer when there are fewer samples).
+        methods: the candidates (:data:`METHODS`); the first wins ties, and is the only one
+            under :data:`MIN_TO_CHOOSE` samples.
     """
     import numpy as np
 
     x = np.array([features(s, batch, threads, device) for s in shapes])
     roof = np.array([roofline_seconds(s, batch, device) for s in shapes])
-    y = target(seconds, roof)
-    cv = cross_validate(x, y, folds, seed)
-    estimator = forest(seed).fit(x, y)
-    return KindModel(estimator, len(shapes), _ranges(shapes), _categories(shapes), cv)
+    terms = np.array([work_terms(s, batch) for s in shapes])
+    times = np.asarray(seconds, dtype=float)
+    methods = methods if len(shapes) >= MIN_TO_CHOOSE else methods[:1]
+    scored = [(cross_validate(x, times, roof, terms, method, folds, seed), method)
+              for method in methods]
+    cv, method = min(scored, key=lambda pair: (_or_inf(pair[0]["rmspe"]),
+                                               methods.index(pair[1])))
+    estimator, baseline = _fit_method(x, times, roof, terms, method, seed)
+    return KindModel(estimator, len(shapes), _ranges(shapes), _categories(shapes), cv,
+                     baseline, method)
 
 
-def forest(seed: int) -> Any:
+def _or_inf(value: float) -> float:
+    return math.inf if math.isnan(value) else value
+
+
+def work_terms(shape: KernelShape, batch: int) -> list[float]:
+    """What a kernel's time is close to linear in, per call: multiply-adds with the output
+    channels padded to 16 lanes, pixel-channels in and out padded the same way, elements
+    moved, weights, output pixels, and one (the per-op cost). A kind's :class:`KindModel`
+    weights them (non-negative least squares); the trees learn what is left."""
+    pixels = shape.h_out * shape.w_out * batch
+    lanes = _lanes(shape.c_out)
+    reduce = 1 if shape.groups > 1 else shape.c_in
+    return [float(pixels * lanes * reduce * shape.k * shape.k), float(pixels * lanes),
+            float(shape.h_in * shape.w_in * batch * _lanes(shape.c_in)),
+            float((shape.elements_in + shape.elements_out) * batch), float(shape.weights),
+            float(pixels), 1.0]
+
+
+def _lanes(channels: int, lanes: int = 16) -> int:
+    return math.ceil(channels / lanes) * lanes
+
+
+def _fit_method(x: Any, seconds: Any, roof: Any, terms: Any, method: str,
+                seed: int) -> tuple[Any, list[float] | None]:
+    """The trees of ``method`` fitted on ``x``, and the linear baseline (None: roofline)."""
+    import numpy as np
+
+    trees, base = method.split("/")
+    coefficients = _linear_baseline(terms, seconds) if base == "linear" else None
+    reference = _baseline_seconds(terms, coefficients, roof)
+    inputs = np.column_stack([x, np.log(reference)])
+    estimator = (forest(seed) if trees == "forest" else extra_trees(seed))
+    return estimator.fit(inputs, target(seconds, reference)), coefficients
+
+
+def _linear_baseline(terms: Any, seconds: Any) -> list[float]:
+    """Non-negative weights of the work terms that fit the times in relative terms."""
+    import numpy as np
+    from sklearn.linear_model import LinearRegression
+
+    regression = LinearRegression(positive=True, fit_intercept=False)
+    regression.fit(terms / seconds[:, None], np.ones(len(seconds)))
+    return [float(c) for c in regression.coef_]
+
+
+def _baseline_seconds(terms: Any, coefficients: list[float] | None, roof: Any) -> Any:
+    import numpy as np
+
+    if coefficients is None:
+        return roof
+    return np.maximum(terms @ np.asarray(coefficients), MIN_SECONDS)
+
+
+def forest(seed: int, trees: int = 120) -> Any:
     from sklearn.ensemble import RandomForestRegressor
 
-    return RandomForestRegressor(n_estimators=120, min_samples_leaf=1, max_features=0.6,
+    return RandomForestRegressor(n_estimators=trees, min_samples_leaf=1, max_features=0.6,
                                  random_state=seed, n_jobs=1)
 
 
-def cross_validate(x: Any, y: Any, folds: int, seed: int) -> dict[str, float]:
-    """K-fold error of the forest in time (not log) terms, with the 1 us floor: RMSPE, mean
-    |error|, share within ±10 %."""
-    import numpy as np
-    from sklearn.model_selection import KFold, cross_val_predict
+def extra_trees(seed: int, trees: int = 150) -> Any:
+    from sklearn.ensemble import ExtraTreesRegressor
 
-    n = len(y)
+    return ExtraTreesRegressor(n_estimators=trees, max_features=0.8, random_state=seed,
+                               n_jobs=1)
+
+
+def cross_validate(x: Any, seconds: Any, roof: Any, terms: Any, method: str, folds: int,
+                   seed: int) -> dict[str, float]:
+    """K-fold error of ``method`` in time (not log) terms, with the 1 us floor: RMSPE, mean
+    |error|, share within ±10 %. The baseline is fitted inside each fold."""
+    import numpy as np
+    from sklearn.model_selection import KFold
+
+    n = len(seconds)
     if n < 4:
         return {"rmspe": math.nan, "mape": math.nan, "within_10": math.nan}
-    split = KFold(n_splits=min(folds, n), shuffle=True, random_state=seed)
-    predicted = cross_val_predict(forest(seed), x, y, cv=split)
-    error = np.exp(predicted - y) - 1.0  # predicted/measured - 1
-    return {"rmspe": _rmspe(error), "mape": float(np.mean(np.abs(error))),
+    predicted = np.zeros(n)
+    for train, test in KFold(n_splits=min(folds, n), shuffle=True,
+                             random_state=seed).split(x):
+        estimator, coefficients = _fit_method(x[train], seconds[train], roof[train],
+                                              terms[train], method, seed)
+        reference = _baseline_seconds(terms[test], coefficients, roof[test])
+        inputs = np.column_stack([x[test], np.log(reference)])
+        predicted[test] = from_target(estimator.predict(inputs), reference)
+    error = (predicted + FLOOR_SECONDS) / (seconds + FLOOR_SECONDS) - 1.0
+    return {"rmspe": rmspe_of(error), "mape": float(np.mean(np.abs(error))),
             "within_10": _within(error)}
 
 
@@ -223,10 +317,10 @@ def fit_scale(kernel_sums: Sequence[float], measured: Sequence[float],
     # held out, relative errors; under 3 chains nothing can be held out (NaN errors)
     held_out = (cross_val_predict(regression, x, y, cv=LeaveOneOut()) - y if chains >= 3
                 else np.array([]))
-    applied = 0 < chains < 3 or _rmspe(held_out) < _rmspe(plain) - MIN_GAIN
-    return {"chains": chains, "rmspe_unscaled": _rmspe(plain), "within_10_unscaled":
+    applied = 0 < chains < 3 or rmspe_of(held_out) < rmspe_of(plain) - MIN_GAIN
+    return {"chains": chains, "rmspe_unscaled": rmspe_of(plain), "within_10_unscaled":
             _within(plain), "scale": fitted if applied else 1.0, "fitted_scale": fitted,
-            "applied": applied, "rmspe": _rmspe(held_out), "within_10": _within(held_out)}
+            "applied": applied, "rmspe": rmspe_of(held_out), "within_10": _within(held_out)}
 
 
 def compose(profile: LatencyProfile, chains: Sequence[dict[str, Any]]) -> LatencyProfile:
@@ -252,7 +346,8 @@ def chain_kernels(chain: dict[str, Any]) -> list[Kernel]:
             for index, row in enumerate(chain["kernels"])]
 
 
-def _rmspe(errors: Any) -> float:
+def rmspe_of(errors: Any) -> float:
+    """Root mean square of relative errors (NaN for none)."""
     import numpy as np
 
     return float(np.sqrt(np.mean(np.square(errors)))) if len(errors) else math.nan
@@ -289,14 +384,17 @@ class KernelPrediction:
 
 def predict_shapes(model: KindModel, shapes: Sequence[KernelShape], batch: int, threads: int,
                    device: DeviceProfile) -> list[float]:
-    """Predicted seconds of kernels of one kind (one call to the forest)."""
+    """Predicted seconds of kernels of one kind (one call to its trees)."""
     import numpy as np
 
     if not shapes:
         return []
     x = np.array([features(s, batch, threads, device) for s in shapes])
     roof = np.array([roofline_seconds(s, batch, device) for s in shapes])
-    return [float(v) for v in from_target(model.estimator.predict(x), roof)]
+    terms = np.array([work_terms(s, batch) for s in shapes])
+    reference = _baseline_seconds(terms, model.baseline, roof)
+    inputs = np.column_stack([x, np.log(reference)])
+    return [float(v) for v in from_target(model.estimator.predict(inputs), reference)]
 
 
 def predict_kernels(profile: LatencyProfile, kernels: Sequence[Kernel]) -> list[KernelPrediction]:
@@ -370,7 +468,8 @@ def to_json(profile: LatencyProfile, blob: str, digest: str,
             "device": profile.device.to_dict(),
             "model_file": blob, "model_sha256": digest, "sklearn": sklearn_version,
             "kinds": {k: {"samples": m.samples, "cv": m.cv, "ranges": m.ranges,
-                          "categories": m.categories} for k, m in profile.kinds.items()},
+                          "categories": m.categories, "method": m.method,
+                          "baseline": m.baseline} for k, m in profile.kinds.items()},
             **profile.meta}
 
 
@@ -402,7 +501,9 @@ def _from_json(data: Any, file: Path, command: str) -> LatencyProfile:
         estimators = _estimators(file.parent / str(data["model_file"]), data["model_sha256"])
         device = data["device"]
         kinds = {kind: KindModel(estimators[kind], int(v["samples"]), v["ranges"],
-                                 v["categories"], v["cv"]) for kind, v in data["kinds"].items()}
+                                 v["categories"], v["cv"], _coefficients(v["baseline"]),
+                                 str(v["method"]))
+                 for kind, v in data["kinds"].items()}
         profile = LatencyProfile(str(data["runtime"]), int(data["threads"]), int(data["batch"]),
                                  DeviceProfile(float(device["peak_flops"]),
                                                float(device["bandwidth"]),
@@ -416,6 +517,15 @@ def _from_json(data: Any, file: Path, command: str) -> LatencyProfile:
                                                              "calibration_seconds", "loadavg",
                                                              "samples", "composition")}
     return profile
+
+
+def _coefficients(value: Any) -> list[float] | None:
+    """A kind's saved baseline: None (roofline) or its work-term weights."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != len(work_terms(_UNIT, 1)):
+        raise ConvcostError(f"a baseline of {len(work_terms(_UNIT, 1))} weights expected")
+    return [float(v) for v in value]
 
 
 def _estimators(blob: Path, digest: str) -> dict[str, Any]:

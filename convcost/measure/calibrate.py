@@ -38,10 +38,14 @@ from convcost.errors import ConvcostError
 MAX_MACS = 4e8  # one sample stays well under a tenth of a second on a laptop core
 MAX_DEPTHWISE = 3.5e7  # MACs of a depthwise conv
 MAX_ELEMENTS = 6e6  # elements of an element-wise kernel
+#: The caps are per call up to this batch, per sample beyond it: a batch of 32 or 128 gets
+#: kernels as large per sample as models have (a call then takes longer, up to ~0.5 s).
+BATCH_SHARE = 8
 TARGET_SECONDS = 0.12  # timed seconds per sample (runs = this / one run, within bounds)
 WEIGHTS = {"conv": 3, "pointwise": 3, "depthwise": 3, "dense": 1.5, "add": 1.5, "pool": 1,
            "global_pool": 1, "concat": 1, "activation": 2, "batchnorm": 1, "pad": 1,
            "reshape": 0.5, "softmax": 0.5}
+SCORING_TREES = 40  # the adaptive step's forests: only to rank samples, kept cheap
 ACTIVATIONS = ("relu", "relu6", "sigmoid", "swish", "hard_swish", "tanh")
 
 
@@ -82,7 +86,7 @@ def _log_int(rng: random.Random, low: int, high: int) -> int:
 
 def draw(kind: str, rng: random.Random, batch: int = 1) -> dict[str, Any]:
     """A random configuration of one kernel of ``kind`` (shrunk to its kind's work cap, which
-    is divided by the batch size)."""
+    is divided by the batch size up to :data:`BATCH_SHARE`)."""
     c = _log_int(rng, 4, 1024)
     config: dict[str, Any] = {"kind": kind, "h": _log_int(rng, 2, 224), "c_in": c,
                               "c_out": _log_int(rng, 4, 1024), "k": rng.choice((3, 3, 5, 7)),
@@ -148,7 +152,7 @@ def shrink(config: dict[str, Any]) -> dict[str, Any]:
     """Shrink the spatial size until the kernel's work is at most its kind's cap."""
     cap = {"conv": MAX_MACS, "pointwise": MAX_MACS, "dense": MAX_MACS,
            "depthwise": MAX_DEPTHWISE}.get(config["kind"], MAX_ELEMENTS)
-    cap /= config.get("batch", 1)
+    cap /= min(config.get("batch", 1), BATCH_SHARE)
     while config["h"] > 1 and _macs(config) > cap:
         config["h"] = max(1, config["h"] * 3 // 4)
     return config
@@ -402,8 +406,9 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
         if used() > 0.55:
             break
         _take(config, setting, fixed, samples, report, used)
+    scores: dict[str, Any] = {}
     while first_round is None and used() < 0.75:
-        for config in _adaptive(samples, setting, device, rng, kinds):
+        for config in _adaptive(samples, setting, device, rng, kinds, scores):
             _take(config, setting, fixed, samples, report, used)
             if used() >= 0.75:
                 break
@@ -434,34 +439,35 @@ def _take(config: dict[str, Any], setting: Setting, fixed: float, samples: Sampl
 
 
 def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
-              rng: random.Random, kinds: tuple[str, ...],
-              batch_size: int = 12) -> list[dict[str, Any]]:
-    """New shapes where the cross-validated error is highest: near the worst samples of the
-    kinds with the largest CV error, and some fresh random ones of those kinds."""
-    scores = {}
+              rng: random.Random, kinds: tuple[str, ...], scores: dict[str, Any],
+              worst: int = 3, per_kind: int = 12) -> list[dict[str, Any]]:
+    """New shapes where the held-out error is highest: for each of the ``worst`` kinds (CV
+    RMSPE times the kind's weight), half near its worst-predicted samples, half fresh.
+
+    ``scores`` caches each kind's held-out errors by its sample count, so a round refits only
+    the kinds that got new samples (one cheap cross-validated forest each): the adaptive step
+    costs a small share of the measuring it steers."""
     for kind, shapes in samples.shapes.items():
-        if kind not in kinds:
-            continue
-        model = latency.fit_kind(shapes, samples.seconds[kind], batch=setting.batch,
-                                 threads=setting.threads, device=device, folds=4)
-        scores[kind] = (model.cv["rmspe"] if not math.isnan(model.cv["rmspe"]) else 1.0) \
-            * WEIGHTS[kind]
-    worst = sorted(scores, key=lambda k: -scores[k])[:3]
+        if kind in kinds and scores.get(kind, (None,))[0] != len(shapes):
+            scores[kind] = (len(shapes), _held_out_errors(samples, kind, setting, device))
+
+    def weighted(kind: str) -> float:
+        return latency.rmspe_of(scores[kind][1]) * WEIGHTS[kind]
+
     configs = []
-    for kind in worst:
-        errors = _loo_errors(samples, kind, setting, device)
+    for kind in sorted((k for k in scores if k in kinds), key=weighted, reverse=True)[:worst]:
+        errors = scores[kind][1]
         ranked = [i for i in sorted(range(len(errors)), key=lambda i: -errors[i])
-                  if samples.configs[kind][i] is not None][:2]
+                  if samples.configs[kind][i] is not None][:per_kind // 2]
         configs += [perturb(samples.configs[kind][i], rng) for i in ranked]  # type: ignore[arg-type]
-        fresh = max(1, batch_size // 3 - len(ranked))
-        configs += [draw(kind, rng, setting.batch) for _ in range(fresh)]
+        configs += [draw(kind, rng, setting.batch) for _ in range(per_kind - len(ranked))]
     return configs
 
 
-def _loo_errors(samples: Samples, kind: str, setting: Setting,
-                device: DeviceProfile) -> list[float]:
-    """Each sample's error (with the 1 us floor) when predicted by a forest fitted on the
-    other folds."""
+def _held_out_errors(samples: Samples, kind: str, setting: Setting,
+                     device: DeviceProfile) -> list[float]:
+    """Each sample's relative error (with the 1 us floor) when predicted by a small forest
+    fitted on the other folds (1.0 each under 4 samples: nothing to hold out)."""
     import numpy as np
     from sklearn.model_selection import KFold, cross_val_predict
 
@@ -471,8 +477,8 @@ def _loo_errors(samples: Samples, kind: str, setting: Setting,
     x = np.array([latency.features(s, setting.batch, setting.threads, device) for s in shapes])
     roof = np.array([latency.roofline_seconds(s, setting.batch, device) for s in shapes])
     y = latency.target(seconds, roof)
-    predicted = cross_val_predict(latency.forest(0), x, y,
-                                  cv=KFold(min(4, len(y)), shuffle=True, random_state=0))
+    predicted = cross_val_predict(latency.forest(0, trees=SCORING_TREES), x, y,
+                                  cv=KFold(3, shuffle=True, random_state=0))
     return [float(v) for v in np.abs(np.exp(predicted - y) - 1.0)]
 
 

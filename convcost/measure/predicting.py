@@ -82,7 +82,7 @@ def document(predictions: Sequence[ModelPrediction], profile: latency.LatencyPro
         models.append(entry)
     return {"runtime": profile.runtime, "threads": profile.threads,
             "batch_size": profile.batch, "profile": label, "clock": profile.clock,
-            "calibrated": {k: {"samples": m.samples, "cv": m.cv}
+            "calibrated": {k: {"samples": m.samples, "cv": m.cv, "method": m.method}
                            for k, m in profile.kinds.items()},
             "scale": profile.scale, "composition": _composition(profile), "models": models}
 

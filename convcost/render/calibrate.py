@@ -16,11 +16,12 @@ def summary(profile: dict[str, Any]) -> str:
              f"{profile['fixed_seconds'] * 1e6:.1f}"
              f" us",
              f"{'kernel kind':<14}{'samples':>8}{'CV RMSPE':>10}{'CV |err|':>10}"
-             f"{'within 10%':>12}"]
+             f"{'within 10%':>12}  method (trees/baseline)"]
     for kind, entry in profile["kinds"].items():
         cv = entry["cv"]
         lines.append(f"{kind:<14}{entry['samples']:>8}{_pct(cv['rmspe']):>10}"
-                     f"{_pct(cv['mape']):>10}{_pct(cv['within_10']):>12}")
+                     f"{_pct(cv['mape']):>10}{_pct(cv['within_10']):>12}  "
+                     f"{entry.get('method', '')}")
     lines += _composition(profile.get("composition"))
     seconds = profile.get("calibration_seconds")
     if seconds is not None:

@@ -211,3 +211,63 @@ def test_an_older_profile_format_asks_for_a_new_calibration(synthetic_profile, t
     with pytest.raises(ConvcostError, match=f"not a format {latency.FORMAT_VERSION} latency "
                                             f"profile.*run '{COMMAND}' again"):
         latency.load(copy, command=COMMAND)
+
+
+def _pointwise_shapes(count: int, seed: int = 0) -> list:
+    import random
+
+    from convcost.analysis.kernels import KernelShape
+
+    rng, shapes = random.Random(seed), []
+    for _ in range(count):
+        c_in, c_out, h = rng.randint(4, 300), rng.randint(4, 300), rng.randint(2, 40)
+        shapes.append(KernelShape(c_in, c_out, h, h, h, h, elements_in=h * h * c_in,
+                                  elements_out=h * h * c_out, weights=c_in * c_out,
+                                  flops=2 * h * h * c_in * c_out))
+    return shapes
+
+
+def _lane_time(shape) -> float:
+    """3 ns per multiply-add with the output channels padded to 16, plus 2 us per op."""
+    padded_out = -(-shape.c_out // 16) * 16
+    return 3e-9 * shape.h_out * shape.w_out * shape.c_in * padded_out + 2e-6
+
+
+def test_a_kind_linear_in_its_padded_work_gets_the_linear_baseline():
+    from convcost.analysis.kernels import KernelShape
+    from convcost.analysis.roofline import DeviceProfile
+
+    device, shapes = DeviceProfile(1e11, 1e10), _pointwise_shapes(80)
+    model = latency.fit_kind(shapes, [_lane_time(s) for s in shapes], batch=1, threads=1,
+                             device=device)
+    assert model.method.endswith("/linear") and model.cv["rmspe"] < 0.02
+    unseen = KernelShape(100, 50, 20, 20, 20, 20, elements_in=40_000, elements_out=20_000,
+                         weights=5_000, flops=4_000_000)
+    (seconds,) = latency.predict_shapes(model, [unseen], 1, 1, device)
+    assert seconds == pytest.approx(3e-9 * 400 * 100 * 64 + 2e-6, rel=0.03)  # 7.70 ms
+
+
+def test_a_small_kind_keeps_the_first_method():
+    from convcost.analysis.roofline import DeviceProfile
+
+    shapes = _pointwise_shapes(latency.MIN_TO_CHOOSE - 1)
+    model = latency.fit_kind(shapes, [_lane_time(s) for s in shapes], batch=1, threads=1,
+                             device=DeviceProfile(1e11, 1e10))
+    assert (model.method, model.baseline) == (latency.METHODS[0], None)
+
+
+def test_a_linear_baseline_survives_saving(profile, tmp_path):
+    import dataclasses
+
+    from convcost.count.walker import analyze
+
+    shapes = _pointwise_shapes(60)
+    fitted = latency.fit_kind(shapes, [_lane_time(s) for s in shapes], batch=1, threads=1,
+                              device=profile.device, methods=("extra-trees/linear",))
+    mine = dataclasses.replace(profile, kinds={**profile.kinds, "pointwise": fitted})
+    loaded = latency.load(latency.save(mine, tmp_path / "p.json"), command=COMMAND)
+    assert loaded.kinds["pointwise"].baseline == pytest.approx(fitted.baseline)
+    assert loaded.kinds["pointwise"].method == "extra-trees/linear"
+    report = analyze(_model())
+    assert predict_report(report, loaded).predicted_ms == pytest.approx(
+        predict_report(report, mine).predicted_ms)

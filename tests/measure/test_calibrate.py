@@ -9,7 +9,7 @@ import random
 import pytest
 
 import convcost
-from convcost.analysis.kernels import KINDS, kernels_of
+from convcost.analysis.kernels import KINDS, KernelShape, kernels_of
 from convcost.measure.calibrate import (
     MAX_MACS,
     Setting,
@@ -49,7 +49,8 @@ def test_drawn_shapes_stay_under_the_work_cap_and_scale_with_the_batch():
         config = draw("conv", rng)
         assert _macs(config) <= MAX_MACS or config["h"] == 1
     big = [draw("conv", random.Random(i), batch=32) for i in range(50)]
-    assert all(_macs(c) <= MAX_MACS / 32 or c["h"] == 1 for c in big)
+    assert all(_macs(c) <= MAX_MACS / 8 or c["h"] == 1 for c in big)  # per call up to batch 8
+    assert any(_macs(c) > MAX_MACS / 32 for c in big)  # then per sample
 
 
 def test_tiny_calibration_end_to_end(tmp_path):
@@ -95,7 +96,6 @@ def test_an_extended_calibration_starts_from_the_kept_samples():
     from dataclasses import asdict
 
     from convcost.analysis import latency
-    from convcost.analysis.kernels import KernelShape
     from convcost.analysis.roofline import DeviceProfile
     from convcost.measure.calibrate import Samples
 
@@ -135,3 +135,40 @@ def test_a_two_input_kernel_is_timed_on_tensorflow():
 
     config = {"kind": "add", "h": 8, "c_in": 16, "op": "add", "form": "two"}
     assert time_model(kernel_model(config), Setting("tf", clock="cpu"), target=0.01) > 0
+
+
+def _pointwise(kind: str, c_in: int, c_out: int, h: int) -> tuple[dict, KernelShape]:
+    config = {"kind": kind, "h": h, "c_in": c_in, "c_out": c_out, "k": 1, "stride": 1,
+              "batch": 1}
+    shape = KernelShape(c_in=c_in, c_out=c_out, h_in=h, w_in=h, h_out=h, w_out=h, k=1,
+                        stride=1, groups=1, inputs=1, act=0, elements_in=h * h * c_in,
+                        elements_out=h * h * c_out, weights=c_in * c_out,
+                        flops=2 * h * h * c_in * c_out)
+    return config, shape
+
+
+def test_the_adaptive_step_samples_the_worst_predicted_kind_and_refits_only_it(monkeypatch):
+    from convcost.analysis.latency import roofline_seconds
+    from convcost.analysis.roofline import DeviceProfile
+    from convcost.measure import calibrate as module
+
+    rng, samples = random.Random(0), module.Samples()
+    device, scores, kinds = DeviceProfile(1e11, 1e10), {}, ("pointwise", "dense")
+    for kind, noisy in (("pointwise", False), ("dense", True)):
+        for _ in range(24):  # pointwise: twice its roofline; dense: 0.2..5 times it
+            config, shape = _pointwise(kind, rng.randint(8, 256), rng.randint(8, 256),
+                                       rng.randint(2, 32))
+            factor = rng.uniform(0.2, 5.0) if noisy else 2.0
+            samples.add(kind, config, shape, factor * roofline_seconds(shape, 1, device))
+    setting = Setting("litert")
+    configs = module._adaptive(samples, setting, device, rng, kinds, scores, worst=1,
+                               per_kind=6)
+    assert [c["kind"] for c in configs] == ["dense"] * 6  # the noisy kind, not the exact one
+    assert max(scores["dense"][1]) > 0.5 > 0.1 > max(scores["pointwise"][1])
+
+    refitted, real = [], module._held_out_errors
+    monkeypatch.setattr(module, "_held_out_errors",
+                        lambda *args: refitted.append(args[1]) or real(*args))
+    samples.add("dense", *_pointwise("dense", 64, 64, 4), 1e-5)
+    module._adaptive(samples, setting, device, rng, kinds, scores, worst=1)
+    assert refitted == ["dense"]  # pointwise's errors are cached by its unchanged count
