@@ -25,7 +25,7 @@ from typing import Any
 
 from convcost.count.report import LayerCost, Report
 
-RUNTIMES = ("litert", "tf")
+RUNTIMES = ("litert", "tf", "tf-train")  # tf-train: a training step, mapped as tf
 KINDS = ("conv", "pointwise", "depthwise", "dense", "pool", "global_pool", "add", "concat",
          "activation", "batchnorm", "pad", "reshape", "softmax")
 """The kinds a predictor is calibrated for (besides ``none`` and ``unknown``)."""

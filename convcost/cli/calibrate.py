@@ -98,7 +98,7 @@ def _start_runtime(runtime: str, threads: int) -> None:
     from convcost.measure.runtimes import require, set_tf_threads
 
     require(runtime)
-    if runtime == "tf":
+    if runtime in ("tf", "tf-train"):
         set_tf_threads(threads)
 
 

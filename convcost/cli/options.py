@@ -230,9 +230,10 @@ Efficiency = Annotated[float | None, typer.Option(
 
 # --- latency prediction (calibrate, predict, compare --predict) ---------------------------------
 
-PredictRuntime = Annotated[Literal["litert", "tf"], typer.Option(
+PredictRuntime = Annotated[Literal["litert", "tf", "tf-train"], typer.Option(
     help="litert: LiteRT/XNNPACK fp32 (the model converted as 'bench' converts it); tf: "
-         "tf.function(model(x, training=False)).")]
+         "tf.function(model(x, training=False)); tf-train: one training step on TensorFlow "
+         "(forward, gradients, Adam's update), what 'train' predicts its epochs from.")]
 Threads = Annotated[int, typer.Option(help="Threads of the runtime (LiteRT num_threads; "
                                            "TensorFlow intra-op threads).", metavar="N")]
 BatchSize = Annotated[int, typer.Option("--batch-size", help="Samples per call.",

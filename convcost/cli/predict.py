@@ -75,7 +75,7 @@ def predict_command(
 def _prepare(runtime: str, threads: int, check: bool) -> None:
     """Import Keras; TensorFlow's threads are set before it runs anything (``--check``)."""
     load_keras()
-    if check and runtime == "tf":
+    if check and runtime in ("tf", "tf-train"):
         from convcost.measure.runtimes import set_tf_threads
 
         set_tf_threads(threads)

@@ -13,6 +13,9 @@ scores for the accuracy check. All runners of a run are timed together by
   ``num_threads`` (1 unless ``--threads`` says otherwise), which hands the whole graph to the
   XNNPACK delegate; the timed call is ``interpreter.invoke()`` on a batch set beforehand. For
   int8 the input is quantized with the input tensor's scale and zero point.
+* ``tf-train`` (latency prediction only): one training step on TensorFlow
+  (:func:`training_runner`): forward with ``training=True``, the gradients of a mean-square
+  loss to the weights *and the inputs*, Adam's update (``train``'s default optimizer).
 * ``jax``: ``jax.jit(model(x, training=False))`` on Keras' JAX backend. When this process runs
   Keras on TensorFlow, the models are saved to a temporary folder and timed in a child process
   started with ``KERAS_BACKEND=jax`` (:func:`time_in_child`); it needs ``jax`` installed.
@@ -43,6 +46,8 @@ from convcost.native import captured
 RUNTIMES = ("tf", "litert", "litert-int8", "jax", "torch")
 PRECISION = {"tf": "fp32", "litert": "fp32", "litert-int8": "int8", "jax": "fp32",
              "torch": "fp32"}
+TRAINING = "tf-train"  # a training step: what ``calibrate``/``predict`` time for ``train``
+TRAINING_OPTIMIZER = "adam"
 KERAS_BACKENDS = {"jax": "jax", "torch": "torch"}  # runtimes that are another Keras backend
 PREDICT_BATCH = 500
 CHILD_TIMEOUT_S = 3600
@@ -127,6 +132,8 @@ def prepare(runtime: str, model: Any, *, batch_size: int, threads: int | None,
     """Make ``model`` ready to time on ``runtime`` (see the module docstring)."""
     if runtime == "tf" or runtime in KERAS_BACKENDS:
         return keras_runner(model, batch_size, runtime)
+    if runtime == TRAINING:
+        return training_runner(model, batch_size)
     precision = PRECISION[runtime]
     blob = cache.get(model, precision, representative)
     runner = litert_runner(blob, batch_size, threads)
@@ -146,6 +153,43 @@ def keras_runner(model: Any, batch_size: int, runtime: str = "tf") -> Runner:
         return np.asarray(model.predict(images, batch_size=PREDICT_BATCH, verbose=0))
 
     return Runner(lambda: forward(x), None, predict, threads, {"precision": "fp32"})
+
+
+def training_runner(model: Any, batch_size: int,
+                    optimizer: str = TRAINING_OPTIMIZER) -> Runner:
+    """One compiled training step of ``model`` on TensorFlow, on a fixed random batch.
+
+    Forward with ``training=True``, a mean-square loss on the outputs, the gradients to every
+    trainable weight and to every input, the optimizer's update of the weights. The input
+    gradients are returned, so that TensorFlow cannot prune them: inside a network each
+    kernel passes a gradient back, and a kernel without weights (a pool, an add) timed alone
+    would otherwise time its forward pass only. (Keras skips the first layer's input gradient;
+    this counts it: an upper side of a few per cent on a stem.)"""
+    import keras
+    import tensorflow as tf
+
+    xs = [tf.constant(random_batch(tuple(t.shape[1:]), batch_size)) for t in model.inputs]
+    weights = list(model.trainable_variables)
+    update = keras.optimizers.get(optimizer)
+    if weights:
+        update.build(weights)
+
+    @tf.function
+    def step() -> Any:
+        with tf.GradientTape() as tape:
+            tape.watch(xs)
+            outputs = model(xs if len(xs) > 1 else xs[0], training=True)
+            loss = tf.add_n([tf.reduce_mean(tf.square(y)) for y in tf.nest.flatten(outputs)])
+        grads = tape.gradient(loss, [*weights, *xs])
+        if weights:
+            update.apply(grads[:len(weights)], weights)
+        return loss, grads[len(weights):]
+
+    def predict(images: np.ndarray) -> np.ndarray:
+        return np.asarray(model.predict(images, batch_size=PREDICT_BATCH, verbose=0))
+
+    return Runner(step, None, predict, _keras_threads("tensorflow"),
+                  {"precision": "fp32", "optimizer": optimizer})
 
 
 def _keras_threads(backend: str) -> str:

@@ -130,11 +130,22 @@ def test_unknown_kernel_kind_is_one_line(tmp_path):
     assert not (tmp_path / "p.json").exists()
 
 
-def test_a_two_input_kernel_is_timed_on_tensorflow():
+@pytest.mark.parametrize("runtime", ["tf", "tf-train"])
+def test_a_two_input_kernel_is_timed_on_tensorflow(runtime):
     from convcost.measure.calibrate import time_model
 
     config = {"kind": "add", "h": 8, "c_in": 16, "op": "add", "form": "two"}
-    assert time_model(kernel_model(config), Setting("tf", clock="cpu"), target=0.01) > 0
+    assert time_model(kernel_model(config), Setting(runtime, clock="cpu"), target=0.01) > 0
+
+
+def test_a_tiny_training_step_calibration():
+    from convcost.analysis.roofline import DeviceProfile
+
+    profile = calibrate(Setting("tf-train", batch=4, clock="cpu"), DeviceProfile(50e9, 20e9),
+                        budget_s=600, kinds=("pool",), first_round=1, chains=1)
+    assert (profile.runtime, profile.batch, profile.kinds["pool"].samples) == ("tf-train", 4, 3)
+    (chain,) = profile.meta["composition"]["models"]
+    assert chain["seconds"] > profile.fixed_seconds > 0
 
 
 def _pointwise(kind: str, c_in: int, c_out: int, h: int) -> tuple[dict, KernelShape]:

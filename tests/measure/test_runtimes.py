@@ -98,3 +98,27 @@ def test_child_process_timing_on_tensorflow(zoo_model) -> None:
     timings, versions = runtimes.time_in_child([zoo_model("v1")], "tensorflow", batch_size=1,
                                                repeats=2, warmup=1, rounds=1)
     assert len(timings[0].seconds) == 2 and versions["backend"] == "tensorflow"
+
+
+def test_a_training_step_passes_the_gradient_back_through_a_kernel_without_weights() -> None:
+    import keras
+
+    x = keras.Input((4, 4, 3))
+    model = keras.Model(x, keras.layers.ReLU()(x))
+    loss, (grad,) = runtimes.training_runner(model, 2).run()
+    batch = runtimes.random_batch((4, 4, 3), 2)  # the runner's seeded batch, all in [0, 1)
+    # loss = mean(relu(x)^2); d loss / d x = 2 x / N where x > 0 (here: everywhere)
+    np.testing.assert_allclose(float(loss), np.mean(batch ** 2), rtol=1e-6)
+    np.testing.assert_allclose(grad.numpy(), 2 * batch / batch.size, rtol=1e-5)
+
+
+def test_a_training_step_updates_the_weights_with_adam() -> None:
+    import keras
+
+    x = keras.Input((8,))
+    dense = keras.layers.Dense(3)
+    model = keras.Model(x, dense(x))
+    before = dense.kernel.numpy().copy()
+    runtimes.training_runner(model, 4).run()
+    # Adam's first step moves every weight with a non-zero gradient by the learning rate
+    np.testing.assert_allclose(np.abs(dense.kernel.numpy() - before), 1e-3, rtol=1e-3)
