@@ -4,6 +4,7 @@ Markdown (``summary.md``) or JSON (``summary.json``). The CLI writes the files."
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,22 @@ def _prediction_lines(summaries: Sequence[ModelSummary], peak: float | None) -> 
                      f"{s.steady_epoch_s:.2f} | {s.predicted_epoch_s:.2f} | "
                      f"{s.predicted_epoch_s_3x:.2f} | {at_peak} | {s.predicted_speedup:.2f}x | "
                      f"{s.predicted_speedup_macs:.2f}x | {s.measured_speedup:.2f}x |")
+    return lines + _calibrated_lines(summaries)
+
+
+def _calibrated_lines(summaries: Sequence[ModelSummary]) -> list[str]:
+    """Epochs predicted before training from the calibrated tf-train steps, when there were."""
+    if not any(math.isfinite(s.calibrated_epoch_s) for s in summaries):
+        return []
+    lines = ["", "Predicted before training from the calibrated training step "
+                 "(convcost calibrate --runtime tf-train; steps x predicted step):", "",
+             "| model | steps | predicted step (ms) | predicted epoch (s) | measured (s) | error |",
+             "| --- |" + " ---: |" * 5]
+    for s in summaries:
+        if math.isfinite(s.calibrated_epoch_s):
+            lines.append(f"| {s.model} | {s.steps:,} | {s.calibrated_epoch_s / s.steps * 1e3:.2f} "
+                         f"| {s.calibrated_epoch_s:.2f} | {s.steady_epoch_s:.2f} | "
+                         f"{s.calibrated_epoch_s / s.steady_epoch_s - 1:+.1%} |")
     return lines
 
 
@@ -144,6 +161,9 @@ def _setting_lines(meta: dict[str, Any]) -> list[str]:
         f"- Settings: {config['epochs']} epochs, batch {config['batch_size']}, "
         f"{config['optimizer']} (lr {config['learning_rate']}), {config['loss']}, pipeline "
         f"{config['pipeline']}, seed {config['seed']}, device {config['device']}.",
+        *(["- Epochs predicted before training: "
+           + (f"from {steps['source']}." if steps["used"] else f"no ({steps['source']}).")]
+          if (steps := meta.get("step_profile")) else []),
     ]
 
 
@@ -187,20 +207,24 @@ def summary_table(summaries: Sequence[ModelSummary], *, width: int | None,
 
     ``width=None`` is the natural width; a narrower one wraps model names, never numbers.
     """
-    headers = ["model", "params", "MACs", "epoch 1", "steady", "img/s", "GFLOP/s", "pred.",
-               "meas.", "acc"]
+    calibrated = any(math.isfinite(s.calibrated_epoch_s) for s in summaries)
+    headers = ["model", "params", "MACs", "epoch 1", "steady", *(["predicted"] * calibrated),
+               "img/s", "GFLOP/s", "pred.", "meas.", "acc"]
     body: list[list[Cell]] = []
     for s in summaries:
         steady = f"{s.steady_epoch_s:.2f}" + ("*" if s.flagged else "")
+        before = [f"{s.calibrated_epoch_s:.2f}" if math.isfinite(s.calibrated_epoch_s) else "-"]
         body.append([s.model, human(s.params), human(s.macs), f"{s.first_epoch_s:.2f}",
-                     steady, f"{s.throughput:,.0f}", f"{s.achieved_gflops:.2f}",
-                     f"{s.predicted_speedup:.2f}", f"{s.measured_speedup:.2f}",
-                     f"{s.final_test_accuracy:.3f}"])
+                     steady, *(before * calibrated), f"{s.throughput:,.0f}",
+                     f"{s.achieved_gflops:.2f}", f"{s.predicted_speedup:.2f}",
+                     f"{s.measured_speedup:.2f}", f"{s.final_test_accuracy:.3f}"])
     grid = Grid(headers, [h != "model" for h in headers], body, [], wrap=(0,))
     table = narrow_table(grid, width, "convcost train (exact numbers: summary.json, "
                                       "summary.md)")
     note = ("epoch 1 / steady: seconds per epoch (first; median of the later ones). pred. = "
             "training-FLOPs ratio, meas. = steady-epoch-time ratio (speedups), against "
             f"{summaries[0].model if summaries else '-'}. acc: test accuracy. * one epoch only "
-            "(includes warm-up).")
+            "(includes warm-up)." + (" predicted: epoch seconds from the calibrated training "
+                                     "step (calibrate --runtime tf-train), before training."
+                                     if calibrated else ""))
     return print_to_string(table, Text(note), width=width, color=color)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 from convcost.errors import ConvcostError
 from convcost.measure import data, experiment
 from convcost.measure.experiment import EpochRow, FitTiming, ModelRun
-from convcost.render.experiment import summary_markdown
+from convcost.render.experiment import summary_markdown, summary_table
 
 # Verified independently (preamble / FINDINGS.md: Keras count_params and TF's profiler).
 NAIVE = dict(params=259_082, macs=25_362_816)
@@ -119,6 +120,53 @@ def test_per_layer_training_flops_drive_the_prediction() -> None:
     assert v1.steady_step_s == pytest.approx(30 / 469)
     as_dict = experiment.summary_dict(v1, peak_gflops=100.0)
     assert as_dict["predicted_epoch_s_at_peak"] == pytest.approx(18_862_928 * 60_000 / 1e11)
+
+
+def test_a_calibrated_step_predicts_the_epoch_before_training() -> None:
+    # 469 steps per epoch (_row) at a predicted 62.5 ms step: 29.3125 s; measured 30 s
+    run = replace(_run("v1", 3_109_760, 6_400_000, [40.0, 29.0, 31.0, 30.0]),
+                  predicted_step_s=0.0625)
+    (v1, naive) = experiment.summarize([run, _run("naive", 25_362_816, 51_000_000, [130.0])])
+    assert v1.calibrated_epoch_s == pytest.approx(469 * 0.0625)
+    assert math.isnan(naive.calibrated_epoch_s)  # no profile, no number (never zero)
+    text = summary_markdown([v1, naive], [], _meta(), None)
+    assert "| v1 | 469 | 62.50 | 29.31 | 30.00 | -2.3% |" in text
+    table = summary_table([v1, naive], width=None)
+    assert "predicted" in table and "29.31" in table
+
+
+@pytest.mark.parametrize(("options", "device", "why"), [
+    ({}, "gpu:0", "one CPU process"),
+    ({"distribute": "mirrored"}, "cpu:0", "one CPU process"),
+    ({"optimizer": "sgd"}, "cpu:0", "calibrated with adam; this run uses sgd"),
+    ({"batch_size": 32}, "cpu:0", r"no training-step profile; 'convcost calibrate --runtime "
+                                  r"tf-train --threads \d+ --batch-size 32' makes one"),
+])
+def test_why_a_run_has_no_calibrated_step(options, device, why, tmp_path, monkeypatch) -> None:
+    from convcost.measure.experiment.calibrated import step_profile
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))  # no saved profile there
+    found = step_profile(experiment.make_config(**options), device)
+    assert found.profile is None and re.search(why, found.why)
+    assert found.step_seconds(None) is None
+
+
+def test_a_saved_training_step_profile_is_found_and_predicts(synthetic_profile, tmp_path,
+                                                             monkeypatch, zoo_model) -> None:
+    import dataclasses
+
+    from convcost.analysis import latency
+    from convcost.count.walker import analyze
+    from convcost.measure.experiment.calibrated import step_profile
+    from convcost.measure.machine import usable_cpus
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    saved = latency.load(synthetic_profile, command="-")
+    mine = dataclasses.replace(saved, runtime="tf-train", threads=usable_cpus(), batch=16)
+    path = latency.save(mine, latency.default_path("tf-train", usable_cpus(), 16))
+    found = step_profile(experiment.make_config(batch_size=16), "cpu:0")
+    assert found.profile is not None and found.why == str(path)
+    assert found.step_seconds(analyze(zoo_model("v1"))) > 0
 
 
 def test_share_of_peak_in_summary_dict() -> None:

@@ -12,6 +12,7 @@ import keras
 
 from convcost.errors import ConvcostError
 from convcost.measure.data import Prepared
+from convcost.measure.experiment.calibrated import StepProfile, step_profile
 from convcost.measure.experiment.callbacks import EpochTimer
 from convcost.measure.experiment.config import TrainConfig
 from convcost.measure.experiment.records import ModelRun
@@ -53,14 +54,18 @@ def run_experiment(models: Sequence[str], data: Prepared, config: TrainConfig,
     """
     check_names(models)  # unknown names fail before any training
     device = resolve_device(config.device)
+    calibrated = step_profile(config, device)
+    folder.meta["step_profile"] = {"used": calibrated.profile is not None,
+                                   "source": calibrated.why}
     for name in models:
-        folder.add_run(train_model(name, data, config, device, folder, progress, callbacks))
+        folder.add_run(train_model(name, data, config, device, folder, progress, callbacks,
+                                   calibrated))
     return list(folder.runs)
 
 
 def train_model(name: str, data: Prepared, config: TrainConfig, device: str,
                 folder: ResultsFolder, progress: ProgressFactory | None,
-                callbacks: Sequence[Any]) -> ModelRun:
+                callbacks: Sequence[Any], calibrated: StepProfile | None = None) -> ModelRun:
     """Build, compile, fit and time one model; see :func:`run_experiment`."""
     from convcost.analysis.training import training_cost
     from convcost.count.walker import analyze
@@ -73,6 +78,7 @@ def train_model(name: str, data: Prepared, config: TrainConfig, device: str,
         model = build(name, input_shape=data.x_train.shape[1:], classes=data.y_train.shape[1],
                       alpha=config.alpha)
         report = analyze(model)
+        predicted_step = calibrated.step_seconds(report) if calibrated is not None else None
         model.compile(optimizer=_optimizer(config), loss="categorical_crossentropy",
                       metrics=["accuracy"])
         timer = EpochTimer(shown, data, config.batch_size, folder.add)
@@ -90,7 +96,8 @@ def train_model(name: str, data: Prepared, config: TrainConfig, device: str,
                     training_flops=training_cost(report).flops,
                     trainable_params=sum(math.prod(s) for s in shapes),
                     trainable_tensors=len(shapes),
-                    distribution=_measure_distribution(strategy, shapes))
+                    distribution=_measure_distribution(strategy, shapes),
+                    predicted_step_s=predicted_step)
 
 
 def _strategy(config: TrainConfig) -> Any:

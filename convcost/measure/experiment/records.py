@@ -72,6 +72,7 @@ class ModelRun:
     trainable_params: int = 0
     trainable_tensors: int = 0
     distribution: dict[str, Any] | None = None
+    predicted_step_s: float | None = None  # from a tf-train profile, before training
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class ModelSummary:
     predicted_epoch_s: float = math.nan  # at the first model's achieved GFLOP/s
     predicted_epoch_s_3x: float = math.nan  # the same with 3 x forward FLOPs
     steps: int = 0  # training steps per epoch
+    calibrated_epoch_s: float = math.nan  # steps x the tf-train profile's predicted step
 
     @property
     def flagged(self) -> bool:
@@ -166,7 +168,8 @@ def summarize(runs: Sequence[ModelRun]) -> list[ModelSummary]:
             steady_epoch_s=seconds, steady_epochs=steady, predicted_speedup=1.0,
             measured_speedup=1.0, final_train_accuracy=last.train_accuracy,
             final_test_accuracy=last.test_accuracy, training_flops=run.training_flops,
-            steps=last.steps))
+            steps=last.steps, calibrated_epoch_s=(last.steps * run.predicted_step_s
+                                                  if run.predicted_step_s else math.nan)))
     return _against_first(summaries)
 
 
