@@ -175,12 +175,12 @@ def training_runner(model: Any, batch_size: int,
         update.build(weights)
 
     @tf.function
-    def step() -> Any:
+    def step(inputs: list[Any]) -> Any:  # an argument: a captured batch would never be freed
         with tf.GradientTape() as tape:
-            tape.watch(xs)
-            outputs = model(xs if len(xs) > 1 else xs[0], training=True)
+            tape.watch(inputs)
+            outputs = model(inputs if len(inputs) > 1 else inputs[0], training=True)
             loss = tf.add_n([tf.reduce_mean(tf.square(y)) for y in tf.nest.flatten(outputs)])
-        grads = tape.gradient(loss, [*weights, *xs])
+        grads = tape.gradient(loss, [*weights, *inputs])
         if weights:
             update.apply(grads[:len(weights)], weights)
         return loss, grads[len(weights):]
@@ -188,7 +188,7 @@ def training_runner(model: Any, batch_size: int,
     def predict(images: np.ndarray) -> np.ndarray:
         return np.asarray(model.predict(images, batch_size=PREDICT_BATCH, verbose=0))
 
-    return Runner(step, None, predict, _keras_threads("tensorflow"),
+    return Runner(lambda: step(xs), None, predict, _keras_threads("tensorflow"),
                   {"precision": "fp32", "optimizer": optimizer})
 
 
