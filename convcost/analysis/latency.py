@@ -12,11 +12,10 @@ time to its roofline bound (:func:`convcost.analysis.roofline.bound` with the de
 stored in the profile) varies far less over shapes than the time itself, so the trees
 interpolate a smooth quantity; the floor (:func:`floor_for`: a tenth of the fixed cost of a
 call, at least 1 us) keeps kernels far below what one call's jitter lets a clock see from
-dominating the fit. The cross-validated errors count the same floor. Features: log FLOPs,
-log bytes, log roofline time, channels, spatial sizes, kernel, stride, groups, inputs,
-activation code, threads, how much of the last SIMD vector the channels in and out leave
-empty (:func:`padding`, for 4, 8 and 16 lanes), and the log of the kind's baseline (the
-roofline, or a linear fit of :func:`work_terms`, whichever cross-validates better).
+dominating the fit. The cross-validated errors count the same floor. Features: log FLOPs, log bytes, log
+roofline time, channels, spatial sizes, kernel, stride, groups, inputs, activation code,
+threads, and how much of the last SIMD vector the channels in and out leave empty
+(:func:`padding`, for 4, 8 and 16 lanes).
 
 :func:`predict_kernels` never extrapolates silently: a kernel whose shape lies outside the
 calibrated range of its kind carries the names of the features that are out of range, and a
