@@ -7,12 +7,12 @@ its cross-validated error, and the fixed cost of one call. It is saved as a JSON
 people and other tools read) beside a joblib file with the fitted forests (and the
 scikit-learn version that wrote them).
 
-The forest predicts ``log((latency + floor) / (roofline + floor))``: the ratio of the kernel's
+The forest predicts ``log((latency + 1 us) / (roofline + 1 us))``: the ratio of the kernel's
 time to its roofline bound (:func:`convcost.analysis.roofline.bound` with the device numbers
 stored in the profile) varies far less over shapes than the time itself, so the trees
-interpolate a smooth quantity; the floor (:func:`floor_for`: a tenth of the fixed cost of a
-call, at least 1 us) keeps kernels far below what one call's jitter lets a clock see from
-dominating the fit. The cross-validated errors count the same floor. Features: log FLOPs, log bytes, log
+interpolate a smooth quantity; the 1 us floor (:data:`FLOOR_SECONDS`, about the fixed cost of
+a call) keeps kernels of a few nanoseconds, whose time is mostly noise, from dominating the
+fit. The cross-validated errors count the same floor. Features: log FLOPs, log bytes, log
 roofline time, channels, spatial sizes, kernel, stride, groups, inputs, activation code,
 threads, and how much of the last SIMD vector the channels in and out leave empty
 (:func:`padding`, for 4, 8 and 16 lanes).
@@ -44,31 +44,23 @@ MIN_SECONDS = 1e-8
 #: A profile's JSON keeps its samples (about 0.5 MB for a 10-minute calibration).
 MAX_PROFILE_BYTES = 1 << 26
 FLOOR_SECONDS = 1e-6
-#: The floor is this share of the fixed cost per call (TensorFlow: ~200 us, so 20 us).
-FLOOR_SHARE = 0.1
 #: How much lower (absolute RMSPE) a whole-model factor's held-out error must be to be applied.
 MIN_GAIN = 0.01
 
 
-def floor_for(fixed_seconds: float) -> float:
-    """The floor of a profile's targets and errors: :data:`FLOOR_SHARE` of its fixed cost per
-    call, at least :data:`FLOOR_SECONDS` (LiteRT: 1 us; TensorFlow: ~20 us)."""
-    return max(FLOOR_SECONDS, FLOOR_SHARE * fixed_seconds)
-
-
-def target(seconds: Any, roof: Any, floor: float = FLOOR_SECONDS) -> Any:
+def target(seconds: Any, roof: Any) -> Any:
     """What the forest learns: log((time + floor) / (roofline + floor)) (arrays or floats)."""
     import numpy as np
 
-    return np.log((np.asarray(seconds, dtype=float) + floor) / (roof + floor))
+    return np.log((np.asarray(seconds, dtype=float) + FLOOR_SECONDS) / (roof + FLOOR_SECONDS))
 
 
-def from_target(value: Any, roof: Any, floor: float = FLOOR_SECONDS) -> Any:
+def from_target(value: Any, roof: Any) -> Any:
     """Seconds back from :func:`target`; never below :data:`MIN_SECONDS` (a kernel whose
     samples all fell within the fixed per-call cost still costs something, never zero)."""
     import numpy as np
 
-    return np.maximum(np.exp(value) * (roof + floor) - floor, MIN_SECONDS)
+    return np.maximum(np.exp(value) * (roof + FLOOR_SECONDS) - FLOOR_SECONDS, MIN_SECONDS)
 
 
 def roofline_seconds(shape: KernelShape, batch: int, device: DeviceProfile) -> float:
@@ -118,7 +110,6 @@ class KindModel:
     cv: dict[str, float]
     baseline: list[float] | None = None
     method: str = "forest/roofline"
-    floor: float = FLOOR_SECONDS
 
 
 @dataclass
@@ -159,7 +150,7 @@ MIN_TO_CHOOSE = 50
 
 def fit_kind(shapes: Sequence[KernelShape], seconds: Sequence[float], *, batch: int,
              threads: int, device: DeviceProfile, folds: int = 5, seed: int = 0,
-             methods: Sequence[str] = METHODS, floor: float = FLOOR_SECONDS) -> KindModel:
+             methods: Sequence[str] = METHODS) -> KindModel:
     """Fit one kind's predictor on measured kernels: each of ``methods`` is cross-validated,
     the one with the lowest RMSPE is fitted on all samples.
 
@@ -170,7 +161,6 @@ def fit_kind(shapes: Sequence[KernelShape], seconds: Sequence[float], *, batch: 
         folds: cross-validation folds (fewer when there are fewer samples).
         methods: the candidates (:data:`METHODS`); the first wins ties, and is the only one
             under :data:`MIN_TO_CHOOSE` samples.
-        floor: of the targets and errors (:func:`floor_for` the profile's fixed cost).
     """
     import numpy as np
 
@@ -179,13 +169,13 @@ def fit_kind(shapes: Sequence[KernelShape], seconds: Sequence[float], *, batch: 
     terms = np.array([work_terms(s, batch) for s in shapes])
     times = np.asarray(seconds, dtype=float)
     methods = methods if len(shapes) >= MIN_TO_CHOOSE else methods[:1]
-    scored = [(cross_validate(x, times, roof, terms, method, folds, seed, floor), method)
+    scored = [(cross_validate(x, times, roof, terms, method, folds, seed), method)
               for method in methods]
     cv, method = min(scored, key=lambda pair: (_or_inf(pair[0]["rmspe"]),
                                                methods.index(pair[1])))
-    estimator, baseline = _fit_method(x, times, roof, terms, method, seed, floor)
+    estimator, baseline = _fit_method(x, times, roof, terms, method, seed)
     return KindModel(estimator, len(shapes), _ranges(shapes), _categories(shapes), cv,
-                     baseline, method, floor)
+                     baseline, method)
 
 
 def _or_inf(value: float) -> float:
@@ -211,7 +201,7 @@ def _lanes(channels: int, lanes: int = 16) -> int:
 
 
 def _fit_method(x: Any, seconds: Any, roof: Any, terms: Any, method: str,
-                seed: int, floor: float) -> tuple[Any, list[float] | None]:
+                seed: int) -> tuple[Any, list[float] | None]:
     """The trees of ``method`` fitted on ``x``, and the linear baseline (None: roofline)."""
     import numpy as np
 
@@ -220,7 +210,7 @@ def _fit_method(x: Any, seconds: Any, roof: Any, terms: Any, method: str,
     reference = _baseline_seconds(terms, coefficients, roof)
     inputs = np.column_stack([x, np.log(reference)])
     estimator = (forest(seed) if trees == "forest" else extra_trees(seed))
-    return estimator.fit(inputs, target(seconds, reference, floor)), coefficients
+    return estimator.fit(inputs, target(seconds, reference)), coefficients
 
 
 def _linear_baseline(terms: Any, seconds: Any) -> list[float]:
@@ -256,8 +246,8 @@ def extra_trees(seed: int, trees: int = 150) -> Any:
 
 
 def cross_validate(x: Any, seconds: Any, roof: Any, terms: Any, method: str, folds: int,
-                   seed: int, floor: float = FLOOR_SECONDS) -> dict[str, float]:
-    """K-fold error of ``method`` in time (not log) terms, with the floor: RMSPE, mean
+                   seed: int) -> dict[str, float]:
+    """K-fold error of ``method`` in time (not log) terms, with the 1 us floor: RMSPE, mean
     |error|, share within ±10 %. The baseline is fitted inside each fold."""
     import numpy as np
     from sklearn.model_selection import KFold
@@ -269,11 +259,11 @@ def cross_validate(x: Any, seconds: Any, roof: Any, terms: Any, method: str, fol
     for train, test in KFold(n_splits=min(folds, n), shuffle=True,
                              random_state=seed).split(x):
         estimator, coefficients = _fit_method(x[train], seconds[train], roof[train],
-                                              terms[train], method, seed, floor)
+                                              terms[train], method, seed)
         reference = _baseline_seconds(terms[test], coefficients, roof[test])
         inputs = np.column_stack([x[test], np.log(reference)])
-        predicted[test] = from_target(estimator.predict(inputs), reference, floor)
-    error = (predicted + floor) / (seconds + floor) - 1.0
+        predicted[test] = from_target(estimator.predict(inputs), reference)
+    error = (predicted + FLOOR_SECONDS) / (seconds + FLOOR_SECONDS) - 1.0
     return {"rmspe": rmspe_of(error), "mape": float(np.mean(np.abs(error))),
             "within_10": _within(error)}
 
@@ -288,8 +278,7 @@ def refit(profile: LatencyProfile, seed: int = 0) -> LatencyProfile:
     for kind, rows in samples.items():
         shapes = [KernelShape.from_row(row) for row in rows]
         kinds[kind] = fit_kind(shapes, [row["seconds"] for row in rows], batch=profile.batch,
-                               threads=profile.threads, device=profile.device, seed=seed,
-                               floor=floor_for(profile.fixed_seconds))
+                               threads=profile.threads, device=profile.device, seed=seed)
     refitted = LatencyProfile(profile.runtime, profile.threads, profile.batch, profile.device,
                               profile.fixed_seconds, kinds, profile.clock, dict(profile.meta),
                               profile.scale)
@@ -405,8 +394,7 @@ def predict_shapes(model: KindModel, shapes: Sequence[KernelShape], batch: int, 
     terms = np.array([work_terms(s, batch) for s in shapes])
     reference = _baseline_seconds(terms, model.baseline, roof)
     inputs = np.column_stack([x, np.log(reference)])
-    return [float(v) for v in from_target(model.estimator.predict(inputs), reference,
-                                          model.floor)]
+    return [float(v) for v in from_target(model.estimator.predict(inputs), reference)]
 
 
 def predict_kernels(profile: LatencyProfile, kernels: Sequence[Kernel]) -> list[KernelPrediction]:
@@ -481,8 +469,7 @@ def to_json(profile: LatencyProfile, blob: str, digest: str,
             "model_file": blob, "model_sha256": digest, "sklearn": sklearn_version,
             "kinds": {k: {"samples": m.samples, "cv": m.cv, "ranges": m.ranges,
                           "categories": m.categories, "method": m.method,
-                          "baseline": m.baseline, "floor": m.floor}
-                      for k, m in profile.kinds.items()},
+                          "baseline": m.baseline} for k, m in profile.kinds.items()},
             **profile.meta}
 
 
@@ -515,7 +502,7 @@ def _from_json(data: Any, file: Path, command: str) -> LatencyProfile:
         device = data["device"]
         kinds = {kind: KindModel(estimators[kind], int(v["samples"]), v["ranges"],
                                  v["categories"], v["cv"], _coefficients(v["baseline"]),
-                                 str(v["method"]), float(v["floor"]))
+                                 str(v["method"]))
                  for kind, v in data["kinds"].items()}
         profile = LatencyProfile(str(data["runtime"]), int(data["threads"]), int(data["batch"]),
                                  DeviceProfile(float(device["peak_flops"]),

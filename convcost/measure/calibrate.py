@@ -408,8 +408,7 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
         _take(config, setting, fixed, samples, report, used)
     scores: dict[str, Any] = {}
     while first_round is None and used() < 0.75:
-        for config in _adaptive(samples, setting, device, rng, kinds, scores,
-                                floor=latency.floor_for(fixed)):
+        for config in _adaptive(samples, setting, device, rng, kinds, scores):
             _take(config, setting, fixed, samples, report, used)
             if used() >= 0.75:
                 break
@@ -441,8 +440,7 @@ def _take(config: dict[str, Any], setting: Setting, fixed: float, samples: Sampl
 
 def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
               rng: random.Random, kinds: tuple[str, ...], scores: dict[str, Any],
-              worst: int = 3, per_kind: int = 12,
-              floor: float = latency.FLOOR_SECONDS) -> list[dict[str, Any]]:
+              worst: int = 3, per_kind: int = 12) -> list[dict[str, Any]]:
     """New shapes where the held-out error is highest: for each of the ``worst`` kinds (CV
     RMSPE times the kind's weight), half near its worst-predicted samples, half fresh.
 
@@ -451,8 +449,7 @@ def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
     costs a small share of the measuring it steers."""
     for kind, shapes in samples.shapes.items():
         if kind in kinds and scores.get(kind, (None,))[0] != len(shapes):
-            scores[kind] = (len(shapes),
-                            _held_out_errors(samples, kind, setting, device, floor))
+            scores[kind] = (len(shapes), _held_out_errors(samples, kind, setting, device))
 
     def weighted(kind: str) -> float:
         return latency.rmspe_of(scores[kind][1]) * WEIGHTS[kind]
@@ -467,9 +464,9 @@ def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
     return configs
 
 
-def _held_out_errors(samples: Samples, kind: str, setting: Setting, device: DeviceProfile,
-                     floor: float = latency.FLOOR_SECONDS) -> list[float]:
-    """Each sample's relative error (with the floor) when predicted by a small forest
+def _held_out_errors(samples: Samples, kind: str, setting: Setting,
+                     device: DeviceProfile) -> list[float]:
+    """Each sample's relative error (with the 1 us floor) when predicted by a small forest
     fitted on the other folds (1.0 each under 4 samples: nothing to hold out)."""
     import numpy as np
     from sklearn.model_selection import KFold, cross_val_predict
@@ -479,7 +476,7 @@ def _held_out_errors(samples: Samples, kind: str, setting: Setting, device: Devi
         return [1.0] * len(shapes)
     x = np.array([latency.features(s, setting.batch, setting.threads, device) for s in shapes])
     roof = np.array([latency.roofline_seconds(s, setting.batch, device) for s in shapes])
-    y = latency.target(seconds, roof, floor)
+    y = latency.target(seconds, roof)
     predicted = cross_val_predict(latency.forest(0, trees=SCORING_TREES), x, y,
                                   cv=KFold(3, shuffle=True, random_state=0))
     return [float(v) for v in np.abs(np.exp(predicted - y) - 1.0)]
@@ -488,8 +485,7 @@ def _held_out_errors(samples: Samples, kind: str, setting: Setting, device: Devi
 def _fit(samples: Samples, setting: Setting, device: DeviceProfile, fixed: float,
          elapsed: float) -> latency.LatencyProfile:
     kinds = {kind: latency.fit_kind(shapes, samples.seconds[kind], batch=setting.batch,
-                                    threads=setting.threads, device=device,
-                                    floor=latency.floor_for(fixed))
+                                    threads=setting.threads, device=device)
              for kind, shapes in samples.shapes.items()}
     measured = {kind: [{**dataclasses.asdict(shape), "seconds": seconds}
                        for shape, seconds in zip(shapes, samples.seconds[kind])]

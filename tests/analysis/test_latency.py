@@ -271,19 +271,3 @@ def test_a_linear_baseline_survives_saving(profile, tmp_path):
     report = analyze(_model())
     assert predict_report(report, loaded).predicted_ms == pytest.approx(
         predict_report(report, mine).predicted_ms)
-
-
-def test_the_floor_is_a_tenth_of_the_call_and_tames_jitter_below_it():
-    import random
-
-    from convcost.analysis.roofline import DeviceProfile
-
-    assert latency.floor_for(200e-6) == pytest.approx(20e-6)  # TensorFlow's call: 20 us
-    assert latency.floor_for(1e-6) == latency.FLOOR_SECONDS  # LiteRT's: the 1 us minimum
-    rng, shapes = random.Random(1), _pointwise_shapes(30)
-    noise = [rng.uniform(0.5e-6, 1.5e-6) for _ in shapes]  # kernels lost in a call's jitter
-    device = DeviceProfile(1e15, 1e15)  # every roofline is ~0: nothing to learn but noise
-    fine = latency.fit_kind(shapes, noise, batch=1, threads=1, device=device)
-    tamed = latency.fit_kind(shapes, noise, batch=1, threads=1, device=device, floor=20e-6)
-    # with a 20 us floor no error can exceed 1 us / 20.5 us = 4.9 %; with 1 us it is ~20 %+
-    assert tamed.cv["rmspe"] < 0.049 < fine.cv["rmspe"] and tamed.floor == 20e-6
