@@ -14,8 +14,9 @@ interpolate a smooth quantity; the 1 us floor (:data:`FLOOR_SECONDS`, about the 
 a call) keeps kernels of a few nanoseconds, whose time is mostly noise, from dominating the
 fit. The cross-validated errors count the same floor. Features: log FLOPs, log bytes, log
 roofline time, channels, spatial sizes, kernel, stride, groups, inputs, activation code,
-threads, and how much of the last SIMD vector the channels in and out leave empty
-(:func:`padding`, for 4, 8 and 16 lanes).
+threads, how much of the last SIMD vector the channels in and out leave empty
+(:func:`padding`, for 4, 8 and 16 lanes), and the log of the kind's baseline (the roofline,
+or a linear fit of :func:`work_terms`, whichever cross-validates better).
 
 :func:`predict_kernels` never extrapolates silently: a kernel whose shape lies outside the
 calibrated range of its kind carries the names of the features that are out of range, and a
