@@ -127,6 +127,8 @@ class LatencyProfile:
     meta: dict[str, Any] = field(default_factory=dict)
     #: Whole models vs their kernels' sum, fitted on generated chains (:func:`fit_scale`).
     scale: float = 1.0
+    #: Seconds added to each predicted kernel inside a model (:func:`fit_scale`; 0: none).
+    offset: float = 0.0
 
     def key(self) -> str:
         return profile_key(self.runtime, self.threads, self.batch)
@@ -282,63 +284,93 @@ def refit(profile: LatencyProfile, seed: int = 0) -> LatencyProfile:
                                threads=profile.threads, device=profile.device, seed=seed)
     refitted = LatencyProfile(profile.runtime, profile.threads, profile.batch, profile.device,
                               profile.fixed_seconds, kinds, profile.clock, dict(profile.meta),
-                              profile.scale)
+                              profile.scale, profile.offset)
     chains = (profile.meta.get("composition") or {}).get("models")
     return compose(refitted, chains) if chains else refitted
 
 
-def fit_scale(kernel_sums: Sequence[float], measured: Sequence[float],
-              fixed: float) -> dict[str, Any]:
-    """How whole models compose from their kernels: the one factor ``s`` that makes
-    ``fixed + s * kernel_sum`` closest to the measured time in relative terms, fitted on
-    generated chains of kernels (never zoo models), with its leave-one-out error.
+def fit_scale(kernel_sums: Sequence[float], measured: Sequence[float], fixed: float,
+              counts: Sequence[int] | None = None) -> dict[str, Any]:
+    """How whole models compose from their kernels, fitted on generated chains of kernels
+    (never zoo models): a factor ``s`` on the kernels' sum, and with ``counts`` (kernels per
+    chain) also a time ``c`` added per kernel, so that ``fixed + s * sum + c * count`` is
+    closest to the measured time in relative terms; with their leave-one-out errors.
 
     A kernel timed alone in its own one-op model is not exactly the same kernel inside a
-    model (its input arrives warm in cache, the interpreter's per-op work is shared), and the
-    forests' own errors are correlated across the kernels of a model; one factor absorbs the
-    systematic part. A positive least-squares fit (scikit-learn) on the relative error.
+    model (its input arrives warm in cache, the runtime's per-op work differs, the fixed cost
+    taken off each sample was one measurement), and the trees' own errors are correlated across
+    the kernels of a model; the factor absorbs the proportional part, the per-kernel time the
+    part that comes with every op (TensorFlow: ~13 us per kernel at batch 32). Least squares
+    on the relative error (scikit-learn; the factor non-negative).
 
-    The factor is applied only where it earns its place: when its leave-one-out RMSPE over the
-    chains is at least :data:`MIN_GAIN` below the plain sum's (always under 3 chains, where
-    nothing can be held out). Otherwise ``scale`` is 1 and the fitted one is only reported.
+    The form with the lower leave-one-out RMSPE is applied only where it earns its place: at
+    least :data:`MIN_GAIN` below the plain sum's (the factor alone always under 3 chains, where
+    nothing can be held out; the per-kernel time needs 4). Otherwise ``scale`` is 1, ``offset``
+    0, and the fitted ones are only reported.
 
-    Returns: ``scale`` (what ``predict`` uses), ``fitted_scale``, ``applied``, ``chains``, and
-    over the chains the RMSPE and share within ±10 % of the plain sum (``*_unscaled``) and of
-    the scaled sum, leave-one-out (``rmspe``, ``within_10``; NaN under 3 chains).
+    Returns: ``scale`` and ``offset`` (what ``predict`` uses), ``fitted_scale``,
+    ``fitted_offset``, ``applied``, ``chains``, and over the chains the RMSPE and share within
+    ±10 % of the plain sum (``*_unscaled``) and of the applied form, leave-one-out (``rmspe``,
+    ``within_10``; NaN under 3 chains).
     """
+    import numpy as np
+
+    sums, times = np.asarray(kernel_sums, dtype=float), np.asarray(measured, dtype=float)
+    y, plain = (times - fixed) / times, (fixed + sums) / times - 1.0
+    forms = [_composition_fit((sums / times)[:, None], y, positive=True)]
+    if counts is not None and len(times) >= 4:
+        x = np.column_stack([sums / times, np.asarray(counts, dtype=float) / times])
+        forms.append(_composition_fit(x, y, positive=False))
+    coefficients, held_out = min(forms, key=lambda form: _or_inf(rmspe_of(form[1])))
+    scale, offset = (coefficients[0] or 1.0), (coefficients[1] if len(coefficients) > 1 else 0.0)
+    chains = len(times)
+    applied = 0 < chains < 3 or rmspe_of(held_out) < rmspe_of(plain) - MIN_GAIN
+    return {"chains": chains, "rmspe_unscaled": rmspe_of(plain), "within_10_unscaled":
+            _within(plain), "scale": scale if applied else 1.0, "fitted_scale": scale,
+            "offset": offset if applied else 0.0, "fitted_offset": offset,
+            "applied": applied, "rmspe": rmspe_of(held_out), "within_10": _within(held_out)}
+
+
+def _composition_fit(x: Any, y: Any, positive: bool) -> tuple[list[float], Any]:
+    """Coefficients of ``y ~ x`` (no intercept) and the leave-one-out errors (none under 3
+    rows); no rows: a factor of 1."""
     import numpy as np
     from sklearn.linear_model import LinearRegression
     from sklearn.model_selection import LeaveOneOut, cross_val_predict
 
-    sums, times = np.asarray(kernel_sums, dtype=float), np.asarray(measured, dtype=float)
-    x, y = (sums / times)[:, None], (times - fixed) / times
-    plain = (fixed + sums) / times - 1.0
-    chains, regression = len(times), LinearRegression(positive=True, fit_intercept=False)
-    fitted = (float(regression.fit(x, y).coef_[0]) or 1.0) if chains else 1.0
-    # held out, relative errors; under 3 chains nothing can be held out (NaN errors)
-    held_out = (cross_val_predict(regression, x, y, cv=LeaveOneOut()) - y if chains >= 3
+    if not len(y):
+        return [1.0], np.array([])
+    regression = LinearRegression(positive=positive, fit_intercept=False)
+    coefficients = [float(c) for c in regression.fit(x, y).coef_]
+    held_out = (cross_val_predict(regression, x, y, cv=LeaveOneOut()) - y if len(y) >= 3
                 else np.array([]))
-    applied = 0 < chains < 3 or rmspe_of(held_out) < rmspe_of(plain) - MIN_GAIN
-    return {"chains": chains, "rmspe_unscaled": rmspe_of(plain), "within_10_unscaled":
-            _within(plain), "scale": fitted if applied else 1.0, "fitted_scale": fitted,
-            "applied": applied, "rmspe": rmspe_of(held_out), "within_10": _within(held_out)}
+    return coefficients, held_out
 
 
 def compose(profile: LatencyProfile, chains: Sequence[dict[str, Any]]) -> LatencyProfile:
-    """``profile`` with its :attr:`~LatencyProfile.scale` fitted on measured chains.
+    """``profile`` with its :attr:`~LatencyProfile.scale` and :attr:`~LatencyProfile.offset`
+    fitted on measured chains.
 
     Each chain is ``{"name", "seconds", "kernels": [{"kind", **KernelShape fields}]}``: a
     generated model's measured time and its kernels, kept in the profile's ``composition`` so
-    that :func:`refit` can fit the scale again.
+    that :func:`refit` can fit them again.
     """
     import dataclasses
 
-    plain = dataclasses.replace(profile, scale=1.0)
-    sums = [sum(p.seconds for p in predict_kernels(plain, chain_kernels(chain)))
-            for chain in chains]
-    fitted = fit_scale(sums, [chain["seconds"] for chain in chains], profile.fixed_seconds)
+    plain = dataclasses.replace(profile, scale=1.0, offset=0.0)
+    predicted = [predict_kernels(plain, chain_kernels(chain)) for chain in chains]
+    fitted = fit_scale([sum(p.seconds for p in kernels) for kernels in predicted],
+                       [chain["seconds"] for chain in chains], profile.fixed_seconds,
+                       [sum(_takes_offset(p) for p in kernels) for kernels in predicted])
     meta = {**profile.meta, "composition": {**fitted, "models": list(chains)}}
-    return dataclasses.replace(profile, scale=fitted["scale"], meta=meta)
+    return dataclasses.replace(profile, scale=fitted["scale"], offset=fitted["offset"],
+                               meta=meta)
+
+
+def _takes_offset(prediction: KernelPrediction) -> bool:
+    """Whether a kernel is one of a kind with a predictor (what the offset is added to)."""
+    return prediction.kernel.kind != "none" and not any(
+        "roofline bound" in why for why in prediction.out_of_range)
 
 
 def chain_kernels(chain: dict[str, Any]) -> list[Kernel]:
@@ -415,8 +447,9 @@ def predict_kernels(profile: LatencyProfile, kernels: Sequence[Kernel]) -> list[
         seconds = predict_shapes(model, shapes, profile.batch,  # type: ignore[arg-type]
                                  profile.threads, profile.device)
         for i, value in zip(indices, seconds):
-            results[i] = KernelPrediction(kernels[i], value * profile.scale,
-                                          out_of_range(model, kernels[i]))
+            results[i] = KernelPrediction(
+                kernels[i], max(value * profile.scale + profile.offset, MIN_SECONDS),
+                out_of_range(model, kernels[i]))
     return [results[i] for i in range(len(kernels))]
 
 
@@ -465,6 +498,7 @@ def to_json(profile: LatencyProfile, blob: str, digest: str,
     return {"format": FORMAT_VERSION, "kind": "convcost latency profile",
             "runtime": profile.runtime, "threads": profile.threads, "batch": profile.batch,
             "fixed_seconds": profile.fixed_seconds, "scale": profile.scale,
+            "offset": profile.offset,
             "clock": profile.clock,
             "device": profile.device.to_dict(),
             "model_file": blob, "model_sha256": digest, "sklearn": sklearn_version,
@@ -511,7 +545,8 @@ def _from_json(data: Any, file: Path, command: str) -> LatencyProfile:
                                                name=str(device.get("name", ""))),
                                  float(data["fixed_seconds"]), kinds,
                                  str(data.get("clock", "wall")),
-                                 scale=float(data.get("scale", 1.0)))
+                                 scale=float(data.get("scale", 1.0)),
+                                 offset=float(data.get("offset", 0.0)))
     except (KeyError, TypeError, ValueError, ConvcostError) as error:
         raise broken(f"{type(error).__name__}: {one_line(error, 120)}") from None
     profile.meta = {k: v for k, v in data.items() if k in ("machine", "versions", "date",

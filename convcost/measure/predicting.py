@@ -84,7 +84,8 @@ def document(predictions: Sequence[ModelPrediction], profile: latency.LatencyPro
             "batch_size": profile.batch, "profile": label, "clock": profile.clock,
             "calibrated": {k: {"samples": m.samples, "cv": m.cv, "method": m.method}
                            for k, m in profile.kinds.items()},
-            "scale": profile.scale, "composition": _composition(profile), "models": models}
+            "scale": profile.scale, "offset": profile.offset,
+            "composition": _composition(profile), "models": models}
 
 
 def _composition(profile: latency.LatencyProfile) -> dict[str, Any] | None:

@@ -39,9 +39,10 @@ def _composition(fitted: dict[str, Any] | None) -> list[str]:
     """How whole generated models compose from their kernels (absent in older profiles)."""
     if not fitted:
         return []
-    applied = fitted.get("applied", True)
+    applied, offset = fitted.get("applied", True), fitted.get("offset", 0.0)
     first = (f"whole models: {fitted['chains']} generated chains timed; a model = fixed cost + "
-             f"{fitted['scale']:.3f} x its kernels' sum")
+             f"{fitted['scale']:.3f} x its kernels' sum"
+             + (f" + {offset * 1e6:+.1f} us per kernel" if offset else ""))
     if not applied:
         first += (f" (a factor of {fitted['fitted_scale']:.3f} did not predict held-out chains "
                   f"better)")

@@ -159,6 +159,34 @@ def test_fit_scale_with_one_chain_is_its_ratio_and_has_no_held_out_error():
     assert latency.fit_scale([], [], 1e-6)["scale"] == 1.0
 
 
+def test_fit_scale_recovers_a_factor_and_a_time_per_kernel():
+    sums = [1e-3, 2e-3, 4e-3, 8e-4, 3e-4, 5e-4, 6e-3]
+    counts = [12, 30, 25, 40, 8, 60, 15]
+    fixed = 2e-4  # each model: 0.9 x its kernels' sum + 12 us per kernel (TensorFlow-like)
+    measured = [fixed + 0.9 * s + 12e-6 * n for s, n in zip(sums, counts)]
+    fitted = latency.fit_scale(sums, measured, fixed, counts)
+    assert fitted["scale"] == pytest.approx(0.9, rel=1e-6)
+    assert fitted["offset"] == pytest.approx(12e-6, rel=1e-6)
+    assert fitted["rmspe"] == pytest.approx(0.0, abs=1e-9) and fitted["applied"]
+    alone = latency.fit_scale(sums, measured, fixed)  # without counts: the factor only
+    assert alone["offset"] == 0.0 and alone["rmspe"] > 0.05
+
+
+def test_the_time_per_kernel_is_added_to_each_predicted_kernel(profile):
+    import dataclasses
+
+    from convcost.count.walker import analyze
+
+    report = analyze(_model())
+    plain = predict_report(report, profile)
+    shifted = predict_report(report, dataclasses.replace(profile, scale=0.5, offset=5e-6))
+    predicted = [row for row in plain.rows if row.predicted_ms > 0]
+    # 5 us = 5e-3 ms per kernel; the head's row is two kernels (dense+softmax)
+    assert [row.predicted_ms for row in shifted.rows if row.predicted_ms > 0] == pytest.approx(
+        [0.5 * row.predicted_ms + 5e-3 * (row.kernel.count("+") + 1) for row in predicted])
+    assert predicted[-1].kernel == "dense+softmax"
+
+
 def _chain(model, seconds_per_truth: float) -> dict:
     from dataclasses import asdict
 
