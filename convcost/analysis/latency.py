@@ -49,11 +49,11 @@ FLOOR_SECONDS = 1e-6
 MIN_GAIN = 0.01
 
 
-def target(seconds: Any, roof: Any) -> Any:
+def target(seconds: Any, roof: Any, floor: float = FLOOR_SECONDS) -> Any:
     """What the forest learns: log((time + floor) / (roofline + floor)) (arrays or floats)."""
     import numpy as np
 
-    return np.log((np.asarray(seconds, dtype=float) + FLOOR_SECONDS) / (roof + FLOOR_SECONDS))
+    return np.log((np.asarray(seconds, dtype=float) + floor) / (roof + floor))
 
 
 def from_target(value: Any, roof: Any) -> Any:

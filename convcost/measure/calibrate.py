@@ -46,6 +46,11 @@ WEIGHTS = {"conv": 3, "pointwise": 3, "depthwise": 3, "dense": 1.5, "add": 1.5, 
            "global_pool": 1, "concat": 1, "activation": 2, "batchnorm": 1, "pad": 1,
            "reshape": 0.5, "softmax": 0.5}
 SCORING_TREES = 40  # the adaptive step's forests: only to rank samples, kept cheap
+#: The adaptive step ranks errors above this share of the fixed cost per call: a kernel far
+#: below one call's jitter is noise to the clock (TensorFlow: 200 us calls) and more samples of
+#: it teach nothing. Only the ranking: the fits keep the 1 us floor (a larger one there let
+#: every small kernel of a model be off by microseconds; see docs/results/predict.md).
+RANKING_FLOOR_SHARE = 0.1
 ACTIVATIONS = ("relu", "relu6", "sigmoid", "swish", "hard_swish", "tanh")
 
 
@@ -407,8 +412,9 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
             break
         _take(config, setting, fixed, samples, report, used)
     scores: dict[str, Any] = {}
+    floor = max(latency.FLOOR_SECONDS, RANKING_FLOOR_SHARE * fixed)
     while first_round is None and used() < 0.75:
-        for config in _adaptive(samples, setting, device, rng, kinds, scores):
+        for config in _adaptive(samples, setting, device, rng, kinds, scores, floor=floor):
             _take(config, setting, fixed, samples, report, used)
             if used() >= 0.75:
                 break
@@ -440,7 +446,8 @@ def _take(config: dict[str, Any], setting: Setting, fixed: float, samples: Sampl
 
 def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
               rng: random.Random, kinds: tuple[str, ...], scores: dict[str, Any],
-              worst: int = 3, per_kind: int = 12) -> list[dict[str, Any]]:
+              worst: int = 3, per_kind: int = 12,
+              floor: float = latency.FLOOR_SECONDS) -> list[dict[str, Any]]:
     """New shapes where the held-out error is highest: for each of the ``worst`` kinds (CV
     RMSPE times the kind's weight), half near its worst-predicted samples, half fresh.
 
@@ -449,7 +456,8 @@ def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
     costs a small share of the measuring it steers."""
     for kind, shapes in samples.shapes.items():
         if kind in kinds and scores.get(kind, (None,))[0] != len(shapes):
-            scores[kind] = (len(shapes), _held_out_errors(samples, kind, setting, device))
+            scores[kind] = (len(shapes),
+                            _held_out_errors(samples, kind, setting, device, floor))
 
     def weighted(kind: str) -> float:
         return latency.rmspe_of(scores[kind][1]) * WEIGHTS[kind]
@@ -464,10 +472,10 @@ def _adaptive(samples: Samples, setting: Setting, device: DeviceProfile,
     return configs
 
 
-def _held_out_errors(samples: Samples, kind: str, setting: Setting,
-                     device: DeviceProfile) -> list[float]:
-    """Each sample's relative error (with the 1 us floor) when predicted by a small forest
-    fitted on the other folds (1.0 each under 4 samples: nothing to hold out)."""
+def _held_out_errors(samples: Samples, kind: str, setting: Setting, device: DeviceProfile,
+                     floor: float = latency.FLOOR_SECONDS) -> list[float]:
+    """Each sample's relative error (with ``floor``) when predicted by a small forest fitted
+    on the other folds (1.0 each under 4 samples: nothing to hold out)."""
     import numpy as np
     from sklearn.model_selection import KFold, cross_val_predict
 
@@ -476,7 +484,7 @@ def _held_out_errors(samples: Samples, kind: str, setting: Setting,
         return [1.0] * len(shapes)
     x = np.array([latency.features(s, setting.batch, setting.threads, device) for s in shapes])
     roof = np.array([latency.roofline_seconds(s, setting.batch, device) for s in shapes])
-    y = latency.target(seconds, roof)
+    y = latency.target(seconds, roof, floor)
     predicted = cross_val_predict(latency.forest(0, trees=SCORING_TREES), x, y,
                                   cv=KFold(3, shuffle=True, random_state=0))
     return [float(v) for v in np.abs(np.exp(predicted - y) - 1.0)]

@@ -183,3 +183,20 @@ def test_the_adaptive_step_samples_the_worst_predicted_kind_and_refits_only_it(m
     samples.add("dense", *_pointwise("dense", 64, 64, 4), 1e-5)
     module._adaptive(samples, setting, device, rng, kinds, scores, worst=1)
     assert refitted == ["dense"]  # pointwise's errors are cached by its unchanged count
+
+
+def test_the_adaptive_step_does_not_chase_kernels_below_a_calls_jitter():
+    from convcost.analysis.roofline import DeviceProfile
+    from convcost.measure import calibrate as module
+
+    rng, samples = random.Random(2), module.Samples()
+    device, kinds = DeviceProfile(1e11, 1e10), ("pointwise", "dense")
+    for _ in range(24):  # pointwise: 26..420 us, ±20 % noise; dense: 0.1..2 us of pure jitter
+        config, shape = _pointwise("pointwise", rng.randint(64, 256), rng.randint(64, 256), 4)
+        samples.add("pointwise", config, shape, shape.flops * 2e-10 * rng.uniform(0.8, 1.2))
+        config, shape = _pointwise("dense", rng.randint(8, 256), rng.randint(8, 256), 4)
+        samples.add("dense", config, shape, rng.uniform(1e-7, 2e-6))
+    chosen = {floor: {c["kind"] for c in module._adaptive(
+        samples, Setting("tf"), device, rng, kinds, {}, worst=1, per_kind=4, floor=floor)}
+        for floor in (1e-6, 20e-6)}  # 20 us: a tenth of TensorFlow's 200 us call
+    assert chosen == {1e-6: {"dense"}, 20e-6: {"pointwise"}}
