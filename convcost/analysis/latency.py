@@ -93,7 +93,7 @@ def padding(channels: int, lanes: int) -> float:
     use multiples of 8 or 16, random calibration shapes mostly do not, and without this feature
     the forests could not tell the two apart (the profile's plain sum over-predicted whole
     models by ~9 %: run E in docs/results/predict.md)."""
-    return math.ceil(channels / lanes) * lanes / channels
+    return _lanes(channels, lanes) / channels
 
 
 @dataclass
@@ -206,12 +206,9 @@ def _lanes(channels: int, lanes: int = 16) -> int:
 def _fit_method(x: Any, seconds: Any, roof: Any, terms: Any, method: str,
                 seed: int) -> tuple[Any, list[float] | None]:
     """The trees of ``method`` fitted on ``x``, and the linear baseline (None: roofline)."""
-    import numpy as np
-
     trees, base = method.split("/")
     coefficients = _linear_baseline(terms, seconds) if base == "linear" else None
-    reference = _baseline_seconds(terms, coefficients, roof)
-    inputs = np.column_stack([x, np.log(reference)])
+    inputs, reference = _tree_inputs(x, terms, coefficients, roof)
     estimator = (forest(seed) if trees == "forest" else extra_trees(seed))
     return estimator.fit(inputs, target(seconds, reference)), coefficients
 
@@ -226,12 +223,15 @@ def _linear_baseline(terms: Any, seconds: Any) -> list[float]:
     return [float(c) for c in regression.coef_]
 
 
-def _baseline_seconds(terms: Any, coefficients: list[float] | None, roof: Any) -> Any:
+def _tree_inputs(x: Any, terms: Any, coefficients: list[float] | None,
+                 roof: Any) -> tuple[Any, Any]:
+    """The trees' inputs (the features and the log baseline) and the baseline seconds: the
+    roofline, or the work terms weighted by ``coefficients``."""
     import numpy as np
 
-    if coefficients is None:
-        return roof
-    return np.maximum(terms @ np.asarray(coefficients), MIN_SECONDS)
+    reference = (roof if coefficients is None
+                 else np.maximum(terms @ np.asarray(coefficients), MIN_SECONDS))
+    return np.column_stack([x, np.log(reference)]), reference
 
 
 def forest(seed: int, trees: int = 120) -> Any:
@@ -263,8 +263,7 @@ def cross_validate(x: Any, seconds: Any, roof: Any, terms: Any, method: str, fol
                              random_state=seed).split(x):
         estimator, coefficients = _fit_method(x[train], seconds[train], roof[train],
                                               terms[train], method, seed)
-        reference = _baseline_seconds(terms[test], coefficients, roof[test])
-        inputs = np.column_stack([x[test], np.log(reference)])
+        inputs, reference = _tree_inputs(x[test], terms[test], coefficients, roof[test])
         predicted[test] = from_target(estimator.predict(inputs), reference)
     error = (predicted + FLOOR_SECONDS) / (seconds + FLOOR_SECONDS) - 1.0
     return {"rmspe": rmspe_of(error), "mape": float(np.mean(np.abs(error))),
@@ -361,16 +360,17 @@ def compose(profile: LatencyProfile, chains: Sequence[dict[str, Any]]) -> Latenc
     predicted = [predict_kernels(plain, chain_kernels(chain)) for chain in chains]
     fitted = fit_scale([sum(p.seconds for p in kernels) for kernels in predicted],
                        [chain["seconds"] for chain in chains], profile.fixed_seconds,
-                       [sum(_takes_offset(p) for p in kernels) for kernels in predicted])
+                       [sum(_predicted(profile, p.kernel) for p in kernels)
+                        for kernels in predicted])
     meta = {**profile.meta, "composition": {**fitted, "models": list(chains)}}
     return dataclasses.replace(profile, scale=fitted["scale"], offset=fitted["offset"],
                                meta=meta)
 
 
-def _takes_offset(prediction: KernelPrediction) -> bool:
-    """Whether a kernel is one of a kind with a predictor (what the offset is added to)."""
-    return prediction.kernel.kind != "none" and not any(
-        "roofline bound" in why for why in prediction.out_of_range)
+def _predicted(profile: LatencyProfile, kernel: Kernel) -> bool:
+    """Whether ``profile`` has a predictor for ``kernel`` (what the factor and the time per
+    kernel apply to; the others take 0 s or their roofline bound)."""
+    return kernel.kind in profile.kinds and kernel.shape is not None
 
 
 def chain_kernels(chain: dict[str, Any]) -> list[Kernel]:
@@ -425,8 +425,7 @@ def predict_shapes(model: KindModel, shapes: Sequence[KernelShape], batch: int, 
     x = np.array([features(s, batch, threads, device) for s in shapes])
     roof = np.array([roofline_seconds(s, batch, device) for s in shapes])
     terms = np.array([work_terms(s, batch) for s in shapes])
-    reference = _baseline_seconds(terms, model.baseline, roof)
-    inputs = np.column_stack([x, np.log(reference)])
+    inputs, reference = _tree_inputs(x, terms, model.baseline, roof)
     return [float(v) for v in from_target(model.estimator.predict(inputs), reference)]
 
 
@@ -437,7 +436,7 @@ def predict_kernels(profile: LatencyProfile, kernels: Sequence[Kernel]) -> list[
     for index, kernel in enumerate(kernels):
         if kernel.kind == "none":
             results[index] = KernelPrediction(kernel, 0.0)
-        elif kernel.kind not in profile.kinds or kernel.shape is None:
+        elif not _predicted(profile, kernel):
             results[index] = _roofline_only(profile, kernel)
         else:
             by_kind.setdefault(kernel.kind, []).append(index)

@@ -95,10 +95,10 @@ def _kinds(text: str | None) -> tuple[str, ...]:
 
 def _start_runtime(runtime: str, threads: int) -> None:
     load_keras()
-    from convcost.measure.runtimes import require, set_tf_threads
+    from convcost.measure.runtimes import TF_THREADED, require, set_tf_threads
 
     require(runtime)
-    if runtime in ("tf", "tf-train"):
+    if runtime in TF_THREADED:
         set_tf_threads(threads)
 
 

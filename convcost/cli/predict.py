@@ -75,10 +75,11 @@ def predict_command(
 def _prepare(runtime: str, threads: int, check: bool) -> None:
     """Import Keras; TensorFlow's threads are set before it runs anything (``--check``)."""
     load_keras()
-    if check and runtime in ("tf", "tf-train"):
-        from convcost.measure.runtimes import set_tf_threads
+    if check:
+        from convcost.measure.runtimes import TF_THREADED, set_tf_threads
 
-        set_tf_threads(threads)
+        if runtime in TF_THREADED:
+            set_tf_threads(threads)
 
 
 def _model_and_report(asked: Any, *, run: bool, batch: int) -> tuple[Any, Any]:

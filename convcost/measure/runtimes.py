@@ -48,6 +48,7 @@ PRECISION = {"tf": "fp32", "litert": "fp32", "litert-int8": "int8", "jax": "fp32
              "torch": "fp32"}
 TRAINING = "tf-train"  # a training step: what ``calibrate``/``predict`` time for ``train``
 TRAINING_OPTIMIZER = "adam"
+TF_THREADED = ("tf", TRAINING)  # the runtimes whose threads are TensorFlow's intra-op pool
 KERAS_BACKENDS = {"jax": "jax", "torch": "torch"}  # runtimes that are another Keras backend
 PREDICT_BATCH = 500
 CHILD_TIMEOUT_S = 3600
@@ -148,11 +149,16 @@ def keras_runner(model: Any, batch_size: int, runtime: str = "tf") -> Runner:
     x = keras.ops.convert_to_tensor(random_batch(model_input_shape(model), batch_size))
     forward = compile_function(lambda batch: model(batch, training=False))
     threads = _keras_threads(keras.backend.backend())
+    return Runner(lambda: forward(x), None, _keras_predict(model), threads,
+                  {"precision": "fp32"})
 
+
+def _keras_predict(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """Class scores of a batch of images by Keras' own ``predict`` (for accuracy checks)."""
     def predict(images: np.ndarray) -> np.ndarray:
         return np.asarray(model.predict(images, batch_size=PREDICT_BATCH, verbose=0))
 
-    return Runner(lambda: forward(x), None, predict, threads, {"precision": "fp32"})
+    return predict
 
 
 def training_runner(model: Any, batch_size: int,
@@ -185,10 +191,7 @@ def training_runner(model: Any, batch_size: int,
             update.apply(grads[:len(weights)], weights)
         return loss, grads[len(weights):]
 
-    def predict(images: np.ndarray) -> np.ndarray:
-        return np.asarray(model.predict(images, batch_size=PREDICT_BATCH, verbose=0))
-
-    return Runner(lambda: step(xs), None, predict, _keras_threads("tensorflow"),
+    return Runner(lambda: step(xs), None, _keras_predict(model), _keras_threads("tensorflow"),
                   {"precision": "fp32", "optimizer": optimizer})
 
 
