@@ -2,7 +2,8 @@
 
 A kernel is one op as the runtime runs it, after its fusions (nn-Meter's "kernel detection"):
 
-* ``litert`` (the TFLite converter + XNNPACK): a convolution, depthwise convolution or dense
+* ``litert`` and ``litert-int8`` (the TFLite converter + XNNPACK; full-integer int8 writes the
+  same ops, quantized): a convolution, depthwise convolution or dense
   layer absorbs the BatchNormalization that follows it (the converter folds it into the
   weights) and a ReLU / ReLU6 after that (a fused activation). A standalone BatchNormalization
   stays (a multiply and an add), so do other activations (swish, sigmoid, hard-swish).
@@ -25,7 +26,8 @@ from typing import Any
 
 from convcost.count.report import LayerCost, Report
 
-RUNTIMES = ("litert", "tf", "tf-train")  # tf-train: a training step, mapped as tf
+RUNTIMES = ("litert", "litert-int8", "tf", "tf-train")  # tf-train: a training step, mapped as tf
+FOLDING = ("litert", "litert-int8")  # the converter folds the same way in float32 and int8
 KINDS = ("conv", "pointwise", "depthwise", "dense", "pool", "global_pool", "add", "concat",
          "activation", "batchnorm", "pad", "reshape", "softmax")
 """The kinds a predictor is calibrated for (besides ``none`` and ``unknown``)."""
@@ -141,7 +143,7 @@ def _fuse_target(row: LayerCost, index: int, rows: Sequence[LayerCost],
                  consumers: dict[int, int], owner: dict[int, int], kernels: list[Kernel],
                  runtime: str, open_act: dict[int, bool]) -> int | None:
     """The kernel ``row`` folds into on ``runtime``, or None when it is its own kernel."""
-    if runtime != "litert" or len(row.sources) != 1:
+    if runtime not in FOLDING or len(row.sources) != 1:
         return None
     source = row.sources[0]
     target = owner.get(source)

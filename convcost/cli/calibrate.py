@@ -120,7 +120,7 @@ def _provenance(runtime: str) -> dict[str, Any]:
     info = machine_info()
     versions = {"convcost": __version__, "tensorflow": info["tensorflow"],
                 "keras": info["keras"], "sklearn": sklearn.__version__}
-    if runtime == "litert":
+    if runtime.startswith("litert"):
         versions["ai-edge-litert"] = installed_version("ai-edge-litert")
     return {"machine": {"name": machine_name(), **info}, "versions": versions,
             "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "loadavg": _loadavg()}

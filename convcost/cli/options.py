@@ -230,8 +230,9 @@ Efficiency = Annotated[float | None, typer.Option(
 
 # --- latency prediction (calibrate, predict, compare --predict) ---------------------------------
 
-PredictRuntime = Annotated[Literal["litert", "tf", "tf-train"], typer.Option(
-    help="litert: LiteRT/XNNPACK fp32 (the model converted as 'bench' converts it); tf: "
+PredictRuntime = Annotated[Literal["litert", "litert-int8", "tf", "tf-train"], typer.Option(
+    help="litert: LiteRT/XNNPACK fp32 (the model converted as 'bench' converts it); "
+         "litert-int8: the same, full-integer int8; tf: "
          "tf.function(model(x, training=False)); tf-train: one training step on TensorFlow "
          "(forward, gradients, Adam's update), what 'train' predicts its epochs from.")]
 Threads = Annotated[int, typer.Option(help="Threads of the runtime (LiteRT num_threads; "

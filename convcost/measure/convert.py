@@ -16,6 +16,7 @@ precision once per run.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,15 +30,19 @@ PRECISIONS = ("fp32", "int8")
 REPRESENTATIVE_SAMPLES = 100
 
 
+Representative = np.ndarray | Sequence[np.ndarray]  # one array per model input, batch first
+
+
 def to_tflite(model: Any, precision: str = "fp32",
-              representative: np.ndarray | None = None) -> bytes:
+              representative: Representative | None = None) -> bytes:
     """The ``.tflite`` flatbuffer of a Keras model.
 
     Args:
         model: a built Keras model (TensorFlow backend).
         precision: ``"fp32"`` or ``"int8"`` (full-integer; needs ``representative``).
         representative: float32 samples shaped like the model input, batch first, that
-            calibrate the int8 activation ranges (see :func:`representative_samples`).
+            calibrate the int8 activation ranges (see :func:`representative_samples`); a
+            model of several inputs takes a list, one array per input.
     """
     import tensorflow as tf
 
@@ -45,7 +50,7 @@ def to_tflite(model: Any, precision: str = "fp32",
         raise ConvcostError(f"Unknown precision; use fp32 or int8. Received: {precision!r}.")
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if precision == "int8":
-        _full_integer(converter, representative)
+        _full_integer(converter, model, representative)
     with captured() as log:
         try:
             return bytes(converter.convert())
@@ -70,16 +75,25 @@ def refusal(message: str, log: str) -> str:
     return one_line(f"{one_line(first)} {one_line(logged, 200)}").rstrip(".") + "."
 
 
-def _full_integer(converter: Any, representative: np.ndarray | None) -> None:
+def _full_integer(converter: Any, model: Any, representative: Representative | None) -> None:
     """Set ``converter`` up for full-integer int8 with int8 input and output."""
     import tensorflow as tf
 
-    if representative is None or len(representative) == 0:
+    inputs = ([] if representative is None else
+              [np.asarray(a, dtype=np.float32) for a in representative]
+              if isinstance(representative, (list, tuple)) else
+              [np.asarray(representative, dtype=np.float32)])
+    count = min((len(a) for a in inputs), default=0)
+    if count == 0:
         raise ConvcostError("int8 conversion needs a representative dataset. Received: "
                             "no samples.")
-    samples = np.asarray(representative, dtype=np.float32)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([samples[i:i + 1]] for i in range(len(samples)))
+    if len(inputs) == 1:
+        converter.representative_dataset = lambda: ([inputs[0][i:i + 1]] for i in range(count))
+    else:  # by the signature's input names: the converter's input order is not the model's
+        names = [t.name for t in model.inputs]
+        converter.representative_dataset = lambda: (
+            {n: a[i:i + 1] for n, a in zip(names, inputs)} for i in range(count))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
@@ -100,7 +114,8 @@ class ConversionCache:
 
     converted: dict[tuple[int, str], bytes] = field(default_factory=dict)
 
-    def get(self, model: Any, precision: str, representative: np.ndarray | None = None) -> bytes:
+    def get(self, model: Any, precision: str,
+            representative: Representative | None = None) -> bytes:
         """The ``.tflite`` bytes of ``model`` at ``precision``, converted on first use."""
         key = (id(model), precision)
         if key not in self.converted:

@@ -20,7 +20,7 @@ from convcost.analysis.predict import ModelPrediction, predict_report, speedups
 from convcost.count.report import Report
 from convcost.errors import ConvcostError
 
-PREDICT_RUNTIMES = ("litert", "tf", "tf-train")
+PREDICT_RUNTIMES = ("litert", "litert-int8", "tf", "tf-train")
 CHECK_REPEATS = 30
 
 

@@ -12,7 +12,9 @@ scores for the accuracy check. All runners of a run are timed together by
   (float32, or full-integer int8), run by ``ai_edge_litert.interpreter.Interpreter`` with
   ``num_threads`` (1 unless ``--threads`` says otherwise), which hands the whole graph to the
   XNNPACK delegate; the timed call is ``interpreter.invoke()`` on a batch set beforehand. For
-  int8 the input is quantized with the input tensor's scale and zero point.
+  int8 the input is quantized with the input tensor's scale and zero point; the int8 ranges
+  come from the caller's samples (``bench``: MNIST when it fits) or, for timing only
+  (``calibrate``, ``predict --check``), from random inputs.
 * ``tf-train`` (latency prediction only): one training step on TensorFlow
   (:func:`training_runner`): forward with ``training=True``, the gradients of a mean-square
   loss to the weights *and the inputs*, Adam's update (``train``'s default optimizer).
@@ -38,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from convcost.errors import ConvcostError
-from convcost.measure.convert import ConversionCache
+from convcost.measure.convert import ConversionCache, Representative
 from convcost.measure.timing import Timings, compile_function, no_sync, time_interleaved
 from convcost.models.loader import imported_code
 from convcost.native import captured
@@ -51,6 +53,7 @@ TRAINING_OPTIMIZER = "adam"
 TF_THREADED = ("tf", TRAINING)  # the runtimes whose threads are TensorFlow's intra-op pool
 KERAS_BACKENDS = {"jax": "jax", "torch": "torch"}  # runtimes that are another Keras backend
 PREDICT_BATCH = 500
+TIMING_REPRESENTATIVE = 8  # random int8 calibration samples when only the time matters
 CHILD_TIMEOUT_S = 3600
 
 
@@ -129,13 +132,16 @@ def in_process(runtime: str) -> bool:
 
 
 def prepare(runtime: str, model: Any, *, batch_size: int, threads: int | None,
-            cache: ConversionCache, representative: np.ndarray | None = None) -> Runner:
-    """Make ``model`` ready to time on ``runtime`` (see the module docstring)."""
+            cache: ConversionCache, representative: Representative | None = None) -> Runner:
+    """Make ``model`` ready to time on ``runtime`` (see the module docstring). int8 without
+    ``representative`` is calibrated on :func:`timing_representative` (random inputs)."""
     if runtime == "tf" or runtime in KERAS_BACKENDS:
         return keras_runner(model, batch_size, runtime)
     if runtime == TRAINING:
         return training_runner(model, batch_size)
     precision = PRECISION[runtime]
+    if precision == "int8" and representative is None:
+        representative = timing_representative(model)
     blob = cache.get(model, precision, representative)
     runner = litert_runner(blob, batch_size, threads)
     runner.details.update(precision=precision, tflite_bytes=len(blob))
@@ -218,10 +224,10 @@ def _interpreter(blob: bytes, batch_size: int, threads: int) -> tuple[Any, dict[
 
     with captured():
         interpreter = Interpreter(model_content=blob, num_threads=threads)
-        details = interpreter.get_input_details()[0]
-        if int(details["shape"][0]) != batch_size:
-            interpreter.resize_tensor_input(details["index"],
-                                            [batch_size, *details["shape"][1:]])
+        for details in interpreter.get_input_details():  # every input: an add has two
+            if int(details["shape"][0]) != batch_size:
+                interpreter.resize_tensor_input(details["index"],
+                                                [batch_size, *details["shape"][1:]])
         interpreter.allocate_tensors()
     return interpreter, interpreter.get_input_details()[0]
 
@@ -264,6 +270,12 @@ def model_input_shape(model: Any) -> tuple[int, ...]:
         raise ConvcostError(f"Timing needs a model with one input of fixed shape. Received: "
                             f"{model.name!r} with input shape {shape or 'unknown'}.")
     return tuple(int(d) for d in shape)
+
+
+def timing_representative(model: Any, count: int = TIMING_REPRESENTATIVE) -> list[np.ndarray]:
+    """``count`` random samples per input of ``model``: int8 ranges for timing only (an int8
+    kernel's time does not depend on its scales; accuracy needs real data, as ``bench``'s)."""
+    return [random_batch(tuple(int(d) for d in t.shape[1:]), count) for t in model.inputs]
 
 
 def random_batch(shape: Sequence[int], batch_size: int) -> np.ndarray:

@@ -53,22 +53,30 @@ def randomize_batchnorms(model):
                                for w in layer.get_weights()])
 
 
-@pytest.fixture(scope="module")
-def mapped(tmp_path_factory):
+def _converted(tmp_path_factory, precision):
     from convcost.count.tflite import read_tflite
     from convcost.count.walker import analyze
     from convcost.measure.convert import to_tflite
+    from convcost.measure.runtimes import random_batch
 
     model = _mobile_block_model()
-    path = tmp_path_factory.mktemp("kernels") / "block.tflite"
-    path.write_bytes(to_tflite(model))
+    path = tmp_path_factory.mktemp("kernels") / f"block_{precision}.tflite"
+    samples = random_batch((32, 32, 3), 4) if precision == "int8" else None
+    path.write_bytes(to_tflite(model, precision, samples))
     return analyze(model), read_tflite(path)
 
 
-def test_litert_kernels_are_the_ops_of_the_converted_file(mapped):
-    report, file = mapped
-    kernels = [k for k in kernels_of(report, "litert") if k.kind != "none"]
-    ops = Counter(op.name for op in file.ops)
+@pytest.fixture(scope="module")
+def mapped(tmp_path_factory):
+    return _converted(tmp_path_factory, "fp32")
+
+
+@pytest.fixture(scope="module")
+def mapped_int8(tmp_path_factory):
+    return _converted(tmp_path_factory, "int8")
+
+
+def _expected_ops(kernels):
     expected: Counter[str] = Counter()
     for kernel in kernels:
         if kernel.kind == "add":
@@ -77,16 +85,33 @@ def test_litert_kernels_are_the_ops_of_the_converted_file(mapped):
             expected.update(["LOGISTIC", "MUL"])
         else:
             expected.update(TFLITE_OPS[kernel.kind])
-    assert ops == expected, (ops, [k.kind for k in kernels])
+    return expected
 
 
-def test_fused_activations_are_those_the_converter_fused(mapped):
-    report, file = mapped
-    kernels = kernels_of(report, "litert")
+@pytest.mark.parametrize(("fixture", "runtime"), [("mapped", "litert"),
+                                                  ("mapped_int8", "litert-int8")])
+def test_litert_kernels_are_the_ops_of_the_converted_file(fixture, runtime, request):
+    report, file = request.getfixturevalue(fixture)
+    kernels = [k for k in kernels_of(report, runtime) if k.kind != "none"]
+    ops = Counter(op.name for op in file.ops)
+    assert ops == _expected_ops(kernels), (ops, [k.kind for k in kernels])
+
+
+@pytest.mark.parametrize(("fixture", "runtime"), [("mapped", "litert"),
+                                                  ("mapped_int8", "litert-int8")])
+def test_fused_activations_are_those_the_converter_fused(fixture, runtime, request):
+    report, file = request.getfixturevalue(fixture)
+    kernels = kernels_of(report, runtime)
     fused = [k for k in kernels if any(t in ("ReLU", "Activation") for t in k.fused)]
     with_activation = [op for op in file.ops if op.activation != "NONE"]
     assert len(fused) == len(with_activation) == 3
     assert sorted(op.activation for op in with_activation) == ["RELU", "RELU", "RELU6"]
+
+
+def test_the_int8_file_runs_int8_kernels(mapped_int8):
+    _, file = mapped_int8
+    convs = [op for op in file.ops if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    assert convs and {file.tensor(op.inputs[0]).dtype for op in convs} == {"INT8"}
 
 
 def test_batchnorm_folds_into_convs_only_on_litert(mapped):

@@ -69,6 +69,13 @@ def test_a_profile_of_another_setting_is_refused(synthetic_profile):
                                      r"--batch-size 4'")
 
 
+def test_a_float_profile_does_not_predict_int8(synthetic_profile):
+    result = run_cli("predict", "v1", "--runtime", "litert-int8", "--profile",
+                     str(synthetic_profile))
+    assert_one_line_error(result, 1, r"is for runtime litert, .*run 'convcost calibrate "
+                                     r"--runtime litert-int8 --threads 1 --batch-size 1'")
+
+
 def test_a_corrupt_profile_is_one_line(tmp_path):
     bad = tmp_path / "p.json"
     bad.write_text("[1, 2")

@@ -21,7 +21,7 @@ from convcost.measure.calibrate import (
 )
 
 
-@pytest.mark.parametrize("runtime", ["litert", "tf"])
+@pytest.mark.parametrize("runtime", ["litert", "litert-int8", "tf"])
 def test_every_calibration_model_is_one_kernel_of_its_kind(runtime):
     from convcost.count.walker import analyze
 
@@ -136,6 +136,41 @@ def test_a_two_input_kernel_is_timed_on_tensorflow(runtime):
 
     config = {"kind": "add", "h": 8, "c_in": 16, "op": "add", "form": "two"}
     assert time_model(kernel_model(config), Setting(runtime, clock="cpu"), target=0.01) > 0
+
+
+def test_int8_timing_quantizes_every_input_of_a_kernel():
+    from ai_edge_litert.interpreter import Interpreter
+
+    from convcost.measure.calibrate import time_model
+    from convcost.measure.convert import to_tflite
+    from convcost.measure.runtimes import timing_representative
+
+    concat = kernel_model({"kind": "concat", "h": 8, "c_in": 24, "inputs": 3})
+    blob = to_tflite(concat, "int8", timing_representative(concat))
+    inputs = Interpreter(model_content=blob).get_input_details()
+    assert [d["dtype"].__name__ for d in inputs] == ["int8"] * 3
+    # the converter's inputs come in another order than the model's: (1, 1, 16) first here
+    add = kernel_model({"kind": "add", "h": 8, "c_in": 16, "op": "add", "form": "broadcast"})
+    assert time_model(add, Setting("litert-int8", clock="cpu"), target=0.01) > 0
+
+
+def test_a_tiny_int8_calibration_predicts_and_checks():
+    import keras
+
+    from convcost.analysis.predict import predict_report
+    from convcost.analysis.roofline import DeviceProfile
+    from convcost.count.walker import analyze
+    from convcost.measure.predicting import measure
+
+    profile = calibrate(Setting("litert-int8", clock="cpu"), DeviceProfile(50e9, 20e9),
+                        budget_s=600, kinds=("depthwise",), first_round=1, chains=1)
+    assert (profile.runtime, profile.kinds["depthwise"].samples) == ("litert-int8", 3)
+    x = keras.Input((28, 28, 32))
+    model = keras.Model(x, keras.layers.DepthwiseConv2D(3, activation="relu")(x))
+    prediction = predict_report(analyze(model), profile)
+    (checked,) = measure([model], [prediction], profile, repeats=3)  # converted to int8 here
+    assert [row.kernel for row in prediction.rows if row.kernel != "none"] == ["depthwise"]
+    assert prediction.predicted_ms > 0 and checked.measured_ms > 0
 
 
 def test_a_tiny_training_step_calibration():
