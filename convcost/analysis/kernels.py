@@ -6,7 +6,9 @@ A kernel is one op as the runtime runs it, after its fusions (nn-Meter's "kernel
   same ops, quantized): a convolution, depthwise convolution or dense
   layer absorbs the BatchNormalization that follows it (the converter folds it into the
   weights) and a ReLU / ReLU6 after that (a fused activation). A standalone BatchNormalization
-  stays (a multiply and an add), so do other activations (swish, sigmoid, hard-swish).
+  stays (a multiply and an add) and takes a ReLU after it too; other activations (swish,
+  sigmoid, hard-swish) stay. A ZeroPadding2D that pads exactly what ``padding="same"`` would
+  for the valid convolution that alone reads it is folded into that convolution (no PAD op).
 * ``tf`` (``tf.function``, grappler): a convolution or dense layer runs with its bias and its
   own ``activation=``; every other layer (BatchNormalization in inference too) is its own
   kernel.
@@ -32,7 +34,10 @@ KINDS = ("conv", "pointwise", "depthwise", "dense", "pool", "global_pool", "add"
          "activation", "batchnorm", "pad", "reshape", "softmax")
 """The kinds a predictor is calibrated for (besides ``none`` and ``unknown``)."""
 FUSABLE = {"conv", "pointwise", "depthwise", "dense"}
-TAKES_ACTIVATION = FUSABLE | {"add"}  # the converter fuses a ReLU into ADD and MUL too
+#: The converter fuses a ReLU into ADD and MUL too: an add's, and a standalone batchnorm's
+#: (MUL, then ADD unless beta is zero).
+TAKES_ACTIVATION = FUSABLE | {"add", "batchnorm"}
+FOLDS_PAD = {"Conv2D", "DepthwiseConv2D", "SeparableConv2D"}  # padding="valid" ones
 FUSED_ACTIVATIONS = {"relu", "relu6"}
 ACTIVATION_CODES = {"linear": 0, "relu": 1, "relu6": 2, "sigmoid": 3, "swish": 4, "silu": 4,
                     "hard_swish": 5, "hard_silu": 5, "tanh": 6, "hard_sigmoid": 7, "gelu": 8}
@@ -109,11 +114,23 @@ class Kernel:
 
 def kernels_of(report: Report, runtime: str = "litert") -> list[Kernel]:
     """The kernels ``runtime`` runs for ``report``'s rows, in row order (see the module doc)."""
-    consumers = _consumers(report.layers)
+    folded = _folded_pads(report.layers, runtime)
+    repeats = _repeats(report.layers, runtime)
+    consumers = _consumers(report.layers, repeats)
     owner: dict[int, int] = {}  # row index -> index in ``kernels`` it was fused into
     open_act: dict[int, bool] = {}  # kernel index -> may still take a fused activation
     kernels: list[Kernel] = []
     for index, row in enumerate(report.layers):
+        if index in folded:
+            owner[index], open_act[len(kernels)] = len(kernels), False
+            kernels.append(Kernel("none", None, (index,), "folded into the convolution after it "
+                                                          "(its 'same' padding)"))
+            continue
+        if index in repeats:  # the same op on the same tensor: computed once
+            owner[index] = owner[repeats[index]]
+            kernels.append(Kernel("none", None, (index,), f"the same op as row {repeats[index]} "
+                                                          f"on the same input (merged)"))
+            continue
         target = _fuse_target(row, index, report.layers, consumers, owner, kernels, runtime,
                               open_act)
         if target is not None:
@@ -131,12 +148,80 @@ def kernels_of(report: Report, runtime: str = "litert") -> list[Kernel]:
     return kernels
 
 
-def _consumers(rows: Sequence[LayerCost]) -> dict[int, int]:
+def _consumers(rows: Sequence[LayerCost], merged: dict[int, int]) -> dict[int, int]:
+    """How many rows read each row's output (a merged repeat is not another reader)."""
     counts: dict[int, int] = {}
-    for row in rows:
+    for index, row in enumerate(rows):
+        if index in merged:
+            continue
         for source in row.sources:
             counts[source] = counts.get(source, 0) + 1
     return counts
+
+
+def _folded_pads(rows: Sequence[LayerCost], runtime: str) -> set[int]:
+    """The ZeroPadding2D rows the converter folds into the one convolution that reads them."""
+    if runtime not in FOLDING:
+        return set()
+    readers: dict[int, list[int]] = {}
+    for index, row in enumerate(rows):
+        for source in row.sources:
+            readers.setdefault(source, []).append(index)
+    return {index for index, row in enumerate(rows)
+            if row.type == "ZeroPadding2D" and len(readers.get(index, ())) == 1
+            and _pads_as_same(row, rows[readers[index][0]])}
+
+
+def _repeats(rows: Sequence[LayerCost], runtime: str) -> dict[int, int]:
+    """Weightless rows that repeat an earlier row's op on the same inputs (NASNet applies one
+    ReLU or pooling to a tensor in several branches): the converter computes each once.
+    Row index -> the index of the first such row."""
+    if runtime not in FOLDING:
+        return {}
+    first: dict[tuple[Any, ...], int] = {}
+    repeated: dict[int, int] = {}
+    for index, row in enumerate(rows):
+        if row.keras_params or not row.sources or row.type in DROPPED:
+            continue
+        config = {k: v for k, v in _config(row).items() if k not in ("name", "trainable")}
+        key = (row.type, repr(sorted(config.items())), tuple(row.sources), row.input_shapes)
+        repeated_of = first.setdefault(key, index)
+        if repeated_of != index:
+            repeated[index] = repeated_of
+    return repeated
+
+
+def _pads_as_same(pad: LayerCost, conv: LayerCost) -> bool:
+    """Whether ``pad`` adds exactly what ``padding="same"`` would for ``conv``, a valid,
+    undilated, channels-last convolution: per axis ``total = max((ceil(n / s) - 1) * s + k - n,
+    0)``, split ``total // 2`` before and the rest after."""
+    config = _config(conv)
+    if (conv.type not in FOLDS_PAD or config.get("padding") != "valid"
+            or config.get("data_format", "channels_last") != "channels_last"
+            or set(_pair(config.get("dilation_rate", 1))) != {1} or not pad.input_shapes):
+        return False
+    sizes = pad.input_shapes[0][:2]
+    for (before, after), size, k, s in zip(_pad_pairs(_config(pad).get("padding", 1)), sizes,
+                                           _pair(config.get("kernel_size", 1)),
+                                           _pair(config.get("strides", 1))):
+        if size is None:
+            return False
+        total = max((math.ceil(size / s) - 1) * s + k - size, 0)
+        if (before, after) != (total // 2, total - total // 2):
+            return False
+    return True
+
+
+def _pair(value: Any) -> tuple[int, int]:
+    return (int(value), int(value)) if isinstance(value, int) else (int(value[0]), int(value[1]))
+
+
+def _pad_pairs(value: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """ZeroPadding2D's padding as ((top, bottom), (left, right))."""
+    if isinstance(value, int):
+        return (value, value), (value, value)
+    first, second = value
+    return (_pair(first), _pair(second))
 
 
 def _fuse_target(row: LayerCost, index: int, rows: Sequence[LayerCost],

@@ -13,7 +13,10 @@ from convcost.analysis.kernels import kernels_of
 TFLITE_OPS = {"conv": ["CONV_2D"], "pointwise": ["CONV_2D"], "depthwise": ["DEPTHWISE_CONV_2D"],
               "dense": ["FULLY_CONNECTED"], "pool": ["MAX_POOL_2D"], "global_pool": ["MEAN"],
               "softmax": ["SOFTMAX"], "batchnorm": ["MUL", "ADD"], "pad": ["PAD"],
-              "reshape": ["RESHAPE"]}
+              "reshape": ["RESHAPE"], "concat": ["CONCATENATION"]}
+# ... and an activation kernel, by its code (kernels.ACTIVATION_CODES); swish is x * sigmoid(x)
+ACTIVATION_OPS = {1: ["RELU"], 2: ["RELU6"], 3: ["LOGISTIC"], 4: ["LOGISTIC", "MUL"],
+                  5: ["HARD_SWISH"], 6: ["TANH"]}
 
 
 def _mobile_block_model():
@@ -81,8 +84,8 @@ def _expected_ops(kernels):
     for kernel in kernels:
         if kernel.kind == "add":
             expected["ADD"] += 1
-        elif kernel.kind == "activation":  # swish: the converter writes x * sigmoid(x)
-            expected.update(["LOGISTIC", "MUL"])
+        elif kernel.kind == "activation":
+            expected.update(ACTIVATION_OPS[kernel.shape.act])
         else:
             expected.update(TFLITE_OPS[kernel.kind])
     return expected
@@ -112,6 +115,94 @@ def test_the_int8_file_runs_int8_kernels(mapped_int8):
     _, file = mapped_int8
     convs = [op for op in file.ops if op.name in ("CONV_2D", "DEPTHWISE_CONV_2D")]
     assert convs and {file.tensor(op.inputs[0]).dtype for op in convs} == {"INT8"}
+
+
+def _ops_of_file(model, tmp_path):
+    from convcost.count.tflite import read_tflite
+    from convcost.measure.convert import to_tflite
+
+    path = tmp_path / f"{model.name}.tflite"
+    path.write_bytes(to_tflite(model))
+    return Counter(op.name for op in read_tflite(path).ops)
+
+
+def _mapped_ops(model):
+    """The op counts the kernel mapping implies (pools by their kind of pooling)."""
+    from convcost.count.walker import analyze
+
+    kernels = [k for k in kernels_of(analyze(model), "litert") if k.kind != "none"]
+    pools = [k for k in kernels if k.kind == "pool"]
+    ops = _expected_ops([k for k in kernels if k.kind != "pool"])
+    ops.update("AVERAGE_POOL_2D" if k.shape.act else "MAX_POOL_2D" for k in pools)
+    return ops
+
+
+def _padded(size, pad, layer):
+    import keras
+
+    x = keras.Input((size, size, 8))
+    return keras.Model(x, layer(keras.layers.ZeroPadding2D(pad)(x)))
+
+
+PAD_CASES = {  # (input size, padding, the layer after it): does the converter keep a PAD?
+    "depthwise 3x3/2, even map, (0, 1): as 'same'": (16, ((0, 1), (0, 1)), "dw", 3, 2),
+    "depthwise 3x3/2, even map, (1, 1)": (16, 1, "dw", 3, 2),
+    "depthwise 3x3/2, odd map, (1, 1): as 'same'": (15, 1, "dw", 3, 2),
+    "conv 3x3/1, (1, 1): as 'same'": (16, 1, "conv", 3, 1),
+    "conv 7x7/2, (3, 3)": (32, 3, "conv", 7, 2),
+    "conv 3x3/1, (2, 2)": (16, 2, "conv", 3, 1),
+    "max pool 3x3/2, (0, 1)": (16, ((0, 1), (0, 1)), "max", 3, 2),
+}
+
+
+@pytest.mark.parametrize("case", PAD_CASES)
+def test_a_pad_is_folded_exactly_when_the_converter_folds_it(case, tmp_path):
+    from keras import layers
+
+    size, pad, kind, k, stride = PAD_CASES[case]
+    layer = {"dw": lambda: layers.DepthwiseConv2D(k, stride),
+             "conv": lambda: layers.Conv2D(8, k, stride),
+             "max": lambda: layers.MaxPooling2D(k, stride)}[kind]()
+    model = _padded(size, pad, layer)
+    assert _mapped_ops(model) == _ops_of_file(model, tmp_path)
+
+
+def test_a_relu_after_a_standalone_batchnorm_is_fused_into_it(tmp_path):
+    """DenseNet's concat -> BN -> ReLU: the converter writes MUL, ADD with a fused RELU."""
+    import keras
+    from keras import layers
+
+    x = keras.Input((16, 16, 8))
+    y = layers.Concatenate()([x, layers.Conv2D(8, 3, padding="same")(x)])
+    y = layers.ReLU()(layers.BatchNormalization()(y))
+    y = layers.ReLU(6.0)(layers.BatchNormalization()(layers.MaxPooling2D()(y)))
+    model = keras.Model(x, y)
+    randomize_batchnorms(model)
+    ops = _ops_of_file(model, tmp_path)
+    assert ops["RELU"] == ops["RELU6"] == 0  # both fused into the ADDs
+    assert _mapped_ops(model) == ops
+
+
+def test_the_same_weightless_op_on_one_tensor_runs_once(tmp_path):
+    """NASNet's branches each apply ReLU (or the same pooling) to one tensor: the converter
+    computes it once; a ReLU that is the conv's only reader (three times) fuses into it."""
+    import keras
+    from keras import layers
+
+    x = keras.Input((16, 16, 8))
+    y = layers.Conv2D(8, 3, padding="same")(x)
+    branches = [layers.Conv2D(8, 1)(layers.ReLU()(y)) for _ in range(3)]
+    pools = [layers.AveragePooling2D(3, 1, "same")(y) for _ in range(2)]
+    shared = keras.Model(x, layers.Concatenate()([*branches, *pools]))
+    ops = _ops_of_file(shared, tmp_path)
+    assert ops["RELU"] == 1 and ops["AVERAGE_POOL_2D"] == 1  # once each, not 3 and 2
+    assert _mapped_ops(shared) == ops
+    z = layers.Conv2D(8, 3, padding="same")(x)
+    only = keras.Model(x, layers.Concatenate()([layers.Conv2D(8, 1)(layers.ReLU()(z))
+                                                for _ in range(3)]))
+    ops = _ops_of_file(only, tmp_path)
+    assert ops["RELU"] == 0  # fused into the conv: its three readers are one ReLU
+    assert _mapped_ops(only) == ops
 
 
 def test_batchnorm_folds_into_convs_only_on_litert(mapped):
