@@ -53,6 +53,8 @@ SCORING_TREES = 40  # the adaptive step's forests: only to rank samples, kept ch
 #: every small kernel of a model be off by microseconds; see docs/results/predict.md).
 RANKING_FLOOR_SHARE = 0.1
 ACTIVATIONS = ("relu", "relu6", "sigmoid", "swish", "hard_swish", "tanh")
+MAX_BLOCKS = 30  # blocks of a generated chain
+MAX_CHAIN_MACS = 2e9  # a chain as large as ResNet50 at most (a few tens of ms per call)
 
 
 @dataclass
@@ -237,11 +239,14 @@ def kernel_model(config: dict[str, Any]) -> Any:
 
 
 def chain_model(seed: int) -> Any:
-    """A generated CNN of 2..10 random blocks (never a zoo model): a strided stem on a
-    32..224 image, then separable (depthwise + pointwise), inverted-residual (expand,
-    depthwise, linear projection, residual add), basic (3x3 conv, residual add) or max-pool
-    blocks of random width and stride, BN and ReLU/ReLU6 after convs, a global pool and a
-    dense head. Seeded: the same seed gives the same model."""
+    """A generated CNN of 2..:data:`MAX_BLOCKS` random blocks (never a zoo model): a strided
+    stem on a 32..224 image, then separable (depthwise + pointwise), inverted-residual
+    (expand, depthwise, linear projection, residual add), basic (3x3 conv, residual add) or
+    max-pool blocks of random width and stride, BN and ReLU/ReLU6 after convs, a global pool
+    and a dense head. As deep as zoo models (up to ~100 kernels): a whole model runs slower
+    than its kernels timed alone, and chains of 10-20 kernels do not show it. About five
+    strides and five widenings per chain, as CNNs have. Seeded: the same seed gives the same
+    model."""
     import keras
 
     rng, layers = random.Random(seed), keras.layers
@@ -253,10 +258,11 @@ def chain_model(seed: int) -> Any:
 
     x = keras.Input((rho, rho, 3))
     y = conv_bn(x, layers.Conv2D(width, rng.choice((3, 5, 7)), 2, "same", use_bias=False))
-    size = (rho + 1) // 2
-    for _ in range(rng.randint(2, 10)):
-        stride = 2 if size >= 4 and rng.random() < 0.35 else 1
-        new = min(1024, max(8, int(width * rng.choice((1, 1, 1.5, 2)))))
+    size, blocks = (rho + 1) // 2, rng.randint(2, MAX_BLOCKS)
+    for _ in range(blocks):
+        stride = 2 if size >= 4 and rng.random() < min(0.35, 5 / blocks) else 1
+        grow = rng.random() < min(0.5, 6 / blocks)
+        new = min(1024, max(8, int(width * (rng.choice((1.5, 2)) if grow else 1))))
         block = rng.choice(("separable", "inverted", "basic", "pool"))
         if block == "pool":
             y, stride, new = layers.MaxPooling2D(2, 2, "same")(y), 2, width
@@ -280,13 +286,17 @@ def chain_model(seed: int) -> Any:
     return keras.Model(x, y, name=f"chain_{seed}")
 
 
-def measure_chain(seed: int, setting: Setting) -> dict[str, Any]:
-    """Time one generated chain whole; its kernels as ``predict`` maps them."""
+def measure_chain(seed: int, setting: Setting) -> dict[str, Any] | None:
+    """Time one generated chain whole; its kernels as ``predict`` maps them. None for a chain
+    over :data:`MAX_CHAIN_MACS` (per call up to batch :data:`BATCH_SHARE`, per sample beyond)."""
     from convcost.count.walker import analyze
 
     model = chain_model(seed)
+    report = analyze(model)
+    if report.macs * min(setting.batch, BATCH_SHARE) > MAX_CHAIN_MACS:
+        return None
     kernels = [{"kind": k.kind, **dataclasses.asdict(k.shape)}
-               for k in kernels_of(analyze(model), setting.runtime)
+               for k in kernels_of(report, setting.runtime)
                if k.kind != "none" and k.shape is not None]
     return {"name": model.name, "seconds": time_model(model, setting, target=0.3),
             "kernels": kernels}
@@ -432,7 +442,10 @@ def _chains(setting: Setting, rng: random.Random, report: Progress, used: Callab
     timed = list(((extend.meta.get("composition") or {}).get("models") or []) if extend else [])
     new = 0
     while (new < count) if count is not None else (new < 3 or used() < 0.92):
-        timed.append(measure_chain(rng.randrange(1 << 30), setting))
+        chain = measure_chain(rng.randrange(1 << 30), setting)
+        if chain is None:  # too large to time in a share of the budget: draw another
+            continue
+        timed.append(chain)
         new += 1
         report(f"chain {timed[-1]['name']} ({len(timed)} models)", min(used(), 1.0))
     return timed

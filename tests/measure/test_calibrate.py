@@ -121,6 +121,22 @@ def test_chains_are_seeded_generated_models():
     assert {"Conv2D", "DepthwiseConv2D", "Add", "GlobalAveragePooling2D", "Dense"} <= types
 
 
+def test_chains_reach_the_depth_of_zoo_models_within_the_work_cap(monkeypatch):
+    from convcost.count.walker import analyze
+    from convcost.measure import calibrate as module
+
+    with convcost.shape_only():
+        reports = [analyze(chain_model(seed)) for seed in range(30)]
+    depths = [len([k for k in kernels_of(r, "litert") if k.kind != "none"]) for r in reports]
+    assert min(depths) < 20 and max(depths) > 50  # MobileNetV2 runs 65 kernels
+    small = next(seed for seed, r in enumerate(reports) if r.macs < 1e8)
+    monkeypatch.setattr(module, "MAX_CHAIN_MACS", 1e8)
+    assert module.measure_chain(small, Setting("litert", clock="cpu")) is not None
+    large = next(seed for seed, r in enumerate(reports) if r.macs > 1e8)
+    assert module.measure_chain(large, Setting("litert")) is None  # not timed: over the cap
+    assert module.measure_chain(small, Setting("litert", batch=16)) is None  # per sample > 8
+
+
 def test_unknown_kernel_kind_is_one_line(tmp_path):
     from tests.conftest import assert_one_line_error, run_cli
 
