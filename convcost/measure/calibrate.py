@@ -54,6 +54,12 @@ SCORING_TREES = 40  # the adaptive step's forests: only to rank samples, kept ch
 RANKING_FLOOR_SHARE = 0.1
 ACTIVATIONS = ("relu", "relu6", "sigmoid", "swish", "hard_swish", "tanh")
 MAX_BLOCKS = 30  # blocks of a generated chain
+#: TensorFlow: a small kernel is timed as up to MAX_COPIES copies in one call, up to about
+#: COPIES_WORK multiply-adds (an element-wise kernel: COPIES_WORK x COPIES_ELEMENTS_SHARE
+#: elements), about 0.5 ms of work on one core: well above the call's jitter.
+MAX_COPIES = 8
+COPIES_WORK = 2e7
+COPIES_ELEMENTS_SHARE = 0.05
 MAX_CHAIN_MACS = 2e9  # a chain as large as ResNet50 at most (a few tens of ms per call)
 
 
@@ -190,8 +196,26 @@ def perturb(config: dict[str, Any], rng: random.Random) -> dict[str, Any]:
 # --- one kernel as a Keras model ---------------------------------------------------------------
 
 
-def kernel_model(config: dict[str, Any]) -> Any:
-    """The tiny Keras model of one kernel (its inputs, its one layer)."""
+def kernel_model(config: dict[str, Any], copies: int = 1) -> Any:
+    """The tiny Keras model of one kernel (its inputs, its one layer); with ``copies``, that
+    many independent copies side by side, each with its own inputs and weights (so that no
+    two are the same op, which the runtime would compute once), their outputs all returned."""
+    import keras
+
+    built = [_kernel(config) for _ in range(copies)]
+    inputs = [x for copy_inputs, _ in built for x in copy_inputs]
+    outputs = [y for _, y in built]
+    kind = config["kind"]
+    model = keras.Model(inputs if len(inputs) > 1 else inputs[0],
+                        outputs if len(outputs) > 1 else outputs[0],
+                        name=f"kernel_{kind}" + (f"_x{copies}" if copies > 1 else ""))
+    if kind == "batchnorm":  # trained-looking: a zero beta would let the converter drop the ADD
+        _randomize(model)
+    return model
+
+
+def _kernel(config: dict[str, Any]) -> tuple[list[Any], Any]:
+    """The inputs and output of one kernel of ``config`` (see :func:`kernel_model`)."""
     import keras
 
     layers, kind, h, c = keras.layers, config["kind"], config["h"], config["c_in"]
@@ -232,10 +256,7 @@ def kernel_model(config: dict[str, Any]) -> Any:
         y = layers.Softmax()(x)
     else:
         raise ConvcostError(f"Unknown kernel kind; use {', '.join(KINDS)}. Received: {kind!r}.")
-    model = keras.Model(inputs if len(inputs) > 1 else x, y, name=f"kernel_{kind}")
-    if kind == "batchnorm":  # trained-looking: a zero beta would let the converter drop the ADD
-        _randomize(model)
-    return model
+    return inputs, y
 
 
 def chain_model(seed: int) -> Any:
@@ -335,16 +356,35 @@ class Setting:
     clock: str = "wall"
 
 
-def measure_kernel(config: dict[str, Any], setting: Setting) -> tuple[str, KernelShape, float]:
-    """Build, map, prepare and time one kernel: (kind, shape, median seconds)."""
+def measure_kernel(config: dict[str, Any], setting: Setting,
+                   fixed: float = 0.0) -> tuple[str, KernelShape, float]:
+    """Build, map, prepare and time one kernel: (kind, shape, median seconds of one kernel
+    beyond the ``fixed`` cost of a call). On TensorFlow a small kernel is timed as
+    :func:`copies` independent copies in one call, and the time beyond ``fixed`` divided
+    among them: a 5 us kernel alone is lost in a 200 us call's jitter."""
     from convcost.count.walker import analyze
 
-    model = kernel_model(config)
+    count = copies(config, setting)
+    model = kernel_model(config, count)
     kernels = [k for k in kernels_of(analyze(model), setting.runtime) if k.kind != "none"]
-    if len(kernels) != 1 or kernels[0].shape is None:
-        raise ConvcostError(f"A calibration model must map to one kernel. Received: "
-                            f"{[k.kind for k in kernels]} for {config}.")
-    return kernels[0].kind, kernels[0].shape, time_model(model, setting)
+    if (len(kernels) != count or kernels[0].shape is None
+            or any((k.kind, k.shape) != (kernels[0].kind, kernels[0].shape) for k in kernels)):
+        raise ConvcostError(f"A calibration model must map to one kernel (per copy). "
+                            f"Received: {[k.kind for k in kernels]} for {config}.")
+    return kernels[0].kind, kernels[0].shape, (time_model(model, setting) - fixed) / count
+
+
+def copies(config: dict[str, Any], setting: Setting) -> int:
+    """How many copies of a kernel one calibration call times: on TensorFlow inference, enough
+    for about :data:`COPIES_WORK` multiply-adds (elements) per call, at most
+    :data:`MAX_COPIES`; one elsewhere (LiteRT's call costs a microsecond; a training step's
+    input gradient would add the copies' gradients up)."""
+    if setting.runtime != "tf":
+        return 1
+    work = _macs(config) * setting.batch
+    cap = COPIES_WORK * (1 if config["kind"] in ("conv", "pointwise", "dense", "depthwise")
+                         else COPIES_ELEMENTS_SHARE)
+    return max(1, min(MAX_COPIES, int(cap / max(work, 1.0))))
 
 
 def time_model(model: Any, setting: Setting, target: float = TARGET_SECONDS) -> float:
@@ -453,8 +493,8 @@ def _chains(setting: Setting, rng: random.Random, report: Progress, used: Callab
 
 def _take(config: dict[str, Any], setting: Setting, fixed: float, samples: Samples,
           report: Progress, used: Callable[[], float]) -> None:
-    kind, shape, seconds = measure_kernel(config, setting)
-    samples.add(kind, config, shape, max(seconds - fixed, latency.MIN_SECONDS))
+    kind, shape, seconds = measure_kernel(config, setting, fixed)
+    samples.add(kind, config, shape, max(seconds, latency.MIN_SECONDS))
     report(f"{kind} ({samples.count()} kernels)", min(used(), 1.0))
 
 

@@ -137,6 +137,45 @@ def test_chains_reach_the_depth_of_zoo_models_within_the_work_cap(monkeypatch):
     assert module.measure_chain(small, Setting("litert", batch=16)) is None  # per sample > 8
 
 
+def test_small_tensorflow_kernels_are_timed_as_copies_in_one_call():
+    from convcost.measure.calibrate import MAX_COPIES, copies
+
+    small = {"kind": "pointwise", "h": 8, "c_in": 16, "c_out": 16, "k": 1, "stride": 1}
+    large = {**small, "h": 56, "c_in": 256, "c_out": 256}  # 205 M multiply-adds
+    assert copies(small, Setting("tf")) == MAX_COPIES  # 16,384 multiply-adds
+    assert copies(large, Setting("tf")) == 1
+    assert copies(small, Setting("litert")) == copies(small, Setting("tf-train")) == 1
+    assert copies(small, Setting("tf", batch=4096)) == 1  # 67 M per call at batch 4096
+
+
+@pytest.mark.parametrize("config", [
+    {"kind": "activation", "h": 4, "c_in": 8, "act": "relu"},
+    {"kind": "add", "h": 4, "c_in": 8, "op": "add", "form": "two"},
+    {"kind": "concat", "h": 4, "c_in": 8, "inputs": 2},
+    {"kind": "depthwise", "h": 4, "c_in": 8, "c_out": 8, "k": 3, "stride": 1}])
+def test_copies_are_independent_ops_of_one_shape(config):
+    """Each copy reads its own inputs: the same weightless op on one tensor would run once."""
+    from convcost.count.walker import analyze
+
+    one, three = kernel_model(config), kernel_model(config, 3)
+    assert len(three.inputs) == 3 * len(one.inputs) and len(three.outputs) == 3
+    (kernel,) = [k for k in kernels_of(analyze(one), "tf") if k.kind != "none"]
+    kernels = [k for k in kernels_of(analyze(three), "tf") if k.kind != "none"]
+    assert [(k.kind, k.shape) for k in kernels] == [(kernel.kind, kernel.shape)] * 3
+
+
+def test_a_kernel_of_copies_is_the_time_beyond_the_call_divided_among_them(monkeypatch):
+    from convcost.measure import calibrate as module
+
+    # a call of n copies takes 200 us + 5 us each (hand numbers)
+    monkeypatch.setattr(module, "time_model",
+                        lambda model, setting, target=0.0: 200e-6 + 5e-6 * len(model.outputs))
+    config = {"kind": "activation", "h": 4, "c_in": 8, "act": "relu", "k": 1, "stride": 1}
+    kind, _, seconds = module.measure_kernel(config, Setting("tf"), fixed=200e-6)
+    assert (kind, module.copies(config, Setting("tf"))) == ("activation", module.MAX_COPIES)
+    assert seconds == pytest.approx(5e-6)
+
+
 def test_unknown_kernel_kind_is_one_line(tmp_path):
     from tests.conftest import assert_one_line_error, run_cli
 
