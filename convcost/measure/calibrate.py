@@ -15,8 +15,9 @@ first round over every kind, the rest of the budget goes where the cross-validat
 highest (nn-Meter's adaptive sampling): new shapes near the worst-predicted samples of the
 worst kinds. The fixed cost of one call (a one-element model) is measured first and taken off
 every sample; on TensorFlow a small kernel is timed as several independent copies in one call
-(:func:`copies`), since its call costs far more than it does. Last, whole *generated chains* of kernels (:func:`chain_model`: random stems,
-separable, inverted-residual, basic and pooling blocks; never a zoo model) are timed, and how
+(:func:`copies`), since its call costs far more than it does. Last, whole *generated chains*
+of kernels (:func:`chain_model`: random stems, separable, inverted-residual, basic and pooling
+blocks; never a zoo model) are timed, and how
 their kernels' predicted sum becomes their measured time (a factor, and a time per kernel
 where it helps) is fitted (:func:`convcost.analysis.latency.compose`), with its leave-one-out
 error over the chains.
