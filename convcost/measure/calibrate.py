@@ -377,13 +377,14 @@ def measure_kernel(config: dict[str, Any], setting: Setting,
 
 
 def copies(config: dict[str, Any], setting: Setting) -> int:
-    """How many copies of a kernel one calibration call times: on TensorFlow inference, enough
-    for about :data:`COPIES_WORK` multiply-adds (elements) per call, at most
+    """How many copies of a kernel one calibration call times: on TensorFlow inference at
+    batch 1, enough for about :data:`COPIES_WORK` multiply-adds (elements) per call, at most
     :data:`MAX_COPIES`; one elsewhere (LiteRT's call costs a microsecond; a training step's
-    input gradient would add the copies' gradients up)."""
-    if setting.runtime != "tf":
+    input gradient would add the copies' gradients up; at batch 32 a kernel alone predicted
+    63-70 % of the benchmark models, as copies 43 %: see docs/results/predict.md)."""
+    if setting.runtime != "tf" or setting.batch > 1:
         return 1
-    work = _macs(config) * setting.batch
+    work = _macs(config)
     cap = COPIES_WORK * (1 if config["kind"] in ("conv", "pointwise", "dense", "depthwise")
                          else COPIES_ELEMENTS_SHARE)
     return max(1, min(MAX_COPIES, int(cap / max(work, 1.0))))
