@@ -14,12 +14,11 @@ kernels 1/3/5/7, strides 1/2, capped at a work size that keeps one sample under 
 first round over every kind, the rest of the budget goes where the cross-validated error is
 highest (nn-Meter's adaptive sampling): new shapes near the worst-predicted samples of the
 worst kinds. The fixed cost of one call (a one-element model) is measured first and taken off
-every sample; on TensorFlow a small kernel is timed as several independent copies in one call
-(:func:`copies`), since its call costs far more than it does. Last, whole *generated chains*
-of kernels (:func:`chain_model`: random stems, separable, inverted-residual, basic and pooling
-blocks; never a zoo model) are timed, and how
-their kernels' predicted sum becomes their measured time (a factor, and a time per kernel
-where it helps) is fitted (:func:`convcost.analysis.latency.compose`), with its leave-one-out
+every sample; on TensorFlow at batch 1 a small kernel is timed as several independent copies
+in one call (:func:`copies`), since its call costs far more than it does. Last, whole
+*generated chains* of kernels (:func:`chain_model`: random stems, separable, inverted-residual,
+basic and pooling blocks; never a zoo model) are timed, and how their kernels' predicted sum
+becomes their measured time (a factor, and a time per kernel where it helps) is fitted (:func:`convcost.analysis.latency.compose`), with its leave-one-out
 error over the chains.
 """
 
