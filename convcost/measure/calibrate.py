@@ -18,8 +18,8 @@ every sample; on TensorFlow at batch 1 a small kernel is timed as several indepe
 in one call (:func:`copies`), since its call costs far more than it does. Last, whole
 *generated chains* of kernels (:func:`chain_model`: random stems, separable, inverted-residual,
 basic and pooling blocks; never a zoo model) are timed, and how their kernels' predicted sum
-becomes their measured time (a factor, and a time per kernel where it helps) is fitted (:func:`convcost.analysis.latency.compose`), with its leave-one-out
-error over the chains.
+becomes their measured time (a factor, and a time per kernel where it helps) is fitted
+(:func:`convcost.analysis.latency.compose`), with its leave-one-out error over the chains.
 """
 
 from __future__ import annotations
