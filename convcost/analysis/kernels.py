@@ -114,9 +114,12 @@ class Kernel:
 
 def kernels_of(report: Report, runtime: str = "litert") -> list[Kernel]:
     """The kernels ``runtime`` runs for ``report``'s rows, in row order (see the module doc)."""
-    folded = _folded_pads(report.layers, runtime)
+    readers = _readers(report.layers)
+    folded = _folded_pads(report.layers, readers, runtime)
     repeats = _repeats(report.layers, runtime)
-    consumers = _consumers(report.layers, repeats)
+    # how many rows read each row's output (a merged repeat is not another reader)
+    consumers = {source: sum(reader not in repeats for reader in rows)
+                 for source, rows in readers.items()}
     owner: dict[int, int] = {}  # row index -> index in ``kernels`` it was fused into
     open_act: dict[int, bool] = {}  # kernel index -> may still take a fused activation
     kernels: list[Kernel] = []
@@ -148,25 +151,20 @@ def kernels_of(report: Report, runtime: str = "litert") -> list[Kernel]:
     return kernels
 
 
-def _consumers(rows: Sequence[LayerCost], merged: dict[int, int]) -> dict[int, int]:
-    """How many rows read each row's output (a merged repeat is not another reader)."""
-    counts: dict[int, int] = {}
-    for index, row in enumerate(rows):
-        if index in merged:
-            continue
-        for source in row.sources:
-            counts[source] = counts.get(source, 0) + 1
-    return counts
-
-
-def _folded_pads(rows: Sequence[LayerCost], runtime: str) -> set[int]:
-    """The ZeroPadding2D rows the converter folds into the one convolution that reads them."""
-    if runtime not in FOLDING:
-        return set()
+def _readers(rows: Sequence[LayerCost]) -> dict[int, list[int]]:
+    """Row index -> the rows that read its output."""
     readers: dict[int, list[int]] = {}
     for index, row in enumerate(rows):
         for source in row.sources:
             readers.setdefault(source, []).append(index)
+    return readers
+
+
+def _folded_pads(rows: Sequence[LayerCost], readers: dict[int, list[int]],
+                 runtime: str) -> set[int]:
+    """The ZeroPadding2D rows the converter folds into the one convolution that reads them."""
+    if runtime not in FOLDING:
+        return set()
     return {index for index, row in enumerate(rows)
             if row.type == "ZeroPadding2D" and len(readers.get(index, ())) == 1
             and _pads_as_same(row, rows[readers[index][0]])}

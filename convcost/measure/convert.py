@@ -79,10 +79,9 @@ def _full_integer(converter: Any, model: Any, representative: Representative | N
     """Set ``converter`` up for full-integer int8 with int8 input and output."""
     import tensorflow as tf
 
-    inputs = ([] if representative is None else
-              [np.asarray(a, dtype=np.float32) for a in representative]
-              if isinstance(representative, (list, tuple)) else
-              [np.asarray(representative, dtype=np.float32)])
+    arrays = ([] if representative is None else list(representative)
+              if isinstance(representative, (list, tuple)) else [representative])
+    inputs = [np.asarray(a, dtype=np.float32) for a in arrays]
     count = min((len(a) for a in inputs), default=0)
     if count == 0:
         raise ConvcostError("int8 conversion needs a representative dataset. Received: "

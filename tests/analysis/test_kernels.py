@@ -56,17 +56,24 @@ def randomize_batchnorms(model):
                                for w in layer.get_weights()])
 
 
-def _converted(tmp_path_factory, precision):
+def _read_converted(model, folder, precision="fp32"):
+    """The .tflite file TensorFlow's converter writes for ``model``, read back."""
     from convcost.count.tflite import read_tflite
-    from convcost.count.walker import analyze
     from convcost.measure.convert import to_tflite
     from convcost.measure.runtimes import random_batch
 
+    path = folder / f"{model.name}_{precision}.tflite"
+    shape = tuple(model.inputs[0].shape[1:])
+    path.write_bytes(to_tflite(model, precision,
+                               random_batch(shape, 4) if precision == "int8" else None))
+    return read_tflite(path)
+
+
+def _converted(tmp_path_factory, precision):
+    from convcost.count.walker import analyze
+
     model = _mobile_block_model()
-    path = tmp_path_factory.mktemp("kernels") / f"block_{precision}.tflite"
-    samples = random_batch((32, 32, 3), 4) if precision == "int8" else None
-    path.write_bytes(to_tflite(model, precision, samples))
-    return analyze(model), read_tflite(path)
+    return analyze(model), _read_converted(model, tmp_path_factory.mktemp("kernels"), precision)
 
 
 @pytest.fixture(scope="module")
@@ -118,12 +125,7 @@ def test_the_int8_file_runs_int8_kernels(mapped_int8):
 
 
 def _ops_of_file(model, tmp_path):
-    from convcost.count.tflite import read_tflite
-    from convcost.measure.convert import to_tflite
-
-    path = tmp_path / f"{model.name}.tflite"
-    path.write_bytes(to_tflite(model))
-    return Counter(op.name for op in read_tflite(path).ops)
+    return Counter(op.name for op in _read_converted(model, tmp_path).ops)
 
 
 def _mapped_ops(model):
