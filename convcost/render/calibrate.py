@@ -42,7 +42,8 @@ def _composition(fitted: dict[str, Any] | None) -> list[str]:
     applied, offset = fitted.get("applied", True), fitted.get("offset", 0.0)
     first = (f"whole models: {fitted['chains']} generated chains timed; a model = fixed cost + "
              f"{fitted['scale']:.3f} x its kernels' sum"
-             + (f" + {offset * 1e6:+.1f} us per kernel" if offset else ""))
+             + (f" {'+' if offset > 0 else '-'} {abs(offset) * 1e6:.1f} us per kernel"
+                if offset else ""))
     if not applied:
         first += (f" (a factor of {fitted['fitted_scale']:.3f} did not predict held-out chains "
                   f"better)")

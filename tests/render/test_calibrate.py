@@ -29,3 +29,12 @@ def test_the_whole_model_check_states_scale_and_both_errors():
     line = summary({**PROFILE, "composition": kept}).splitlines()[3]
     assert line.endswith("fixed cost + 1.000 x its kernels' sum (a factor of 1.048 did not "
                          "predict held-out chains better)")
+
+
+def test_the_time_per_kernel_is_stated_with_its_own_sign():
+    composition = {"chains": 9, "scale": 0.761, "fitted_scale": 0.761, "applied": True,
+                   "rmspe": 0.25, "within_10": 0.33, "rmspe_unscaled": 0.99,
+                   "within_10_unscaled": 0.06, "models": []}
+    for offset, said in ((13.0e-6, "+ 13.0 us per kernel"), (-10.7e-6, "- 10.7 us per kernel")):
+        line = summary({**PROFILE, "composition": {**composition, "offset": offset}})
+        assert line.splitlines()[3].endswith(f"0.761 x its kernels' sum {said}")
