@@ -95,7 +95,7 @@ def build(name: str, spec: dict[str, Any] | None) -> Any:
 
 
 def measure_one(name: str, spec: dict[str, Any] | None, profile: Any,
-                repeats: int) -> dict[str, Any]:
+                repeats: int, guard: Any = None) -> dict[str, Any]:
     from convcost.analysis.predict import predict_report
     from convcost.count.walker import analyze
     from convcost.measure.convert import ConversionCache
@@ -108,6 +108,8 @@ def measure_one(name: str, spec: dict[str, Any] | None, profile: Any,
     before = loadavg()
     runner = prepare(profile.runtime, model, batch_size=profile.batch, threads=profile.threads,
                      cache=ConversionCache())
+    waited = guard.waited_s if guard else 0.0
+    usual = guard.guard() if guard else True  # wait out a burst of load (measure.sentinel)
     timed = time_runners([runner], repeats, 3, min(10, repeats), profile.clock)[0]
     wall = time_runners([runner], max(5, repeats // 3), 1, 3, "wall")[0]
     flagged = [f"{row.path} ({row.kernel}): {'; '.join(row.flags)[:120]}"
@@ -122,7 +124,9 @@ def measure_one(name: str, spec: dict[str, Any] | None, profile: Any,
             "clock": profile.clock, "error": prediction.predicted_ms / (timed.median * 1e3) - 1,
             "predict_seconds": predict_s, "flagged_rows": len(flagged),
             "flagged": flagged[:8], "predicted_ms_by_kind": kinds,
-            "load_before": before, "load_after": loadavg()}
+            "load_before": before, "load_after": loadavg(),
+            "sentinel_waited_s": (guard.waited_s - waited) if guard else None,
+            "sentinel_busy": not usual}
 
 
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -180,16 +184,21 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None, help="model names to run")
     parser.add_argument("--time-limit", type=float, default=3600.0,
                         help="stop starting new models after this many seconds")
+    parser.add_argument("--no-sentinel", action="store_true",
+                        help="time each model at once, not after a burst of load has passed")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
 
+    from convcost.measure.calibrate import sentinel_for
     from convcost.measure.predicting import load_profile
     from convcost.measure.runtimes import set_tf_threads
 
     profile = load_profile(args.runtime, args.threads, args.batch_size, args.profile)
     if args.runtime == "tf":
         set_tf_threads(args.threads)
+    guard = None if args.no_sentinel else sentinel_for(profile.runtime, profile.threads,
+                                                       profile.clock)
     todo = ([(name, None) for name in ARTICLE] + variants(args.variants, 0)
             + [(name, None) for name in APPLICATIONS])
     if args.only:
@@ -201,7 +210,7 @@ def main() -> None:
             print(f"time limit reached; not run: {name}")
             continue
         try:
-            result = measure_one(name, spec, profile, args.repeats)
+            result = measure_one(name, spec, profile, args.repeats, guard)
         except Exception as error:  # a model that does not convert is reported, not hidden
             print(f"{name}: FAILED {type(error).__name__}: {str(error)[:200]}")
             continue
@@ -210,11 +219,14 @@ def main() -> None:
               f"{result['measured_ms']:9.3f} ms (p10 {result['measured_p10_ms']:.3f}, p90 "
               f"{result['measured_p90_ms']:.3f}; wall median {result['wall_median_ms']:.3f})  "
               f"error {result['error']:+7.1%}  flagged {result['flagged_rows']:3}  "
-              f"predict {result['predict_seconds']:.2f} s  load {result['load_after']}",
-              flush=True)
+              f"predict {result['predict_seconds']:.2f} s  load {result['load_after']}"
+              + (f"  waited {result['sentinel_waited_s']:.1f} s" if result["sentinel_waited_s"]
+                 else "") + ("  BUSY" if result["sentinel_busy"] else ""), flush=True)
         if args.json:
-            _write(args, profile, results)
-    _write(args, profile, results)
+            _write(args, profile, results, guard)
+    _write(args, profile, results, guard)
+    if guard is not None:
+        print(drift(guard.summary(), profile.meta.get("sentinel")))
     stats = summary(results)
     print(json.dumps({"summary": stats, "speedups": speedups(results)}, indent=2))
     for r in sorted(results, key=lambda r: -abs(r["error"]))[:6]:
@@ -234,13 +246,26 @@ def _meta(meta: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def _write(args: argparse.Namespace, profile: Any, results: list[dict[str, Any]]) -> None:
+def drift(now: dict[str, Any], then: dict[str, Any] | None) -> str:
+    """The sentinel's waits in this run, and its usual time now against the calibration's."""
+    line = (f"sentinel: {now['waits']} models waited {now['waited_s']:.0f} s for a burst of load "
+            f"to pass, {now['busy']} timed in one; usual {now['usual_seconds'] * 1e6:.1f} us")
+    if then and then.get("usual_seconds"):
+        ratio = now["usual_seconds"] / then["usual_seconds"]
+        line += (f", {then['usual_seconds'] * 1e6:.1f} us when calibrated (the machine runs "
+                 f"{ratio:.3f}x the calibration's time)")
+    return line
+
+
+def _write(args: argparse.Namespace, profile: Any, results: list[dict[str, Any]],
+           guard: Any = None) -> None:
     if args.json is None:
         return
     args.json.parent.mkdir(parents=True, exist_ok=True)
     document = {"runtime": args.runtime, "threads": args.threads, "batch": args.batch_size,
                 "clock": profile.clock, "profile_meta": _meta(profile.meta),
                 "summary": summary(results) if results else {}, "speedups": speedups(results),
+                "sentinel": guard.summary() if guard else None,
                 "results": results}
     args.json.write_text(json.dumps(document, indent=1) + "\n")
 

@@ -550,7 +550,8 @@ def _from_json(data: Any, file: Path, command: str) -> LatencyProfile:
         raise broken(f"{type(error).__name__}: {one_line(error, 120)}") from None
     profile.meta = {k: v for k, v in data.items() if k in ("machine", "versions", "date",
                                                              "calibration_seconds", "loadavg",
-                                                             "samples", "composition")}
+                                                             "samples", "composition",
+                                                             "sentinel")}
     return profile
 
 

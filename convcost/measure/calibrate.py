@@ -36,6 +36,7 @@ from convcost.analysis import latency
 from convcost.analysis.kernels import KINDS, KernelShape, kernels_of
 from convcost.analysis.roofline import DeviceProfile
 from convcost.errors import ConvcostError
+from convcost.measure.sentinel import Sentinel
 
 MAX_MACS = 4e8  # one sample stays well under a tenth of a second on a laptop core
 MAX_DEPTHWISE = 3.5e7  # MACs of a depthwise conv
@@ -308,9 +309,11 @@ def chain_model(seed: int) -> Any:
     return keras.Model(x, y, name=f"chain_{seed}")
 
 
-def measure_chain(seed: int, setting: Setting) -> dict[str, Any] | None:
+def measure_chain(seed: int, setting: Setting,
+                  sentinel: Sentinel | None = None) -> dict[str, Any] | None:
     """Time one generated chain whole; its kernels as ``predict`` maps them. None for a chain
-    over :data:`MAX_CHAIN_MACS` (per call up to batch :data:`BATCH_SHARE`, per sample beyond)."""
+    over :data:`MAX_CHAIN_MACS` (per call up to batch :data:`BATCH_SHARE`, per sample beyond).
+    ``sentinel``: waits out bursts of load before timing (:mod:`convcost.measure.sentinel`)."""
     from convcost.count.walker import analyze
 
     model = chain_model(seed)
@@ -320,7 +323,7 @@ def measure_chain(seed: int, setting: Setting) -> dict[str, Any] | None:
     kernels = [{"kind": k.kind, **dataclasses.asdict(k.shape)}
                for k in kernels_of(report, setting.runtime)
                if k.kind != "none" and k.shape is not None]
-    return {"name": model.name, "seconds": time_model(model, setting, target=0.3),
+    return {"name": model.name, "seconds": time_model(model, setting, 0.3, sentinel),
             "kernels": kernels}
 
 
@@ -357,12 +360,13 @@ class Setting:
     clock: str = "wall"
 
 
-def measure_kernel(config: dict[str, Any], setting: Setting,
-                   fixed: float = 0.0) -> tuple[str, KernelShape, float]:
+def measure_kernel(config: dict[str, Any], setting: Setting, fixed: float = 0.0,
+                   sentinel: Sentinel | None = None) -> tuple[str, KernelShape, float]:
     """Build, map, prepare and time one kernel: (kind, shape, median seconds of one kernel
     beyond the ``fixed`` cost of a call). On TensorFlow a small kernel is timed as
     :func:`copies` independent copies in one call, and the time beyond ``fixed`` divided
-    among them: a 5 us kernel alone is lost in a 200 us call's jitter."""
+    among them: a 5 us kernel alone is lost in a 200 us call's jitter. ``sentinel``: as in
+    :func:`measure_chain`."""
     from convcost.count.walker import analyze
 
     count = copies(config, setting)
@@ -372,7 +376,8 @@ def measure_kernel(config: dict[str, Any], setting: Setting,
             or any((k.kind, k.shape) != (kernels[0].kind, kernels[0].shape) for k in kernels)):
         raise ConvcostError(f"A calibration model must map to one kernel (per copy). "
                             f"Received: {[k.kind for k in kernels]} for {config}.")
-    return kernels[0].kind, kernels[0].shape, (time_model(model, setting) - fixed) / count
+    seconds = time_model(model, setting, sentinel=sentinel)
+    return kernels[0].kind, kernels[0].shape, (seconds - fixed) / count
 
 
 def copies(config: dict[str, Any], setting: Setting) -> int:
@@ -389,8 +394,10 @@ def copies(config: dict[str, Any], setting: Setting) -> int:
     return max(1, min(MAX_COPIES, int(cap / max(work, 1.0))))
 
 
-def time_model(model: Any, setting: Setting, target: float = TARGET_SECONDS) -> float:
-    """Median seconds of one call of ``model`` with the ``bench --runtime`` harness."""
+def time_model(model: Any, setting: Setting, target: float = TARGET_SECONDS,
+               sentinel: Sentinel | None = None) -> float:
+    """Median seconds of one call of ``model`` with the ``bench --runtime`` harness; with a
+    ``sentinel``, once the machine runs at its usual speed (or the sentinel gave up waiting)."""
     from convcost.measure.convert import ConversionCache
     from convcost.measure.runtimes import prepare, time_runners
 
@@ -399,6 +406,8 @@ def time_model(model: Any, setting: Setting, target: float = TARGET_SECONDS) -> 
     else:  # LiteRT sets the first input; the others keep their (unread) values
         runner = prepare(setting.runtime, model, batch_size=setting.batch,
                          threads=setting.threads, cache=ConversionCache())
+    if sentinel is not None:
+        sentinel.guard()
     first = time_runners([runner], 3, 2, 1, setting.clock)[0].min
     repeats = int(min(200, max(7, target / max(first, 1e-6))))
     return time_runners([runner], repeats, 1, min(repeats, 5), setting.clock)[0].median
@@ -418,12 +427,12 @@ def _keras_runner_of_inputs(model: Any, batch: int) -> Any:
     return Runner(lambda: forward(xs), None, lambda images: images, "tf")
 
 
-def fixed_seconds(setting: Setting) -> float:
+def fixed_seconds(setting: Setting, sentinel: Sentinel | None = None) -> float:
     """The time of one call of a one-element model: the fixed cost per call."""
     import keras
 
     x = keras.Input((1,))
-    return time_model(keras.Model(x, keras.layers.ReLU()(x)), setting, target=0.3)
+    return time_model(keras.Model(x, keras.layers.ReLU()(x)), setting, 0.3, sentinel)
 
 
 # --- the calibration loop ----------------------------------------------------------------------
@@ -454,7 +463,8 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
     if extend is not None:
         rng = random.Random(seed + samples.count())  # new shapes, not the earlier ones again
     report = progress or (lambda _what, _share: None)
-    fixed = fixed_seconds(setting)
+    sentinel = _sentinel(setting)
+    fixed = fixed_seconds(setting, sentinel)
     used = lambda: (time.perf_counter() - start) / budget_s  # noqa: E731
     per_kind = first_round or max(4, int(budget_s * 0.45 / 0.6 / sum(WEIGHTS[k] for k in kinds)))
     queue = [draw(k, rng, setting.batch) for k in kinds
@@ -463,28 +473,52 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
     for config in queue:
         if used() > 0.55:
             break
-        _take(config, setting, fixed, samples, report, used)
+        _take(config, setting, fixed, samples, report, used, sentinel)
     scores: dict[str, Any] = {}
     floor = max(latency.FLOOR_SECONDS, RANKING_FLOOR_SHARE * fixed)
     while first_round is None and used() < 0.75:
         for config in _adaptive(samples, setting, device, rng, kinds, scores, floor=floor):
-            _take(config, setting, fixed, samples, report, used)
+            _take(config, setting, fixed, samples, report, used, sentinel)
             if used() >= 0.75:
                 break
-    timed = _chains(setting, rng, report, used, chains, extend)
+    timed = _chains(setting, rng, report, used, chains, extend, sentinel)
     report("fitting", min(used(), 1.0))
     profile = _fit(samples, setting, device, fixed, time.perf_counter() - start)
+    if sentinel is not None:
+        profile.meta["sentinel"] = sentinel.summary()
     return latency.compose(profile, timed)
 
 
+def _sentinel(setting: Setting) -> Sentinel | None:
+    """The burst guard of every timing; none for training steps (a check would cost a step
+    of ~0.1 s at batch 128, against ~1 s per sample)."""
+    from convcost.measure.runtimes import TRAINING
+
+    if setting.runtime == TRAINING:
+        return None
+    return sentinel_for(setting.runtime, setting.threads, setting.clock)
+
+
+def sentinel_for(runtime: str, threads: int, clock: str) -> Sentinel:
+    """A sentinel (:mod:`convcost.measure.sentinel`) of its kernel on ``runtime`` at batch 1."""
+    from convcost.measure import sentinel
+    from convcost.measure.convert import ConversionCache
+    from convcost.measure.runtimes import prepare
+
+    runner = prepare(runtime, kernel_model(sentinel.KERNEL), batch_size=1, threads=threads,
+                     cache=ConversionCache())
+    return sentinel.of_runner(runner, clock)
+
+
 def _chains(setting: Setting, rng: random.Random, report: Progress, used: Callable[[], float],
-            count: int | None, extend: latency.LatencyProfile | None) -> list[dict[str, Any]]:
+            count: int | None, extend: latency.LatencyProfile | None,
+            sentinel: Sentinel | None = None) -> list[dict[str, Any]]:
     """Generated chains timed whole: ``count`` of them, or until 92 % of the budget (at least
     3); an extended profile's chains are kept."""
     timed = list(((extend.meta.get("composition") or {}).get("models") or []) if extend else [])
     new = 0
     while (new < count) if count is not None else (new < 3 or used() < 0.92):
-        chain = measure_chain(rng.randrange(1 << 30), setting)
+        chain = measure_chain(rng.randrange(1 << 30), setting, sentinel)
         if chain is None:  # too large to time in a share of the budget: draw another
             continue
         timed.append(chain)
@@ -494,8 +528,8 @@ def _chains(setting: Setting, rng: random.Random, report: Progress, used: Callab
 
 
 def _take(config: dict[str, Any], setting: Setting, fixed: float, samples: Samples,
-          report: Progress, used: Callable[[], float]) -> None:
-    kind, shape, seconds = measure_kernel(config, setting, fixed)
+          report: Progress, used: Callable[[], float], sentinel: Sentinel | None) -> None:
+    kind, shape, seconds = measure_kernel(config, setting, fixed, sentinel)
     samples.add(kind, config, shape, max(seconds, latency.MIN_SECONDS))
     report(f"{kind} ({samples.count()} kernels)", min(used(), 1.0))
 

@@ -23,6 +23,7 @@ def summary(profile: dict[str, Any]) -> str:
                      f"{_pct(cv['mape']):>10}{_pct(cv['within_10']):>12}  "
                      f"{entry.get('method', '')}")
     lines += _composition(profile.get("composition"))
+    lines += _sentinel(profile.get("sentinel"))
     seconds = profile.get("calibration_seconds")
     if seconds is not None:
         lines.append(f"measured for {seconds:.0f} s (load {profile.get('loadavg', '?')})")
@@ -50,6 +51,16 @@ def _composition(fitted: dict[str, Any] | None) -> list[str]:
     return [first, f"  model-level error: plain sum RMSPE {_pct(fitted['rmspe_unscaled'])}, "
                    f"within 10% {_pct(fitted['within_10_unscaled'])}; with the factor, "
                    f"leave-one-out: {_pct(fitted['rmspe'])}, {_pct(fitted['within_10'])}"]
+
+
+def _sentinel(guard: dict[str, Any] | None) -> list[str]:
+    """How often bursts of load held the timings back (absent in older profiles)."""
+    if not guard:
+        return []
+    usual = guard.get("usual_seconds")
+    return [f"bursts of load: {guard['waits']} timings waited {guard['waited_s']:.0f} s for "
+            f"them to pass, {guard['busy']} went ahead in one (sentinel kernel "
+            f"{usual * 1e6 if usual else float('nan'):.1f} us, {guard['checks']} checks)"]
 
 
 def _pct(value: float) -> str:

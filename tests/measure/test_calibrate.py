@@ -19,6 +19,7 @@ from convcost.measure.calibrate import (
     draw,
     kernel_model,
 )
+from convcost.measure.sentinel import FIRST_CHECKS
 
 
 @pytest.mark.parametrize("runtime", ["litert", "litert-int8", "tf"])
@@ -77,6 +78,9 @@ def test_tiny_calibration_end_to_end(tmp_path):
     # one chain: the scale is what makes its kernels' sum its measured time
     assert profile.scale == pytest.approx((chain["seconds"] - profile.fixed_seconds) / kernel_sum)
     assert profile.fixed_seconds > 0
+    # every timing (fixed cost, 6 kernels, the chain) first checked the machine's speed
+    guard = profile.meta["sentinel"]
+    assert guard["checks"] >= FIRST_CHECKS + 1 + 6 + 1 and guard["usual_seconds"] > 0
     path = latency.save(profile, tmp_path / "p.json")
     loaded = latency.load(path, command="convcost calibrate")
     x = keras.Input((14, 14, 32))
@@ -84,7 +88,7 @@ def test_tiny_calibration_end_to_end(tmp_path):
     report = analyze(keras.Model(x, keras.layers.Add()([x, y])))
     first, second = predict_report(report, profile), predict_report(report, loaded)
     assert first.predicted_ms == pytest.approx(second.predicted_ms)  # same forests after I/O
-    assert loaded.scale == profile.scale
+    assert loaded.scale == profile.scale and loaded.meta["sentinel"] == guard
     plain = predict_report(report, dataclasses.replace(profile, scale=1.0))
     assert [r.predicted_ms for r in first.rows] == pytest.approx(
         [r.predicted_ms * profile.scale for r in plain.rows])
@@ -171,7 +175,8 @@ def test_a_kernel_of_copies_is_the_time_beyond_the_call_divided_among_them(monke
 
     # a call of n copies takes 200 us + 5 us each (hand numbers)
     monkeypatch.setattr(module, "time_model",
-                        lambda model, setting, target=0.0: 200e-6 + 5e-6 * len(model.outputs))
+                        lambda model, setting, target=0.0, sentinel=None:
+                        200e-6 + 5e-6 * len(model.outputs))
     config = {"kind": "activation", "h": 4, "c_in": 8, "act": "relu", "k": 1, "stride": 1}
     kind, _, seconds = module.measure_kernel(config, Setting("tf"), fixed=200e-6)
     assert (kind, module.copies(config, Setting("tf"))) == ("activation", module.MAX_COPIES)

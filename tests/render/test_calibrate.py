@@ -38,3 +38,11 @@ def test_the_time_per_kernel_is_stated_with_its_own_sign():
     for offset, said in ((13.0e-6, "+ 13.0 us per kernel"), (-10.7e-6, "- 10.7 us per kernel")):
         line = summary({**PROFILE, "composition": {**composition, "offset": offset}})
         assert line.splitlines()[3].endswith(f"0.761 x its kernels' sum {said}")
+
+
+def test_the_bursts_waited_out_are_stated():
+    guard = {"checks": 2100, "usual_seconds": 98.2e-6, "waited_s": 12.5, "waits": 7, "busy": 1}
+    line = summary({**PROFILE, "sentinel": guard}).splitlines()[-1]
+    assert line == ("bursts of load: 7 timings waited 12 s for them to pass, 1 went ahead in one "
+                    "(sentinel kernel 98.2 us, 2100 checks)")
+    assert "bursts" not in summary(PROFILE)  # profiles from before the sentinel
