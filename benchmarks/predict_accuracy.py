@@ -6,7 +6,8 @@ resolution rho, and ResNet-like nets of random depth and width. Each model is bu
 and predicted from the saved latency profile (the prediction alone is timed: it must take
 <= 1 s), then converted and timed with the ``bench --runtime`` harness on the profile's clock
 (median of ``--repeats`` runs in interleaved rounds, p10/p90 kept, and the wall-clock median
-beside it), with the load average before and after. Prints RMSPE, the share within +-5 % and
+beside it), with the load average before and after, each once a sentinel kernel runs at its
+usual speed (``--no-sentinel``: at once; see :mod:`convcost.measure.sentinel`). Prints RMSPE, the share within +-5 % and
 +-10 %, the worst models and their flagged rows; writes a JSON file and a scatter plot.
 
     PYTHONPATH=. python benchmarks/predict_accuracy.py --runtime litert \\

@@ -20,6 +20,8 @@ in one call (:func:`copies`), since its call costs far more than it does. Last, 
 basic and pooling blocks; never a zoo model) are timed, and how their kernels' predicted sum
 becomes their measured time (a factor, and a time per kernel where it helps) is fitted
 (:func:`convcost.analysis.latency.compose`), with its leave-one-out error over the chains.
+Every timing waits until a sentinel kernel runs at its usual speed
+(:mod:`convcost.measure.sentinel`): this machine is shared, and its bursts of load last seconds.
 """
 
 from __future__ import annotations
