@@ -1,12 +1,13 @@
 """A sentinel kernel that keeps timings out of a shared machine's bursts of load.
 
 On the project's 2-vCPU VM a fixed kernel timed every few seconds runs within ±3 % of its usual
-time most of the time, and 10-80 % slower for 5-20 s at a time (another tenant's burst; see
-docs/results/predict.md). A kernel or model timed in a burst is off by as much, and the CPU
-clock does not see it: the core is slower, not taken away. The sentinel times one small fixed
-kernel before each measurement and, while that runs more than :data:`TOLERANCE` slower than
-its usual time (a low quantile of its checks that passed), waits and checks again, up to
-:data:`MAX_WAIT_S`; then the measurement goes ahead, counted as taken on a busy machine.
+time most of the time, and 10-80 % slower for seconds at a time (up to ~12 s seen; another
+tenant's burst, see docs/results/predict.md). A kernel or model timed in a burst is off by as
+much, and the CPU clock does not see it: the core is slower, not taken away. The sentinel times
+one small fixed kernel before each measurement and, while that runs more than
+:data:`TOLERANCE` slower than its usual time (a low quantile of its checks that passed), waits
+and checks again, up to :data:`MAX_WAIT_S`; then the measurement goes ahead, counted as taken
+on a busy machine.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ TOLERANCE = 1.08
 PAUSE_S = 0.5
 #: Longest wait for one measurement; after it the measurement goes ahead (``busy``).
 MAX_WAIT_S = 10.0
-#: The usual time: this quantile of all checks (robust to the checks taken in bursts).
+#: The usual time: this quantile of the checks that passed (and the first ones).
 USUAL_QUANTILE = 0.25
 #: Checks taken back to back when the sentinel starts, before it judges any.
 FIRST_CHECKS = 5
