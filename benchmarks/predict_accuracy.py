@@ -6,9 +6,10 @@ resolution rho, and ResNet-like nets of random depth and width. Each model is bu
 and predicted from the saved latency profile (the prediction alone is timed: it must take
 <= 1 s), then converted and timed with the ``bench --runtime`` harness on the profile's clock
 (median of ``--repeats`` runs in interleaved rounds, p10/p90 kept, and the wall-clock median
-beside it), with the load average before and after, each once a sentinel kernel runs at its
-usual speed (``--no-sentinel``: at once; see :mod:`convcost.measure.sentinel`). Prints RMSPE, the share within +-5 % and
-+-10 %, the worst models and their flagged rows; writes a JSON file and a scatter plot.
+beside it), with the load average before and after, each (on LiteRT) once a sentinel kernel
+runs at its usual speed (``--no-sentinel``: at once; see :mod:`convcost.measure.sentinel`).
+Prints RMSPE, the share within +-5 % and +-10 %, the worst models and their flagged rows;
+writes a JSON file and a scatter plot.
 
     PYTHONPATH=. python benchmarks/predict_accuracy.py --runtime litert \\
         --json docs/results/predict.json --plot docs/results/img/predict_scatter.png
@@ -191,15 +192,15 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
 
-    from convcost.measure.calibrate import sentinel_for
+    from convcost.measure.calibrate import SENTINEL_RUNTIMES, sentinel_for
     from convcost.measure.predicting import load_profile
     from convcost.measure.runtimes import set_tf_threads
 
     profile = load_profile(args.runtime, args.threads, args.batch_size, args.profile)
     if args.runtime == "tf":
         set_tf_threads(args.threads)
-    guard = None if args.no_sentinel else sentinel_for(profile.runtime, profile.threads,
-                                                       profile.clock)
+    guarded = profile.runtime in SENTINEL_RUNTIMES and not args.no_sentinel
+    guard = sentinel_for(profile.runtime, profile.threads, profile.clock) if guarded else None
     todo = ([(name, None) for name in ARTICLE] + variants(args.variants, 0)
             + [(name, None) for name in APPLICATIONS])
     if args.only:

@@ -58,6 +58,10 @@ SCORING_TREES = 40  # the adaptive step's forests: only to rank samples, kept ch
 RANKING_FLOOR_SHARE = 0.1
 ACTIVATIONS = ("relu", "relu6", "sigmoid", "swish", "hard_swish", "tanh")
 MAX_BLOCKS = 30  # blocks of a generated chain
+#: Where a sentinel guards the timings. Not TensorFlow: the median of 50 of its ~0.3 ms calls
+#: went over 1.25x its usual value in 69 % of checks on a quiet machine (its own noise, not
+#: bursts: run T1h waited 458 s of 498 at 1.08x); nor training steps (a check costs a step).
+SENTINEL_RUNTIMES = ("litert", "litert-int8")
 #: TensorFlow: a small kernel is timed as up to MAX_COPIES copies in one call, up to about
 #: COPIES_WORK multiply-adds (an element-wise kernel: COPIES_WORK x COPIES_ELEMENTS_SHARE
 #: elements), about 0.5 ms of work on one core: well above the call's jitter.
@@ -492,11 +496,8 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
 
 
 def _sentinel(setting: Setting) -> Sentinel | None:
-    """The burst guard of every timing; none for training steps (a check would cost a step
-    of ~0.1 s at batch 128, against ~1 s per sample)."""
-    from convcost.measure.runtimes import TRAINING
-
-    if setting.runtime == TRAINING:
+    """The burst guard of every timing, on LiteRT (:data:`SENTINEL_RUNTIMES`)."""
+    if setting.runtime not in SENTINEL_RUNTIMES:
         return None
     return sentinel_for(setting.runtime, setting.threads, setting.clock)
 
