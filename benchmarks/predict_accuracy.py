@@ -20,6 +20,7 @@ A benchmark prints; it never asserts a time.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import random
@@ -104,6 +105,7 @@ def measure_one(name: str, spec: dict[str, Any] | None, profile: Any,
     from convcost.measure.runtimes import prepare, time_runners
 
     model = build(name, spec)
+    gc.collect()  # the last model's conversion left ~200k objects: a 0.6-0.7 s collection
     start = time.perf_counter()
     prediction = predict_report(analyze(model), profile)
     predict_s = time.perf_counter() - start
