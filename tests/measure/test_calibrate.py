@@ -44,6 +44,20 @@ def test_half_of_the_compute_kernels_have_channels_as_models_have_them():
     assert any(c["c_in"] % 8 and c["c_in"] > 3 for c in drawn)  # and unaligned ones too
 
 
+def test_perturbing_walks_never_leave_the_drawn_channel_range():
+    from convcost.measure.calibrate import MAX_CHANNELS, perturb
+
+    rng = random.Random(2)
+    for kind, most in (("depthwise", 2048), ("pointwise", 2048), ("dense", 4096)):
+        assert max(max(c["c_in"], c["c_out"]) for c in (draw(kind, rng) for _ in range(300))
+                   ) <= MAX_CHANNELS.get(kind, 2048) == most  # draw's own upper bounds
+        config = {"kind": kind, "h": 6, "c_in": 2000, "c_out": 1900, "k": 3, "stride": 1,
+                  "batch": 1}
+        for _ in range(200):  # the adaptive step perturbs perturbed samples again
+            config = perturb(config, rng)
+            assert config["c_in"] <= most and config["c_out"] <= most
+
+
 def test_drawn_shapes_stay_under_the_work_cap_and_scale_with_the_batch():
     rng = random.Random(0)
     for _ in range(200):
