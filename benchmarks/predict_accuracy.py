@@ -252,7 +252,7 @@ def _meta(meta: dict[str, Any]) -> dict[str, Any]:
 
 def drift(now: dict[str, Any], then: dict[str, Any] | None) -> str:
     """The sentinel's waits in this run, and its usual time now against the calibration's."""
-    line = (f"sentinel: {now['waits']} models waited {now['waited_s']:.0f} s for a burst of load "
+    line = (f"sentinel: {now['waits']} models waited {now['waited_s']:.1f} s for a burst of load "
             f"to pass, {now['busy']} timed in one; usual {now['usual_seconds'] * 1e6:.1f} us")
     if then and then.get("usual_seconds"):
         ratio = now["usual_seconds"] / then["usual_seconds"]

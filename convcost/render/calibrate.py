@@ -58,7 +58,7 @@ def _sentinel(guard: dict[str, Any] | None) -> list[str]:
     if not guard:
         return []
     usual = guard.get("usual_seconds")
-    return [f"bursts of load: {guard['waits']} timings waited {guard['waited_s']:.0f} s for "
+    return [f"bursts of load: {guard['waits']} timings waited {guard['waited_s']:.1f} s for "
             f"them to pass, {guard['busy']} went ahead in one (sentinel kernel "
             f"{usual * 1e6 if usual else float('nan'):.1f} us, {guard['checks']} checks)"]
 

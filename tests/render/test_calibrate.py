@@ -43,6 +43,6 @@ def test_the_time_per_kernel_is_stated_with_its_own_sign():
 def test_the_bursts_waited_out_are_stated():
     guard = {"checks": 2100, "usual_seconds": 98.2e-6, "waited_s": 12.5, "waits": 7, "busy": 1}
     line = summary({**PROFILE, "sentinel": guard}).splitlines()[-1]
-    assert line == ("bursts of load: 7 timings waited 12 s for them to pass, 1 went ahead in one "
+    assert line == ("bursts of load: 7 timings waited 12.5 s for them to pass, 1 went ahead in one "
                     "(sentinel kernel 98.2 us, 2100 checks)")
     assert "bursts" not in summary(PROFILE)  # profiles from before the sentinel
