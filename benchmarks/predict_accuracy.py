@@ -194,15 +194,15 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, default=None)
     args = parser.parse_args()
 
-    from convcost.measure.calibrate import SENTINEL_RUNTIMES, sentinel_for
+    from convcost.measure.calibrate import sentinel_for
     from convcost.measure.predicting import load_profile
     from convcost.measure.runtimes import set_tf_threads
 
     profile = load_profile(args.runtime, args.threads, args.batch_size, args.profile)
     if args.runtime == "tf":
         set_tf_threads(args.threads)
-    guarded = profile.runtime in SENTINEL_RUNTIMES and not args.no_sentinel
-    guard = sentinel_for(profile.runtime, profile.threads, profile.clock) if guarded else None
+    guard = (None if args.no_sentinel
+             else sentinel_for(profile.runtime, profile.threads, profile.clock))
     todo = ([(name, None) for name in ARTICLE] + variants(args.variants, 0)
             + [(name, None) for name in APPLICATIONS])
     if args.only:

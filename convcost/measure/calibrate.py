@@ -475,7 +475,7 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
     if extend is not None:
         rng = random.Random(seed + samples.count())  # new shapes, not the earlier ones again
     report = progress or (lambda _what, _share: None)
-    sentinel = _sentinel(setting)
+    sentinel = sentinel_for(setting.runtime, setting.threads, setting.clock)
     fixed = fixed_seconds(setting, sentinel)
     used = lambda: (time.perf_counter() - start) / budget_s  # noqa: E731
     per_kind = first_round or max(4, int(budget_s * 0.45 / 0.6 / sum(WEIGHTS[k] for k in kinds)))
@@ -501,19 +501,15 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
     return latency.compose(profile, timed)
 
 
-def _sentinel(setting: Setting) -> Sentinel | None:
-    """The burst guard of every timing, on LiteRT (:data:`SENTINEL_RUNTIMES`)."""
-    if setting.runtime not in SENTINEL_RUNTIMES:
-        return None
-    return sentinel_for(setting.runtime, setting.threads, setting.clock)
-
-
-def sentinel_for(runtime: str, threads: int, clock: str) -> Sentinel:
-    """A sentinel (:mod:`convcost.measure.sentinel`) of its kernel on ``runtime`` at batch 1."""
+def sentinel_for(runtime: str, threads: int, clock: str) -> Sentinel | None:
+    """The burst guard of every timing (:mod:`convcost.measure.sentinel`): its kernel on
+    ``runtime`` at batch 1; None where timings are not guarded (:data:`SENTINEL_RUNTIMES`)."""
     from convcost.measure import sentinel
     from convcost.measure.convert import ConversionCache
     from convcost.measure.runtimes import prepare
 
+    if runtime not in SENTINEL_RUNTIMES:
+        return None
     runner = prepare(runtime, kernel_model(sentinel.KERNEL), batch_size=1, threads=threads,
                      cache=ConversionCache())
     return sentinel.of_runner(runner, clock)
