@@ -20,6 +20,7 @@ A benchmark prints; it never asserts a time.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import math
@@ -130,7 +131,9 @@ def measure_one(name: str, spec: dict[str, Any] | None, profile: Any,
             "flagged": flagged[:8], "predicted_ms_by_kind": kinds,
             "load_before": before, "load_after": loadavg(),
             "sentinel_waited_s": (guard.waited_s - waited) if guard else None,
-            "sentinel_busy": not usual}
+            "sentinel_busy": not usual, "notes": list(prediction.notes),
+            "predicted_ms_no_overflow": predict_report(  # the same without weights from memory
+                analyze(model), dataclasses.replace(profile, overflow=None)).predicted_ms}
 
 
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:

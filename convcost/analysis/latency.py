@@ -21,10 +21,17 @@ or a linear fit of :func:`work_terms`, whichever cross-validates better).
 :func:`predict_kernels` never extrapolates silently: a kernel whose shape lies outside the
 calibrated range of its kind carries the names of the features that are out of range, and a
 kernel of a kind without a predictor gets its roofline bound and a flag.
+
+Weights beyond the cache: a kernel timed alone reads its weights from the cache its last call
+left them in; inside a model whose weights exceed the last-level cache, each call reads them
+from memory (the rest of the model evicted them). :class:`CacheOverflow` (measured by
+``calibrate``) is what each weight byte then costs more; :func:`predict_kernels` adds it to
+every kernel of a model whose weights do not fit.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -117,6 +124,41 @@ class KindModel:
     method: str = "forest/roofline"
 
 
+@dataclass(frozen=True)
+class CacheOverflow:
+    """What a weight byte costs more when a model's weights exceed the last-level cache.
+
+    ``cache_bytes``: the cache's size (as the operating system reports it); ``seconds_per_byte``:
+    a dense layer's time per weight byte with weights of ``large_bytes`` (beyond the cache)
+    less its time per byte with ``small_bytes`` (within it), never negative; ``itemsize``:
+    bytes per weight on the runtime (1 for int8)."""
+
+    cache_bytes: int
+    seconds_per_byte: float
+    itemsize: int
+    small_bytes: int
+    small_seconds: float
+    large_bytes: int
+    large_seconds: float
+
+    def extra_seconds(self, model_weights: int, weights: int) -> float:
+        """Seconds a kernel of ``weights`` elements pays in a model of ``model_weights``."""
+        if model_weights * self.itemsize <= self.cache_bytes:
+            return 0.0
+        return weights * self.itemsize * self.seconds_per_byte
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def overflow_of(small: tuple[int, float], large: tuple[int, float], cache_bytes: int,
+                itemsize: int) -> CacheOverflow:
+    """:class:`CacheOverflow` from two dense timings: (weight bytes, seconds) within and beyond
+    the cache."""
+    per_byte = max(0.0, large[1] / large[0] - small[1] / small[0])
+    return CacheOverflow(cache_bytes, per_byte, itemsize, small[0], small[1], large[0], large[1])
+
+
 @dataclass
 class LatencyProfile:
     """Everything ``predict`` needs for one runtime setting of one machine."""
@@ -133,6 +175,8 @@ class LatencyProfile:
     scale: float = 1.0
     #: Seconds added to each predicted kernel inside a model (:func:`fit_scale`; 0: none).
     offset: float = 0.0
+    #: What weights beyond the cache cost (None: not measured; older profiles, training).
+    overflow: CacheOverflow | None = None
 
     def key(self) -> str:
         return profile_key(self.runtime, self.threads, self.batch)
@@ -287,7 +331,7 @@ def refit(profile: LatencyProfile, seed: int = 0) -> LatencyProfile:
                                threads=profile.threads, device=profile.device, seed=seed)
     refitted = LatencyProfile(profile.runtime, profile.threads, profile.batch, profile.device,
                               profile.fixed_seconds, kinds, profile.clock, dict(profile.meta),
-                              profile.scale, profile.offset)
+                              profile.scale, profile.offset, profile.overflow)
     chains = (profile.meta.get("composition") or {}).get("models")
     return compose(refitted, chains) if chains else refitted
 
@@ -379,7 +423,6 @@ def compose(profile: LatencyProfile, chains: Sequence[dict[str, Any]]) -> Latenc
     generated model's measured time and its kernels, kept in the profile's ``composition`` so
     that :func:`refit` can fit them again.
     """
-    import dataclasses
 
     plain = dataclasses.replace(profile, scale=1.0, offset=0.0)
     predicted = [predict_kernels(plain, chain_kernels(chain)) for chain in chains]
@@ -433,11 +476,14 @@ def _categories(shapes: Sequence[KernelShape]) -> dict[str, list[int]]:
 
 @dataclass(frozen=True)
 class KernelPrediction:
-    """One kernel's predicted seconds and why it may not be trusted (empty: in range)."""
+    """One kernel's predicted seconds and why it may not be trusted (empty: in range);
+    ``overflow_seconds``: the part of ``seconds`` for weights read from memory (see
+    :class:`CacheOverflow`)."""
 
     kernel: Kernel
     seconds: float
     out_of_range: tuple[str, ...] = ()
+    overflow_seconds: float = 0.0
 
 
 def predict_shapes(model: KindModel, shapes: Sequence[KernelShape], batch: int, threads: int,
@@ -455,7 +501,9 @@ def predict_shapes(model: KindModel, shapes: Sequence[KernelShape], batch: int, 
 
 
 def predict_kernels(profile: LatencyProfile, kernels: Sequence[Kernel]) -> list[KernelPrediction]:
-    """Each kernel's predicted seconds under ``profile``; ``none`` kernels take 0 s."""
+    """Each kernel's predicted seconds under ``profile``; ``none`` kernels take 0 s.
+    ``kernels`` are one model's: where their weights exceed the cache, each kernel's weights
+    cost :attr:`LatencyProfile.overflow` more."""
     results: dict[int, KernelPrediction] = {}
     by_kind: dict[str, list[int]] = {}
     for index, kernel in enumerate(kernels):
@@ -474,7 +522,20 @@ def predict_kernels(profile: LatencyProfile, kernels: Sequence[Kernel]) -> list[
             results[i] = KernelPrediction(
                 kernels[i], max(value * profile.scale + profile.offset, MIN_SECONDS),
                 out_of_range(model, kernels[i]))
-    return [results[i] for i in range(len(kernels))]
+    return _with_overflow(profile.overflow, [results[i] for i in range(len(kernels))])
+
+
+def _with_overflow(overflow: CacheOverflow | None,
+                   predictions: list[KernelPrediction]) -> list[KernelPrediction]:
+    """``predictions`` with the cost of reading weights from memory added (see
+    :class:`CacheOverflow`); unchanged where the model's weights fit in the cache."""
+    weights = [p.kernel.shape.weights if p.kernel.shape is not None else 0 for p in predictions]
+    if overflow is None or not overflow.extra_seconds(sum(weights), 1):
+        return predictions
+    total = sum(weights)
+    return [dataclasses.replace(p, seconds=p.seconds + extra, overflow_seconds=extra)
+            if (extra := overflow.extra_seconds(total, w)) else p
+            for p, w in zip(predictions, weights)]
 
 
 def _roofline_only(profile: LatencyProfile, kernel: Kernel) -> KernelPrediction:
@@ -523,6 +584,7 @@ def to_json(profile: LatencyProfile, blob: str, digest: str,
             "runtime": profile.runtime, "threads": profile.threads, "batch": profile.batch,
             "fixed_seconds": profile.fixed_seconds, "scale": profile.scale,
             "offset": profile.offset,
+            "overflow": profile.overflow.to_json() if profile.overflow else None,
             "clock": profile.clock,
             "device": profile.device.to_dict(),
             "model_file": blob, "model_sha256": digest, "sklearn": sklearn_version,
@@ -570,7 +632,8 @@ def _from_json(data: Any, file: Path, command: str) -> LatencyProfile:
                                  float(data["fixed_seconds"]), kinds,
                                  str(data.get("clock", "wall")),
                                  scale=float(data.get("scale", 1.0)),
-                                 offset=float(data.get("offset", 0.0)))
+                                 offset=float(data.get("offset", 0.0)),
+                                 overflow=_overflow(data.get("overflow")))
     except (KeyError, TypeError, ValueError, ConvcostError) as error:
         raise broken(f"{type(error).__name__}: {one_line(error, 120)}") from None
     profile.meta = {k: v for k, v in data.items() if k in ("machine", "versions", "date",
@@ -578,6 +641,19 @@ def _from_json(data: Any, file: Path, command: str) -> LatencyProfile:
                                                              "samples", "composition",
                                                              "sentinel")}
     return profile
+
+
+def _overflow(value: Any) -> CacheOverflow | None:
+    """A saved :class:`CacheOverflow` (None: not measured)."""
+    if value is None:
+        return None
+    names = [f.name for f in dataclasses.fields(CacheOverflow)]
+    if not isinstance(value, dict) or set(value) != set(names):
+        raise ConvcostError(f"an overflow of the fields {', '.join(names)} expected")
+    return CacheOverflow(int(value["cache_bytes"]), float(value["seconds_per_byte"]),
+                         int(value["itemsize"]), int(value["small_bytes"]),
+                         float(value["small_seconds"]), int(value["large_bytes"]),
+                         float(value["large_seconds"]))
 
 
 def _coefficients(value: Any) -> list[float] | None:

@@ -5,7 +5,8 @@
 kernels the runtime runs (:func:`convcost.analysis.kernels.kernels_of`), predicts each kernel
 and puts its time on the row it belongs to; rows fused into another row's kernel show 0 and
 say where they went. The model's time is the fixed cost of one call plus the sum of its
-kernels. Nothing is converted or measured: prediction takes milliseconds.
+kernels (with, for a model whose weights exceed the cache, what reading them from memory
+costs; a note says how much). Nothing is converted or measured: prediction takes milliseconds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convcost.analysis.kernels import kernels_of
-from convcost.analysis.latency import LatencyProfile, predict_kernels
+from convcost.analysis.latency import KernelPrediction, LatencyProfile, predict_kernels
 from convcost.count.report import Report
 
 MS = 1e3
@@ -85,7 +86,8 @@ def predict_report(report: Report, profile: LatencyProfile) -> ModelPrediction:
     flags: list[list[str]] = [[] for _ in report.layers]
     fused_into = [""] * len(report.layers)
     kinds = [""] * len(report.layers)
-    for prediction in predict_kernels(profile, kernels):
+    predictions = predict_kernels(profile, kernels)
+    for prediction in predictions:
         head, *rest = prediction.kernel.rows
         times[head] += prediction.seconds * MS
         flags[head] += prediction.out_of_range
@@ -97,7 +99,20 @@ def predict_report(report: Report, profile: LatencyProfile) -> ModelPrediction:
                                fused_into[i], tuple(flags[i]))
                  for i, row in enumerate(report.layers))
     return ModelPrediction(report.model, profile.runtime, profile.threads, profile.batch,
-                           profile.fixed_seconds * MS, rows, report.macs)
+                           profile.fixed_seconds * MS, rows, report.macs,
+                           notes=_overflow_note(profile, predictions))
+
+
+def _overflow_note(profile: LatencyProfile,
+                   predictions: Sequence[KernelPrediction]) -> tuple[str, ...]:
+    """Says how much of the prediction is weights read from memory (none if they fit)."""
+    extra = sum(p.overflow_seconds for p in predictions)
+    if not extra or profile.overflow is None:
+        return ()
+    weights = sum(p.kernel.shape.weights for p in predictions if p.kernel.shape is not None)
+    return (f"its weights ({weights * profile.overflow.itemsize / 1e6:.1f} MB) exceed the "
+            f"{profile.overflow.cache_bytes / 2**20:.3g} MiB cache: {extra * MS:.3f} ms of the "
+            f"prediction reads them from memory",)
 
 
 def speedups(predictions: Sequence[ModelPrediction]) -> list[float]:

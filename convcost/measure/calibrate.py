@@ -22,6 +22,8 @@ becomes their measured time (a factor, and a time per kernel where it helps) is 
 (:func:`convcost.analysis.latency.compose`), with its leave-one-out error over the chains.
 Every timing waits until a sentinel kernel runs at its usual speed
 (:mod:`convcost.measure.sentinel`): this machine is shared, and its bursts of load last seconds.
+Two dense layers, with weights of half and four times the last-level cache, measure what a
+weight byte costs more when a model's weights do not fit in it (:func:`measure_overflow`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from convcost.analysis import latency
 from convcost.analysis.kernels import KINDS, KernelShape, kernels_of
 from convcost.analysis.roofline import DeviceProfile
 from convcost.errors import ConvcostError
+from convcost.measure.machine import last_level_cache_bytes
 from convcost.measure.sentinel import Sentinel
 
 MAX_MACS = 4e8  # one sample stays well under a tenth of a second on a laptop core
@@ -67,6 +70,10 @@ SENTINEL_RUNTIMES = ("litert", "litert-int8")
 #: TensorFlow: a small kernel is timed as up to MAX_COPIES copies in one call, up to about
 #: COPIES_WORK multiply-adds (an element-wise kernel: COPIES_WORK x COPIES_ELEMENTS_SHARE
 #: elements), about 0.5 ms of work on one core: well above the call's jitter.
+#: The largest dense layer :func:`measure_overflow` builds (2**26 weights: 256 MB in Keras,
+#: ~11 s to convert to int8 here); its weights must reach twice the cache.
+MAX_OVERFLOW_WEIGHTS = 1 << 26
+OVERFLOW_WIDTH = 1024  # inputs of its dense layers
 MAX_COPIES = 8
 COPIES_WORK = 2e7
 COPIES_ELEMENTS_SHARE = 0.05
@@ -456,7 +463,8 @@ Progress = Callable[[str, float], None]  # (what is being done, share of the bud
 def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.0,
               kinds: tuple[str, ...] = KINDS, first_round: int | None = None, seed: int = 0,
               progress: Progress | None = None, chains: int | None = None,
-              extend: latency.LatencyProfile | None = None) -> latency.LatencyProfile:
+              extend: latency.LatencyProfile | None = None,
+              cache_bytes: int | None = None) -> latency.LatencyProfile:
     """Measure kernels for about ``budget_s`` seconds and fit one predictor per kind.
 
     Args:
@@ -470,6 +478,8 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
             least 3) for the composition scale.
         extend: an earlier profile of the same setting whose samples (and chains) are kept
             and added to.
+        cache_bytes: the last-level cache for :func:`measure_overflow` (default: as the
+            system reports it; 0: not measured).
     """
     start, rng, samples = time.perf_counter(), random.Random(seed), Samples.kept(extend)
     if extend is not None:
@@ -477,6 +487,9 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
     report = progress or (lambda _what, _share: None)
     sentinel = sentinel_for(setting.runtime, setting.threads, setting.clock)
     fixed = fixed_seconds(setting, sentinel)
+    report("weights beyond the cache", 0.0)
+    overflow = measure_overflow(setting, last_level_cache_bytes() if cache_bytes is None
+                                else cache_bytes, fixed, sentinel)
     used = lambda: (time.perf_counter() - start) / budget_s  # noqa: E731
     per_kind = first_round or max(4, int(budget_s * 0.45 / 0.6 / sum(WEIGHTS[k] for k in kinds)))
     queue = [draw(k, rng, setting.batch) for k in kinds
@@ -496,9 +509,36 @@ def calibrate(setting: Setting, device: DeviceProfile, *, budget_s: float = 600.
     timed = _chains(setting, rng, report, used, chains, extend, sentinel)
     report("fitting", min(used(), 1.0))
     profile = _fit(samples, setting, device, fixed, time.perf_counter() - start)
+    profile.overflow = overflow
     if sentinel is not None:
         profile.meta["sentinel"] = sentinel.summary()
     return latency.compose(profile, timed)
+
+
+def measure_overflow(setting: Setting, cache_bytes: int | None, fixed: float,
+                     sentinel: Sentinel | None = None) -> latency.CacheOverflow | None:
+    """What a weight byte costs more beyond the last-level cache of ``cache_bytes``: two
+    dense layers timed alone, with weights of half the cache and of four times it (at most
+    :data:`MAX_OVERFLOW_WEIGHTS` weights; at least twice the cache), on this setting. The
+    first reads its weights from the cache at each call, the second from memory, as the
+    kernels of a model too large for the cache do. None for training steps, where the cache
+    size is unknown, or where the cap cannot reach twice the cache."""
+    from convcost.measure.runtimes import PRECISION, TRAINING
+
+    if setting.runtime == TRAINING or not cache_bytes:
+        return None
+    itemsize = 1 if PRECISION.get(setting.runtime) == "int8" else 4
+    small, large = cache_bytes // 2, min(4 * cache_bytes, MAX_OVERFLOW_WEIGHTS * itemsize)
+    if large < 2 * cache_bytes:
+        return None
+    timed = []
+    for size in (small, large):
+        outputs = max(1, size // itemsize // OVERFLOW_WIDTH)
+        config = {"kind": "dense", "h": 1, "c_in": OVERFLOW_WIDTH, "c_out": outputs, "k": 1,
+                  "stride": 1, "batch": setting.batch}
+        seconds = measure_kernel(config, setting, fixed, sentinel)[2]
+        timed.append((OVERFLOW_WIDTH * outputs * itemsize, max(seconds, latency.MIN_SECONDS)))
+    return latency.overflow_of(timed[0], timed[1], cache_bytes, itemsize)
 
 
 def sentinel_for(runtime: str, threads: int, clock: str) -> Sentinel | None:

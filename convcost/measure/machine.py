@@ -79,6 +79,31 @@ def _tensorflow_threads() -> tuple[int, int]:
             tf.config.threading.get_intra_op_parallelism_threads())
 
 
+def last_level_cache_bytes(root: str = "/sys/devices/system/cpu/cpu0/cache") -> int | None:
+    """The size of the largest data (or unified) cache of CPU 0 as Linux reports it under
+    ``root``, in bytes; None where it does not (other systems, containers hiding /sys)."""
+    from pathlib import Path
+
+    sizes = []
+    for index in Path(root).glob("index*"):
+        try:
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        if kind != "Instruction":
+            sizes.append(_cache_size(size))
+    known = [size for size in sizes if size]
+    return max(known) if known else None
+
+
+def _cache_size(text: str) -> int:
+    """Bytes of a sysfs cache size (``32768K``, ``1M``, ``512``); 0 if unreadable."""
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
+    number, unit = (text[:-1], units[text[-1]]) if text[-1:] in units else (text, 1)
+    return int(number) * unit if number.isdigit() else 0
+
+
 def load_average() -> str:
     """The 1, 5 and 15 minute load averages from /proc/loadavg ("?" where there is none)."""
     try:

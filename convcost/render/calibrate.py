@@ -23,6 +23,7 @@ def summary(profile: dict[str, Any]) -> str:
                      f"{_pct(cv['mape']):>10}{_pct(cv['within_10']):>12}  "
                      f"{entry.get('method', '')}")
     lines += _composition(profile.get("composition"))
+    lines += _overflow(profile.get("overflow"))
     lines += _sentinel(profile.get("sentinel"))
     seconds = profile.get("calibration_seconds")
     if seconds is not None:
@@ -51,6 +52,17 @@ def _composition(fitted: dict[str, Any] | None) -> list[str]:
     return [first, f"  model-level error: plain sum RMSPE {_pct(fitted['rmspe_unscaled'])}, "
                    f"within 10% {_pct(fitted['within_10_unscaled'])}; with the factor, "
                    f"leave-one-out: {_pct(fitted['rmspe'])}, {_pct(fitted['within_10'])}"]
+
+
+def _overflow(overflow: dict[str, Any] | None) -> list[str]:
+    """What weights beyond the cache cost (absent: not measured, or an older profile)."""
+    if not overflow:
+        return []
+    within = overflow["small_bytes"] / overflow["small_seconds"]
+    beyond = overflow["large_bytes"] / overflow["large_seconds"]
+    return [f"weights beyond the {overflow['cache_bytes'] / 2**20:.3g} MiB cache: "
+            f"{overflow['seconds_per_byte'] * 1e12:.1f} ps more per byte (a dense layer reads "
+            f"{within / 1e9:.1f} GB/s within it, {beyond / 1e9:.1f} GB/s beyond)"]
 
 
 def _sentinel(guard: dict[str, Any] | None) -> list[str]:

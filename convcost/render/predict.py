@@ -72,6 +72,11 @@ def _flag_lines(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _note_lines(data: dict[str, Any]) -> list[str]:
+    return [f"{model['model']}: {note}" for model in data["models"]
+            for note in model.get("notes", ())]
+
+
 def _table(data: dict[str, Any], show_rows: bool, width: int | None) -> str:
     parts = [_header(data) + "\n"]
     if show_rows:
@@ -89,6 +94,7 @@ def _table(data: dict[str, Any], show_rows: bool, width: int | None) -> str:
     for model in data["models"]:
         summary.add_row(*_summary_cells(model))
     parts.append(print_to_string(summary, width=width))
+    parts += [line + "\n" for line in _note_lines(data)]
     flags = _flag_lines(data)
     if flags:
         parts.append("Outside the calibrated range (times are guesses):\n"
@@ -105,6 +111,9 @@ def _markdown(data: dict[str, Any], show_rows: bool) -> str:
             lines += ["", f"**{model['model']}**", "",
                       "| layer | type | kernel | predicted ms | MACs |", "|---|---|---|---|---|"]
             lines += ["| " + " | ".join(_row_cells(r)) + " |" for r in model["rows"]]
+    notes = _note_lines(data)
+    if notes:
+        lines += [""] + [f"- {note}" for note in notes]
     flags = _flag_lines(data)
     if flags:
         lines += ["", "Outside the calibrated range (times are guesses):", ""]

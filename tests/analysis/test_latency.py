@@ -313,3 +313,60 @@ def test_a_linear_baseline_survives_saving(profile, tmp_path):
     report = analyze(_model())
     assert predict_report(report, loaded).predicted_ms == pytest.approx(
         predict_report(report, mine).predicted_ms)
+
+
+def _dense_model():
+    import keras
+
+    x = keras.Input((100,))
+    y = keras.layers.Dense(50, activation="relu", name="d1")(x)
+    return keras.Model(x, keras.layers.Dense(10, name="d2")(y))
+
+
+def test_weights_beyond_the_cache_cost_each_kernel_its_bytes(profile):
+    import dataclasses
+
+    from convcost.count.walker import analyze
+
+    model = _dense_model()
+    weights = [model.get_layer(name).count_params() for name in ("d1", "d2")]  # 5050, 510
+    overflow = latency.CacheOverflow(4 * sum(weights), 1e-9, 4, 0, 0.0, 0, 0.0)
+    report = analyze(model)
+    plain = predict_report(report, profile)
+    fits = predict_report(report, dataclasses.replace(profile, overflow=overflow))
+    assert [r.predicted_ms for r in fits.rows] == [r.predicted_ms for r in plain.rows]
+    assert fits.notes == ()
+    smaller = dataclasses.replace(overflow, cache_bytes=4 * sum(weights) - 1)
+    spills = predict_report(report, dataclasses.replace(profile, overflow=smaller))
+    # 4 bytes per weight at 1 ns per byte, in ms
+    assert [s.predicted_ms - p.predicted_ms for s, p in zip(spills.rows, plain.rows)] == \
+        pytest.approx([4e-6 * weights[0], 4e-6 * weights[1]])
+    (note,) = spills.notes
+    assert note == ("its weights (0.0 MB) exceed the 0.0212 MiB cache: 0.022 ms of the prediction "
+                    "reads them from memory")
+    int8 = dataclasses.replace(smaller, itemsize=1)  # 5,560 bytes fit in 22,239
+    assert predict_report(report, dataclasses.replace(profile, overflow=int8)).notes == ()
+
+
+def test_the_overflow_is_the_difference_of_two_times_per_byte_and_never_negative():
+    within, beyond = (16 << 20, (16 << 20) / 119e9), (128 << 20, (128 << 20) / 50e9)
+    overflow = latency.overflow_of(within, beyond, 32 << 20, 4)
+    assert overflow.seconds_per_byte == pytest.approx(1 / 50e9 - 1 / 119e9)
+    assert (overflow.small_bytes, overflow.large_bytes, overflow.itemsize) == (
+        16 << 20, 128 << 20, 4)
+    assert latency.overflow_of(beyond, within, 32 << 20, 4).seconds_per_byte == 0.0
+
+
+def test_the_overflow_survives_saving_and_a_damaged_one_is_one_line(profile, tmp_path):
+    import dataclasses
+
+    overflow = latency.CacheOverflow(32 << 20, 1.2e-11, 4, 16 << 20, 1.4e-4, 128 << 20, 2.7e-3)
+    path = latency.save(dataclasses.replace(profile, overflow=overflow), tmp_path / "o.json")
+    assert latency.load(path, command=COMMAND).overflow == overflow
+    data = json.loads(path.read_text())
+    del data["overflow"]["itemsize"]
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConvcostError, match=r"broken \(ConvcostError: an overflow of the "
+                                            r"fields cache_bytes, .*again") as error:
+        latency.load(path, command=COMMAND)
+    assert "\n" not in str(error.value)

@@ -103,3 +103,25 @@ def test_the_python_api_returns_the_same_data(synthetic_profile, article):
         [m["predicted_ms"] for m in article["models"]])
     with pytest.raises(convcost.ConvcostError, match="run 'convcost calibrate --runtime tf"):
         convcost.predict("v1", runtime="tf", profile=str(synthetic_profile.parent / "no.json"))
+
+
+def test_weights_beyond_the_cache_are_a_note_in_every_format(synthetic_profile, tmp_path):
+    import dataclasses
+
+    from convcost.analysis import latency
+
+    command = "convcost calibrate --runtime litert --threads 1 --batch-size 1"
+    profile = latency.load(synthetic_profile, command=command)
+    overflow = latency.CacheOverflow(1 << 19, 1e-10, 4, 1 << 18, 1e-5, 1 << 21, 1e-4)
+    path = latency.save(dataclasses.replace(profile, overflow=overflow), tmp_path / "o.json")
+    # naive: 259,082 weights, 1.04 MB in float32, at 0.1 ns a byte
+    note = ("naive: its weights (1.0 MB) exceed the 0.5 MiB cache: 0.104 ms of the prediction "
+            "reads them from memory")
+    data = cli_json("predict", "naive", "v1", "--profile", str(path))
+    assert [m["notes"] for m in data["models"]] == [[note.split(": ", 1)[1]], []]  # v1 fits
+    plain = cli_json("predict", "naive", "--profile", str(synthetic_profile))["models"][0]
+    assert data["models"][0]["predicted_ms"] - plain["predicted_ms"] == pytest.approx(
+        259_082 * 4 * 1e-10 * 1e3)
+    assert note in cli_ok("predict", "naive", "--profile", str(path))
+    assert f"- {note}" in cli_ok("predict", "naive", "--profile", str(path), "--format",
+                                 "markdown")

@@ -79,11 +79,16 @@ def test_tiny_calibration_end_to_end(tmp_path):
     seen = []
     profile = calibrate(Setting("litert"), DeviceProfile(50e9, 20e9), budget_s=600,
                         kinds=("pointwise", "add"), first_round=1, chains=1,
-                        progress=lambda what, share: seen.append(what))
+                        progress=lambda what, share: seen.append(what), cache_bytes=1 << 18)
     # at least 3 per kind in the first round (the weights would give 3 and 1)
     assert {k: m.samples for k, m in profile.kinds.items()} == {"pointwise": 3, "add": 3}
-    # one report per kernel, one for the chain, then fitting
-    assert len(seen) == 6 + 1 + 1 and seen[-1] == "fitting"
+    # the cache's dense layers, one report per kernel, one for the chain, then fitting
+    assert len(seen) == 1 + 6 + 1 + 1 and seen[-1] == "fitting"
+    # dense layers of 1,024 x 32 and 1,024 x 256 weights: 128 KiB and 1 MiB
+    overflow = profile.overflow
+    assert (overflow.cache_bytes, overflow.small_bytes, overflow.large_bytes) == (
+        1 << 18, 1 << 17, 1 << 20)
+    assert overflow.small_seconds > 0 and overflow.large_seconds > 0
     (chain,) = profile.meta["composition"]["models"]
     assert chain["name"].startswith("chain_") and chain["seconds"] > 0 and chain["kernels"]
     plain = dataclasses.replace(profile, scale=1.0)
@@ -103,6 +108,7 @@ def test_tiny_calibration_end_to_end(tmp_path):
     first, second = predict_report(report, profile), predict_report(report, loaded)
     assert first.predicted_ms == pytest.approx(second.predicted_ms)  # same forests after I/O
     assert loaded.scale == profile.scale and loaded.meta["sentinel"] == guard
+    assert loaded.overflow == overflow
     plain = predict_report(report, dataclasses.replace(profile, scale=1.0))
     assert [r.predicted_ms for r in first.rows] == pytest.approx(
         [r.predicted_ms * profile.scale for r in plain.rows])
@@ -239,8 +245,10 @@ def test_a_tiny_int8_calibration_predicts_and_checks():
     from convcost.measure.predicting import measure
 
     profile = calibrate(Setting("litert-int8", clock="cpu"), DeviceProfile(50e9, 20e9),
-                        budget_s=600, kinds=("depthwise",), first_round=1, chains=1)
+                        budget_s=600, kinds=("depthwise",), first_round=1, chains=1,
+                        cache_bytes=0)
     assert (profile.runtime, profile.kinds["depthwise"].samples) == ("litert-int8", 3)
+    assert profile.overflow is None  # not asked for
     x = keras.Input((28, 28, 32))
     model = keras.Model(x, keras.layers.DepthwiseConv2D(3, activation="relu")(x))
     prediction = predict_report(analyze(model), profile)
@@ -258,6 +266,7 @@ def test_a_tiny_training_step_calibration():
     (chain,) = profile.meta["composition"]["models"]
     assert chain["seconds"] > profile.fixed_seconds > 0
     assert "sentinel" not in profile.meta  # only LiteRT's timings are guarded
+    assert profile.overflow is None  # not measured for training steps
 
 
 def _pointwise(kind: str, c_in: int, c_out: int, h: int) -> tuple[dict, KernelShape]:
@@ -312,3 +321,31 @@ def test_the_adaptive_step_does_not_chase_kernels_below_a_calls_jitter():
         samples, Setting("tf"), device, rng, kinds, {}, worst=1, per_kind=4, floor=floor)}
         for floor in (1e-6, 20e-6)}  # 20 us: a tenth of TensorFlow's 200 us call
     assert chosen == {1e-6: {"dense"}, 20e-6: {"pointwise"}}
+
+
+@pytest.mark.parametrize("runtime, small, large", [
+    ("litert", 16 << 20, 128 << 20),  # 4 bytes a weight: 4,096 and 32,768 outputs
+    ("litert-int8", 16 << 20, 64 << 20),  # 1 byte: 4 x the cache would be 2**27 weights
+    ("tf", 16 << 20, 128 << 20)])
+def test_the_overflow_dense_layers_span_the_cache(monkeypatch, runtime, small, large):
+    from convcost.measure import calibrate as module
+
+    timed = []
+
+    def fake(config, setting, fixed, sentinel=None):
+        timed.append(config)
+        return "dense", None, config["c_in"] * config["c_out"] * 1e-11
+
+    monkeypatch.setattr(module, "measure_kernel", fake)
+    overflow = module.measure_overflow(Setting(runtime), 32 << 20, 0.0)
+    itemsize = 1 if runtime == "litert-int8" else 4
+    assert [(c["kind"], c["c_in"] * c["c_out"] * itemsize) for c in timed] == [
+        ("dense", small), ("dense", large)]
+    assert (overflow.small_bytes, overflow.large_bytes, overflow.itemsize) == (
+        small, large, itemsize)
+    # 1e-11 s per weight either way: no extra cost per byte
+    assert overflow.seconds_per_byte == pytest.approx(0.0, abs=1e-20)
+    assert module.measure_overflow(Setting("tf-train", batch=4), 32 << 20, 0.0) is None
+    assert module.measure_overflow(Setting(runtime), None, 0.0) is None
+    monkeypatch.setattr(module, "MAX_OVERFLOW_WEIGHTS", (48 << 20) // itemsize)
+    assert module.measure_overflow(Setting(runtime), 32 << 20, 0.0) is None  # < 2 x the cache

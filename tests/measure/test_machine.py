@@ -56,3 +56,20 @@ def test_threads_are_bounded_by_the_cpus(monkeypatch) -> None:
 
 def test_usable_cpus_is_the_affinity_mask() -> None:
     assert machine.usable_cpus() == len(os.sched_getaffinity(0))
+
+
+def test_the_last_level_cache_is_the_largest_data_or_unified_one(tmp_path) -> None:
+    for index, (level, kind, size) in enumerate([(1, "Data", "48K"), (1, "Instruction", "64M"),
+                                                 (2, "Unified", "1M"), (3, "Unified", "32768K")]):
+        folder = tmp_path / f"index{index}"
+        folder.mkdir()
+        (folder / "level").write_text(f"{level}\n")
+        (folder / "type").write_text(f"{kind}\n")
+        (folder / "size").write_text(f"{size}\n")
+    assert machine.last_level_cache_bytes(str(tmp_path)) == 32 * 1024 * 1024
+    (tmp_path / "index3" / "size").write_text("garbled\n")
+    assert machine.last_level_cache_bytes(str(tmp_path)) == 1024 * 1024  # the L2 then
+
+
+def test_no_cache_information_is_none(tmp_path) -> None:
+    assert machine.last_level_cache_bytes(str(tmp_path / "absent")) is None

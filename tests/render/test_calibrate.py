@@ -46,3 +46,13 @@ def test_the_bursts_waited_out_are_stated():
     assert line == ("bursts of load: 7 timings waited 12.5 s for them to pass, 1 went ahead in one "
                     "(sentinel kernel 98.2 us, 2100 checks)")
     assert "bursts" not in summary(PROFILE)  # profiles from before the sentinel
+
+
+def test_the_cost_of_weights_beyond_the_cache_is_stated():
+    overflow = {"cache_bytes": 32 << 20, "seconds_per_byte": 1.16e-11, "itemsize": 4,
+                "small_bytes": 16 << 20, "small_seconds": 16 * 2**20 / 119e9,
+                "large_bytes": 128 << 20, "large_seconds": 128 * 2**20 / 50e9}
+    lines = summary({**PROFILE, "overflow": overflow}).splitlines()
+    assert lines[-1] == ("weights beyond the 32 MiB cache: 11.6 ps more per byte (a dense layer "
+                         "reads 119.0 GB/s within it, 50.0 GB/s beyond)")
+    assert "cache" not in summary({**PROFILE, "overflow": None})
