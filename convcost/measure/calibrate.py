@@ -139,15 +139,16 @@ def draw(kind: str, rng: random.Random, batch: int = 1) -> dict[str, Any]:
     if kind in ("conv", "pointwise", "depthwise", "dense") and rng.random() < 0.5:
         config.update(_aligned(config, rng))
     if kind in ("pool", "global_pool"):
-        config.update(k=rng.choice((2, 3)), stride=2, op=rng.choice(("max", "average")),
-                      h=_log_int(rng, 2, 114))
+        k = rng.choice((1, 2, 3, 3))  # 3 x 3 of stride 1 and 1 x 1 of stride 2: NASNet's
+        config.update(k=k, stride=2 if k < 3 else rng.choice((1, 2)),
+                      op=rng.choice(("max", "average")), h=_log_int(rng, 2, 114))
         if kind == "global_pool":
             config["c_in"] = _log_int(rng, 8, 2560)
     elif kind == "add":
         config.update(op=rng.choice(("add", "multiply")),
                       form=rng.choice(("two", "two", "broadcast", "constant")))
     elif kind == "concat":
-        config["inputs"] = rng.choice((2, 2, 3, 4))
+        config["inputs"] = rng.choice((2, 2, 3, 4, 6))  # NASNet's cells join 6
     elif kind == "activation":
         config["act"] = rng.choice(ACTIVATIONS)
     elif kind == "pad":

@@ -349,3 +349,30 @@ def test_the_overflow_dense_layers_span_the_cache(monkeypatch, runtime, small, l
     assert module.measure_overflow(Setting(runtime), None, 0.0) is None
     monkeypatch.setattr(module, "MAX_OVERFLOW_WEIGHTS", (48 << 20) // itemsize)
     assert module.measure_overflow(Setting(runtime), 32 << 20, 0.0) is None  # < 2 x the cache
+
+
+@pytest.mark.parametrize("config, op", [
+    ({"kind": "pool", "h": 28, "c_in": 44, "k": 3, "stride": 1, "op": "average"},
+     "AVERAGE_POOL_2D"),  # NASNet's normal cells
+    ({"kind": "pool", "h": 56, "c_in": 44, "k": 1, "stride": 2, "op": "average"},
+     "AVERAGE_POOL_2D"),  # NASNet's adjusting path
+    ({"kind": "concat", "h": 14, "c_in": 528, "inputs": 6}, "CONCATENATION")])
+def test_nasnet_pools_and_six_way_concats_are_one_litert_op(tmp_path, config, op):
+    from convcost.count.tflite import read_tflite
+    from convcost.count.walker import analyze
+    from convcost.measure.convert import to_tflite
+
+    model = kernel_model({"c_out": config["c_in"], "batch": 1, **config})
+    (kernel,) = [k for k in kernels_of(analyze(model), "litert") if k.kind != "none"]
+    path = tmp_path / "k.tflite"
+    path.write_bytes(to_tflite(model))
+    assert [o.name for o in read_tflite(path).ops] == [op]
+    assert (kernel.kind, kernel.shape.k, kernel.shape.stride, kernel.shape.inputs) == (
+        config["kind"], config.get("k", 1), config.get("stride", 1), config.get("inputs", 1))
+
+
+def test_pools_are_drawn_as_models_have_them():
+    rng = random.Random(0)
+    pools = [draw("pool", rng) for _ in range(200)]
+    assert {(c["k"], c["stride"]) for c in pools} == {(1, 2), (2, 2), (3, 1), (3, 2)}
+    assert {draw("concat", rng)["inputs"] for _ in range(200)} == {2, 3, 4, 6}
