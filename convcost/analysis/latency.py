@@ -141,11 +141,14 @@ class CacheOverflow:
     large_bytes: int
     large_seconds: float
 
+    def spills(self, model_weights: int) -> bool:
+        """Whether a model of ``model_weights`` weights pays for them (exceeds the cache)."""
+        return model_weights * self.itemsize > self.cache_bytes and self.seconds_per_byte > 0
+
     def extra_seconds(self, model_weights: int, weights: int) -> float:
         """Seconds a kernel of ``weights`` elements pays in a model of ``model_weights``."""
-        if model_weights * self.itemsize <= self.cache_bytes:
-            return 0.0
-        return weights * self.itemsize * self.seconds_per_byte
+        return weights * self.itemsize * self.seconds_per_byte if self.spills(model_weights) \
+            else 0.0
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -423,7 +426,6 @@ def compose(profile: LatencyProfile, chains: Sequence[dict[str, Any]]) -> Latenc
     generated model's measured time and its kernels, kept in the profile's ``composition`` so
     that :func:`refit` can fit them again.
     """
-
     plain = dataclasses.replace(profile, scale=1.0, offset=0.0)
     predicted = [predict_kernels(plain, chain_kernels(chain)) for chain in chains]
     fitted = fit_scale([sum(p.seconds for p in kernels) for kernels in predicted],
@@ -530,9 +532,9 @@ def _with_overflow(overflow: CacheOverflow | None,
     """``predictions`` with the cost of reading weights from memory added (see
     :class:`CacheOverflow`); unchanged where the model's weights fit in the cache."""
     weights = [p.kernel.shape.weights if p.kernel.shape is not None else 0 for p in predictions]
-    if overflow is None or not overflow.extra_seconds(sum(weights), 1):
-        return predictions
     total = sum(weights)
+    if overflow is None or not overflow.spills(total):
+        return predictions
     return [dataclasses.replace(p, seconds=p.seconds + extra, overflow_seconds=extra)
             if (extra := overflow.extra_seconds(total, w)) else p
             for p, w in zip(predictions, weights)]

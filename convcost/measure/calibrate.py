@@ -67,17 +67,20 @@ MAX_CHANNELS = {"dense": 4096, "softmax": 4096, "global_pool": 2560}
 #: went over 1.25x its usual value in 69 % of checks on a quiet machine (its own noise, not
 #: bursts: run T1h waited 458 s of 498 at 1.08x); nor training steps (a check costs a step).
 SENTINEL_RUNTIMES = ("litert", "litert-int8")
-#: TensorFlow: a small kernel is timed as up to MAX_COPIES copies in one call, up to about
-#: COPIES_WORK multiply-adds (an element-wise kernel: COPIES_WORK x COPIES_ELEMENTS_SHARE
-#: elements), about 0.5 ms of work on one core: well above the call's jitter.
 #: The largest dense layer :func:`measure_overflow` builds (2**26 weights: 256 MB in Keras,
 #: ~11 s to convert to int8 here); its weights must reach twice the cache.
 MAX_OVERFLOW_WEIGHTS = 1 << 26
 OVERFLOW_WIDTH = 1024  # inputs of its dense layers
+#: TensorFlow: a small kernel is timed as up to MAX_COPIES copies in one call, up to about
+#: COPIES_WORK multiply-adds (an element-wise kernel: COPIES_WORK x COPIES_ELEMENTS_SHARE
+#: elements), about 0.5 ms of work on one core: well above the call's jitter.
 MAX_COPIES = 8
 COPIES_WORK = 2e7
 COPIES_ELEMENTS_SHARE = 0.05
 MAX_CHAIN_MACS = 2e9  # a chain as large as ResNet50 at most (a few tens of ms per call)
+#: ... and with at most ResNet50's weights (25.6 M): run I85's int8 conversion of a chain of
+#: 55 M (convs on 1 x 1 maps of up to 5,832 channels) was still running after 10 minutes.
+MAX_CHAIN_WEIGHTS = 26e6
 
 
 @dataclass
@@ -332,13 +335,15 @@ def chain_model(seed: int) -> Any:
 def measure_chain(seed: int, setting: Setting,
                   sentinel: Sentinel | None = None) -> dict[str, Any] | None:
     """Time one generated chain whole; its kernels as ``predict`` maps them. None for a chain
-    over :data:`MAX_CHAIN_MACS` (per call up to batch :data:`BATCH_SHARE`, per sample beyond).
+    over :data:`MAX_CHAIN_MACS` (per call up to batch :data:`BATCH_SHARE`, per sample beyond)
+    or :data:`MAX_CHAIN_WEIGHTS`.
     ``sentinel``: waits out bursts of load before timing (:mod:`convcost.measure.sentinel`)."""
     from convcost.count.walker import analyze
 
     model = chain_model(seed)
     report = analyze(model)
-    if report.macs * min(setting.batch, BATCH_SHARE) > MAX_CHAIN_MACS:
+    if (report.macs * min(setting.batch, BATCH_SHARE) > MAX_CHAIN_MACS
+            or sum(row.params for row in report.layers) > MAX_CHAIN_WEIGHTS):
         return None
     kernels = [{"kind": k.kind, **dataclasses.asdict(k.shape)}
                for k in kernels_of(report, setting.runtime)

@@ -161,6 +161,11 @@ def test_chains_reach_the_depth_of_zoo_models_within_the_work_cap(monkeypatch):
     assert module.measure_chain(small, Setting("litert", clock="cpu")) is not None
     assert module.measure_chain(large, Setting("litert")) is None  # not timed: over the cap
     assert module.measure_chain(small, Setting("litert", batch=16)) is None  # per sample > 8
+    weights = chain_model(small).count_params()
+    monkeypatch.setattr(module, "MAX_CHAIN_WEIGHTS", weights - 1)
+    assert module.measure_chain(small, Setting("litert")) is None  # one weight too many
+    monkeypatch.setattr(module, "MAX_CHAIN_WEIGHTS", weights)
+    assert module.measure_chain(small, Setting("litert", clock="cpu")) is not None
 
 
 def test_small_tensorflow_kernels_are_timed_as_copies_in_one_call():
