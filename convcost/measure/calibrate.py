@@ -167,10 +167,14 @@ def draw(kind: str, rng: random.Random, batch: int = 1) -> dict[str, Any]:
 def _cnn_like(rng: random.Random) -> dict[str, int]:
     """Channels and map size as CNNs pair them (nn-Meter samples where models live): maps
     of 7..112 with about 32 x 112 / size channels, times a random factor of 1/3..3; the output
-    a 1/6..6 multiple of the input (expansion and projection layers)."""
+    a 1/6..6 multiple of the input (expansion and projection layers), or a quarter of the time
+    a narrow 16..64 whatever the input (growth and branch layers: DenseNet's 3 x 3 convs add 32
+    channels to inputs of 128; run G6 had 2 such convs among 446)."""
     size = max(2, round(rng.choice((7, 14, 28, 56, 112)) * rng.uniform(0.8, 1.25)))
     c_in = min(2048, max(8, round(32 * 112 / size * 2 ** rng.gauss(0, 0.8))))
     c_out = min(2048, max(8, round(c_in * rng.choice((1 / 6, 1 / 4, 1 / 2, 1, 1, 2, 4, 6)))))
+    if rng.random() < 0.25:
+        c_out = rng.choice((16, 24, 32, 48, 64))
     return {"h": size, "c_in": c_in, "c_out": c_out}
 
 

@@ -381,3 +381,13 @@ def test_pools_are_drawn_as_models_have_them():
     pools = [draw("pool", rng) for _ in range(200)]
     assert {(c["k"], c["stride"]) for c in pools} == {(1, 2), (2, 2), (3, 1), (3, 2)}
     assert {draw("concat", rng)["inputs"] for _ in range(200)} == {2, 3, 4, 6}
+
+
+def test_a_quarter_of_cnn_like_convs_have_a_narrow_output_whatever_their_input():
+    from convcost.measure.calibrate import _cnn_like
+
+    rng = random.Random(0)
+    drawn = [_cnn_like(rng) for _ in range(400)]
+    narrow = [c for c in drawn
+              if c["c_out"] in (16, 24, 32, 48, 64) and c["c_in"] >= 4 * c["c_out"]]
+    assert 0.1 < len(narrow) / len(drawn) < 0.3  # DenseNet's 128 -> 32 among them
