@@ -108,7 +108,8 @@ def measure_one(name: str, spec: dict[str, Any] | None, profile: Any,
     model = build(name, spec)
     gc.collect()  # the last model's conversion left ~200k objects: a 0.6-0.7 s collection
     start = time.perf_counter()
-    prediction = predict_report(analyze(model), profile)
+    report = analyze(model)
+    prediction = predict_report(report, profile)
     predict_s = time.perf_counter() - start
     before = loadavg()
     runner = prepare(profile.runtime, model, batch_size=profile.batch, threads=profile.threads,
@@ -133,7 +134,7 @@ def measure_one(name: str, spec: dict[str, Any] | None, profile: Any,
             "sentinel_waited_s": (guard.waited_s - waited) if guard else None,
             "sentinel_busy": not usual, "notes": list(prediction.notes),
             "predicted_ms_no_overflow": predict_report(  # the same without weights from memory
-                analyze(model), dataclasses.replace(profile, overflow=None)).predicted_ms}
+                report, dataclasses.replace(profile, overflow=None)).predicted_ms}
 
 
 def summary(results: list[dict[str, Any]]) -> dict[str, Any]:

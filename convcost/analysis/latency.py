@@ -35,7 +35,7 @@ import dataclasses
 import hashlib
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -531,13 +531,21 @@ def _with_overflow(overflow: CacheOverflow | None,
                    predictions: list[KernelPrediction]) -> list[KernelPrediction]:
     """``predictions`` with the cost of reading weights from memory added (see
     :class:`CacheOverflow`); unchanged where the model's weights fit in the cache."""
-    weights = [p.kernel.shape.weights if p.kernel.shape is not None else 0 for p in predictions]
-    total = sum(weights)
+    total = model_weights(p.kernel for p in predictions)
     if overflow is None or not overflow.spills(total):
         return predictions
     return [dataclasses.replace(p, seconds=p.seconds + extra, overflow_seconds=extra)
-            if (extra := overflow.extra_seconds(total, w)) else p
-            for p, w in zip(predictions, weights)]
+            if (extra := overflow.extra_seconds(total, _weights(p.kernel))) else p
+            for p in predictions]
+
+
+def model_weights(kernels: Iterable[Kernel]) -> int:
+    """The weights (elements) of a model's kernels: what must fit in the cache."""
+    return sum(_weights(kernel) for kernel in kernels)
+
+
+def _weights(kernel: Kernel) -> int:
+    return kernel.shape.weights if kernel.shape is not None else 0
 
 
 def _roofline_only(profile: LatencyProfile, kernel: Kernel) -> KernelPrediction:

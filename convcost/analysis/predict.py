@@ -16,7 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from convcost.analysis.kernels import kernels_of
-from convcost.analysis.latency import KernelPrediction, LatencyProfile, predict_kernels
+from convcost.analysis.latency import (
+    KernelPrediction,
+    LatencyProfile,
+    model_weights,
+    predict_kernels,
+)
 from convcost.count.report import Report
 
 MS = 1e3
@@ -109,7 +114,7 @@ def _overflow_note(profile: LatencyProfile,
     extra = sum(p.overflow_seconds for p in predictions)
     if not extra or profile.overflow is None:
         return ()
-    weights = sum(p.kernel.shape.weights for p in predictions if p.kernel.shape is not None)
+    weights = model_weights(p.kernel for p in predictions)
     return (f"its weights ({weights * profile.overflow.itemsize / 1e6:.1f} MB) exceed the "
             f"{profile.overflow.cache_bytes / 2**20:.3g} MiB cache: {extra * MS:.3f} ms of the "
             f"prediction reads them from memory",)

@@ -347,7 +347,7 @@ def measure_chain(seed: int, setting: Setting,
     model = chain_model(seed)
     report = analyze(model)
     if (report.macs * min(setting.batch, BATCH_SHARE) > MAX_CHAIN_MACS
-            or sum(row.params for row in report.layers) > MAX_CHAIN_WEIGHTS):
+            or report.params > MAX_CHAIN_WEIGHTS):
         return None
     kernels = [{"kind": k.kind, **dataclasses.asdict(k.shape)}
                for k in kernels_of(report, setting.runtime)

@@ -7,6 +7,8 @@ import platform
 import time
 from typing import Any
 
+from convcost.checks import digits
+
 
 def cpu_model() -> str:
     """The CPU's model name from /proc/cpuinfo (``platform.processor()`` elsewhere)."""
@@ -101,7 +103,7 @@ def _cache_size(text: str) -> int:
     """Bytes of a sysfs cache size (``32768K``, ``1M``, ``512``); 0 if unreadable."""
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
     number, unit = (text[:-1], units[text[-1]]) if text[-1:] in units else (text, 1)
-    return int(number) * unit if number.isdigit() else 0
+    return int(number) * unit if digits(number) else 0
 
 
 def load_average() -> str:
